@@ -12,7 +12,7 @@ Audience channel (phones, path ``/ws``)::
 Presenter channel (the TUI, path ``/presenter``, ``Authorization: Bearer TOKEN``)::
 
     → {"type": "command", "action": ACTION, "index": I (goto only)}
-    ← {"type": "welcome", "join_url": URL, "database": PATH, "version": V}
+    ← {"type": "welcome", "join_url": URL, "database": PATH, "version": V, "notices": [...]}
     ← {"type": "state", ...}                              (see PresenterState)
     ← {"type": "error", "code": CODE, "message": TEXT}
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -34,8 +35,11 @@ from livepoll.engine import Answer, Session, Status
 MAX_FRAME_BYTES = 2048
 """Inbound frames above this get an error frame; votes are a few dozen bytes."""
 
-VOTER_TOKEN = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
-"""A phone's voter token: at least 22 base64url characters, i.e. at least 128 bits."""
+VOTER_TOKEN = re.compile(r"^[A-Za-z0-9_-]{22,64}\Z")
+"""A phone's voter token: at least 22 base64url characters, i.e. at least 128 bits.
+
+``\\Z`` rather than ``$``, which would also accept a trailing newline.
+"""
 
 PRESENTER_ACTIONS = frozenset(
     {"toggle_voting", "open", "close", "next", "previous", "goto", "toggle_results"}
@@ -91,8 +95,10 @@ def _load_object(frame: str | bytes) -> dict[str, Any]:
         data = json.loads(frame)
     except RecursionError:
         raise ProtocolError("bad_json", "JSON nested too deeply") from None
-    except ValueError as error:
+    except json.JSONDecodeError as error:
         raise ProtocolError("bad_json", f"not valid JSON: {error.msg}") from None
+    except ValueError:
+        raise ProtocolError("bad_json", "not valid JSON") from None
     if not isinstance(data, dict):
         raise ProtocolError("bad_message", "a message must be a JSON object")
     kind = data.get("type")
@@ -148,7 +154,9 @@ def decode_command(frame: str | bytes) -> Command:
     if data["type"] != "command":
         raise ProtocolError("unknown_type", "the presenter channel takes only commands")
     action = data.get("action")
-    if action not in PRESENTER_ACTIONS:
+    # The type check comes first: a list or object is unhashable, and "in" on the
+    # frozenset would raise TypeError instead of answering with an error frame.
+    if not isinstance(action, str) or action not in PRESENTER_ACTIONS:
         expected = ", ".join(sorted(PRESENTER_ACTIONS))
         raise ProtocolError("bad_command", f"unknown action {action!r} (expected: {expected})")
     index = None
@@ -204,10 +212,20 @@ def encode_audience_state(session: Session, your_answer: Answer | None = None) -
     return _dumps(audience_state(session, your_answer))
 
 
-def encode_welcome(join_url: str, database: str, version: str) -> str:
-    """First frame to a presenter: what it needs to show that never changes."""
+def encode_welcome(join_url: str, database: str, version: str, notices: Sequence[str] = ()) -> str:
+    """First frame to a presenter: what it needs to show that never changes.
+
+    ``notices`` are things the chair should read once (a port that was taken, a
+    session resumed from the database, a join URL phones may not reach).
+    """
     return _dumps(
-        {"type": "welcome", "join_url": join_url, "database": database, "version": version}
+        {
+            "type": "welcome",
+            "join_url": join_url,
+            "database": database,
+            "version": version,
+            "notices": list(notices),
+        }
     )
 
 
@@ -275,6 +293,7 @@ class Welcome:
     join_url: str
     database: str
     version: str
+    notices: tuple[str, ...] = ()
 
 
 def decode_presenter_frame(frame: str | bytes) -> PresenterState | Welcome | ProtocolError:
@@ -291,7 +310,12 @@ def decode_presenter_frame(frame: str | bytes) -> PresenterState | Welcome | Pro
         data = json.loads(frame)
         kind = data["type"]
         if kind == "welcome":
-            return Welcome(str(data["join_url"]), str(data["database"]), str(data["version"]))
+            return Welcome(
+                str(data["join_url"]),
+                str(data["database"]),
+                str(data["version"]),
+                tuple(str(notice) for notice in data.get("notices", ())),
+            )
         if kind == "error":
             return ProtocolError(str(data["code"]), str(data["message"]))
         if kind == "state":

@@ -1,0 +1,350 @@
+"""The ``livepoll`` command: check decks, run a session, serve, present, export."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from livepoll import __version__
+from livepoll.deck import Deck, DeckError, from_file
+
+DEFAULT_DATABASE = "livepoll.db"
+TOKEN_ENV = "LIVEPOLL_PRESENTER_TOKEN"
+"""The presenter token travels to a child server in the environment, not in argv,
+so it does not show up in ``ps`` on a shared machine."""
+SERVER_START_TIMEOUT = 20.0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        result: int = args.handler(args)
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="livepoll",
+        description="Live audience polls at conferences, run from a laptop.",
+    )
+    parser.add_argument("--version", action="version", version=f"livepoll {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    check = commands.add_parser("check", help="validate poll decks", description=_doc(_check))
+    check.add_argument("decks", nargs="+", metavar="DECK", type=Path)
+    check.set_defaults(handler=_check)
+
+    run = commands.add_parser(
+        "run", help="run a session: server and presenter console", description=_doc(_run)
+    )
+    _server_arguments(run)
+    run.set_defaults(handler=_run)
+
+    serve = commands.add_parser(
+        "serve", help="run the server alone (attach with 'present')", description=_doc(_serve)
+    )
+    _server_arguments(serve)
+    serve.add_argument(
+        "--token",
+        help=f"presenter token (default: ${TOKEN_ENV} or a new random one)",
+    )
+    serve.add_argument("--ready-json", action="store_true", help=argparse.SUPPRESS)
+    serve.set_defaults(handler=_serve)
+
+    present = commands.add_parser(
+        "present", help="attach the presenter console to a server", description=_doc(_present)
+    )
+    present.add_argument("url", metavar="URL", help="the server's URL, e.g. http://127.0.0.1:8321/")
+    present.add_argument("--token", required=True, help="the presenter token 'serve' printed")
+    present.set_defaults(handler=_present)
+
+    export = commands.add_parser(
+        "export", help="export answers as CSV or JSON", description=_doc(_export)
+    )
+    export.add_argument("--db", type=Path, default=Path(DEFAULT_DATABASE), metavar="FILE")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument(
+        "--session", type=int, action="append", metavar="ID", help="only these sessions"
+    )
+    export.add_argument("--output", "-o", type=Path, metavar="PATH", help="default: stdout")
+    export.set_defaults(handler=_export)
+    return parser
+
+
+def _doc(function: Any) -> str:
+    return str(function.__doc__ or "").strip()
+
+
+def _server_arguments(parser: argparse.ArgumentParser) -> None:
+    from livepoll.server.app import DEFAULT_PORT
+
+    parser.add_argument("deck", metavar="DECK", type=Path, help="the poll deck (TOML)")
+    parser.add_argument(
+        "--host", default=None, help="address to listen on (default: all interfaces)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help=f"port to listen on (default: {DEFAULT_PORT}, or the next free one)",
+    )
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=Path(DEFAULT_DATABASE),
+        metavar="FILE",
+        help=f"SQLite database (default: ./{DEFAULT_DATABASE})",
+    )
+    parser.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the URL phones should open, when it is not this laptop's LAN address "
+        "(a tunnel, a venue DNS name)",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--new-session", action="store_true", help="start a new session even if one can resume"
+    )
+    mode.add_argument(
+        "--resume",
+        action="store_true",
+        help="resume the latest session of this deck even if it ended",
+    )
+
+
+def _load_deck(path: Path) -> Deck | None:
+    try:
+        return from_file(path)
+    except DeckError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return None
+
+
+def _check(args: argparse.Namespace) -> int:
+    """Validate poll decks. Prints one line per problem (file, line or question) and
+    exits 1 if any deck has a problem, 0 when all are valid."""
+    failed = False
+    for path in args.decks:
+        try:
+            deck = from_file(path)
+        except DeckError as error:
+            failed = True
+            for problem in error.problems:
+                print(problem)
+            continue
+        count = len(deck.questions)
+        print(f"{path}: ok, {count} question{'s' if count != 1 else ''} ({deck.title})")
+    return 1 if failed else 0
+
+
+def _server_config(args: argparse.Namespace, token: str) -> Any:
+    from livepoll.server.app import DEFAULT_PORT, ServerConfig
+    from livepoll.store import SessionMode
+
+    deck = _load_deck(args.deck)
+    if deck is None:
+        return None
+    mode: SessionMode = "new" if args.new_session else "resume" if args.resume else "auto"
+    return ServerConfig(
+        deck=deck,
+        database=args.db,
+        host=args.host,
+        port=DEFAULT_PORT if args.port is None else args.port,
+        port_fallback=args.port is None,
+        public_url=args.public_url,
+        presenter_token=token,
+        session_mode=mode,
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Run the livepoll server alone: it prints the join URL and a presenter token;
+    attach a console with 'livepoll present URL --token T'. Stop with Ctrl-C."""
+    token = args.token or os.environ.get(TOKEN_ENV) or secrets.token_urlsafe(24)
+    config = _server_config(args, token)
+    if config is None:
+        return 1
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("livepoll.websockets").setLevel(logging.WARNING)
+    try:
+        return asyncio.run(_serve_until_stopped(config, ready_json=args.ready_json))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _serve_until_stopped(config: Any, *, ready_json: bool) -> int:
+    from livepoll.server.app import PortInUse, running_server
+    from livepoll.store import StorageError
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    try:
+        async with running_server(config) as server:
+            if ready_json:
+                ready = {
+                    "port": server.port,
+                    "base_url": server.base_url,
+                    "join_url": server.join_url,
+                    "database": str(server.store.path),
+                    "session": server.session_id,
+                    "notices": server.notices,
+                }
+                print(json.dumps(ready), flush=True)
+            else:
+                _print_banner(server)
+            await stop.wait()
+    except PortInUse as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return 1
+    except StorageError as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_banner(server: Any) -> None:
+    deck = server.session.deck
+    state = "resumed" if server.resumed else "new"
+    lines = [
+        f'livepoll {__version__}: "{deck.title}", {len(deck.questions)} questions',
+        f"  join URL (for phones): {server.join_url}",
+        f"  presenter:  livepoll present {server.base_url} --token {server.token}",
+        f"  database:   {server.store.path} (session {server.session_id}, {state})",
+        *(f"  note: {notice}" for notice in server.notices),
+        "  Ctrl-C stops the server.",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run a poll session: start the server in its own process and the presenter
+    console attached to it. Quitting the console stops the server."""
+    if _load_deck(args.deck) is None:
+        return 1
+    token = secrets.token_urlsafe(24)
+    log_path = Path(str(args.db) + ".log")
+    command = [sys.executable, "-m", "livepoll", "serve", str(args.deck), "--ready-json"]
+    command += ["--db", str(args.db)]
+    for flag, value in (
+        ("--host", args.host),
+        ("--port", args.port),
+        ("--public-url", args.public_url),
+    ):
+        if value is not None:
+            command += [flag, str(value)]
+    if args.new_session:
+        command.append("--new-session")
+    if args.resume:
+        command.append("--resume")
+    environment = dict(os.environ, **{TOKEN_ENV: token})
+    with open(log_path, "a", encoding="utf-8") as log:
+        server = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=log, env=environment, text=True
+        )
+        try:
+            ready = _wait_for_ready(server, log_path)
+            if ready is None:
+                return 1
+            from livepoll.tui.app import make_app
+
+            make_app(ready["base_url"], token).run()
+        finally:
+            _stop(server)
+    print(f"Session saved in {ready['database']}. Export: livepoll export --db {args.db}")
+    return 0
+
+
+def _wait_for_ready(server: subprocess.Popen[str], log_path: Path) -> dict[str, Any] | None:
+    """Read the child server's ready line; on failure show why and return None."""
+    assert server.stdout is not None
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    line = _read_line(server.stdout, deadline)
+    if line:
+        ready: dict[str, Any] = json.loads(line)
+        return ready
+    _stop(server)
+    print("livepoll: the server did not start:", file=sys.stderr)
+    with contextlib.suppress(OSError):
+        tail = log_path.read_text(encoding="utf-8").splitlines()[-15:]
+        for entry in tail:
+            print(f"  {entry}", file=sys.stderr)
+    return None
+
+
+def _read_line(stream: IO[str], deadline: float) -> str:
+    import selectors
+
+    with selectors.DefaultSelector() as selector:
+        try:
+            selector.register(stream, selectors.EVENT_READ)
+        except (ValueError, OSError):
+            return stream.readline()
+        while time.monotonic() < deadline:
+            if selector.select(timeout=0.2):
+                return stream.readline()
+    return ""
+
+
+def _stop(server: subprocess.Popen[str]) -> None:
+    if server.poll() is not None:
+        return
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def _present(args: argparse.Namespace) -> int:
+    """Attach the presenter console to a running server (started with
+    'livepoll serve'). Quitting the console leaves the server running."""
+    from livepoll.tui.app import make_app
+
+    make_app(args.url, args.token).run()
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    """Export every answer in a livepoll database as CSV (one row per response) or
+    JSON (sessions, questions, option counts and responses). Voters appear only as
+    salted pseudonyms."""
+    from livepoll.export import ExportError, export
+
+    if not args.db.exists():
+        print(f"livepoll: no database at {args.db}", file=sys.stderr)
+        return 1
+    try:
+        text = asyncio.run(export(args.db, args.format, args.session))
+    except ExportError as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return 1
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, encoding="utf-8", newline="")
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0

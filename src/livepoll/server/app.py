@@ -1,0 +1,401 @@
+"""The livepoll server: HTTP for the page, WebSockets for phones and the presenter.
+
+One process, one event loop, one session. Phones send votes on the audience channel;
+each vote is checked by the protocol and the engine, queued to the store, and
+acknowledged only once its transaction has committed. The presenter (the TUI) sends
+commands and receives the session state, coalesced and pushed at most ten times a
+second, however fast votes arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import hmac
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from livepoll import __version__, protocol
+from livepoll.deck import Deck
+from livepoll.engine import Event, Rejection, Session
+from livepoll.server.assets import StaticFiles
+from livepoll.server.network import join_url, url_host
+from livepoll.store import SessionMode, Store, voter_key
+
+logger = logging.getLogger("livepoll.server")
+
+DEFAULT_PORT = 8321
+PORT_ATTEMPTS = 20
+"""How many ports after the default to try when it is taken (only for the default)."""
+
+TICK_SECONDS = 0.1
+"""The presenter's refresh period: fast enough to feel live, slow enough to coalesce."""
+
+MAX_WEBSOCKET_MESSAGE = 64 * 1024
+"""Hard limit: the connection closes (1009). Frames above protocol.MAX_FRAME_BYTES but
+under this get a polite error frame instead, so a confused client is told why."""
+
+LISTEN_BACKLOG = 4096
+"""Thousands of phones scan the QR code in the same few seconds."""
+
+AUDIENCE_PATH = "/ws"
+PRESENTER_PATH = "/presenter"
+
+
+@dataclass(slots=True)
+class ServerConfig:
+    """Everything needed to start a server; the CLI builds one from its flags."""
+
+    deck: Deck
+    database: Path
+    host: str | None = None
+    """Address to listen on; None listens on every interface."""
+    port: int = DEFAULT_PORT
+    port_fallback: bool = False
+    """Try the next ports when ``port`` is taken (for the default port only)."""
+    public_url: str | None = None
+    presenter_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    session_mode: SessionMode = "auto"
+    end_session_on_stop: bool = True
+    """A clean stop ends the session, so the next start on this deck begins anew."""
+
+
+class PortInUse(Exception):
+    """The requested port is taken by another program."""
+
+
+class LivepollServer:
+    """A running server: its session, its store and its connections."""
+
+    def __init__(
+        self, config: ServerConfig, store: Store, session: Session, session_id: int, salt: bytes
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.session = session
+        self.session_id = session_id
+        self.resumed = False
+        self._salt = salt
+        self._static = StaticFiles.load()
+        self.audience: set[ServerConnection] = set()
+        self.presenters: set[ServerConnection] = set()
+        self.port = 0
+        self.join_url = ""
+        self.notices: list[str] = []
+        """Things the chair should know, shown by the TUI and printed by ``serve``."""
+        self._sent_version = -1
+        self._sent_phones = -1
+        self._sent_problem: str | None = None
+        self._server: Server | None = None
+        store.on_problem_changed = self._storage_problem_changed
+
+    @property
+    def token(self) -> str:
+        """The presenter token (a secret: it controls the session)."""
+        return self.config.presenter_token
+
+    @property
+    def base_url(self) -> str:
+        """The loopback URL of this server, for clients on the same machine."""
+        return f"http://{loopback_url_host(self.config.host)}:{self.port}/"
+
+    @property
+    def audience_url(self) -> str:
+        """Loopback WebSocket URL of the audience channel."""
+        return f"ws://{loopback_url_host(self.config.host)}:{self.port}{AUDIENCE_PATH}"
+
+    @property
+    def presenter_url(self) -> str:
+        """Loopback WebSocket URL of the presenter channel."""
+        return f"ws://{loopback_url_host(self.config.host)}:{self.port}{PRESENTER_PATH}"
+
+    # HTTP
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Answer plain HTTP GETs; let WebSocket handshakes on known paths go on."""
+        path = urlsplit(request.path).path
+        if path == AUDIENCE_PATH:
+            return self._check_origin(connection, request)
+        if path == PRESENTER_PATH:
+            authorization = request.headers.get("Authorization", "")
+            scheme, _, credentials = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                credentials.strip().encode(), self.token.encode()
+            ):
+                return connection.respond(401, "The presenter channel needs the session token.\n")
+            return None
+        if path == "/healthz":
+            return self._respond(200, "application/json", b'{"status":"ok"}\n')
+        asset = self._static.get(path)
+        if asset is None:
+            return self._respond(404, "text/plain; charset=utf-8", b"Not found.\n")
+        return self._respond(200, asset.content_type, asset.body, static=True)
+
+    def _check_origin(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Refuse cross-site handshakes: a browser's Origin must match the Host it asked."""
+        origin = request.headers.get("Origin")
+        if origin is None:
+            return None
+        host = request.headers.get("Host", "")
+        if urlsplit(origin).netloc.lower() == host.lower():
+            return None
+        return connection.respond(403, "Cross-origin WebSocket connections are not allowed.\n")
+
+    def _respond(
+        self, status: int, content_type: str, body: bytes, *, static: bool = False
+    ) -> Response:
+        headers = Headers()
+        headers["Content-Type"] = content_type
+        headers["Content-Length"] = str(len(body))
+        headers["Cache-Control"] = "no-cache"
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "no-referrer"
+        if static:
+            headers["Content-Security-Policy"] = self._static.content_security_policy
+        reasons = {200: "OK", 404: "Not Found"}
+        return Response(status, reasons.get(status, "OK"), headers, body)
+
+    # WebSocket
+
+    async def handle(self, connection: ServerConnection) -> None:
+        """Route a WebSocket connection to its channel."""
+        path = urlsplit(connection.request.path if connection.request else "").path
+        if path == PRESENTER_PATH:
+            await self._presenter(connection)
+        elif path == AUDIENCE_PATH:
+            await self._audience(connection)
+        else:
+            await connection.close(1008, "unknown path")
+
+    async def _audience(self, connection: ServerConnection) -> None:
+        voter: str | None = None
+        try:
+            async for frame in connection:
+                try:
+                    message = protocol.decode_audience(frame)
+                except protocol.ProtocolError as error:
+                    await connection.send(
+                        protocol.encode_error(error.code, error.message, error.seq)
+                    )
+                    continue
+                if isinstance(message, protocol.Hello):
+                    voter = voter_key(self._salt, message.voter)
+                    self.audience.add(connection)
+                    your_answer = self.session.current.answers.get(voter)
+                    await connection.send(protocol.encode_audience_state(self.session, your_answer))
+                elif voter is None:
+                    await connection.send(
+                        protocol.encode_error(
+                            "no_hello", "say hello with your voter token first", message.seq
+                        )
+                    )
+                else:
+                    await self._vote(connection, voter, message)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.audience.discard(connection)
+
+    async def _vote(self, connection: ServerConnection, voter: str, vote: protocol.Vote) -> None:
+        now = time.time()
+        try:
+            accepted = self.session.apply_vote(voter, vote.question_id, vote.answer, now)
+        except Rejection as rejection:
+            await connection.send(
+                protocol.encode_error(rejection.code, rejection.message, vote.seq)
+            )
+            return
+        # Queued synchronously right after the engine accepted it, so the store sees
+        # answers in the engine's order even when one voter has two tabs open.
+        committed = self.store.save_response(
+            self.session_id, accepted.question_id, voter, accepted.answer, now
+        )
+        await committed
+        await connection.send(protocol.encode_ack(vote.seq, accepted.question_id, accepted.answer))
+
+    async def _presenter(self, connection: ServerConnection) -> None:
+        self.presenters.add(connection)
+        try:
+            await connection.send(
+                protocol.encode_welcome(
+                    self.join_url, str(self.store.path), __version__, self.notices
+                )
+            )
+            await connection.send(self._presenter_state())
+            async for frame in connection:
+                try:
+                    command = protocol.decode_command(frame)
+                except protocol.ProtocolError as error:
+                    await connection.send(protocol.encode_error(error.code, error.message))
+                    continue
+                self.apply_command(command)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.presenters.discard(connection)
+
+    def apply_command(self, command: protocol.Command) -> None:
+        """Carry out a chair's command: change the session, log it, tell everyone."""
+        now = time.time()
+        session = self.session
+        events: list[Event] = []
+        match command.action:
+            case "toggle_voting":
+                event = session.toggle_voting(now)
+            case "open":
+                event = session.open_voting(now)
+            case "close":
+                event = session.close_voting(now)
+            case "toggle_results":
+                event = session.toggle_results(now)
+            case "next":
+                event, events = None, session.next(now)
+            case "previous":
+                event, events = None, session.previous(now)
+            case "goto":
+                event, events = None, session.go_to(command.index or 0, now)
+            case _:
+                event = None
+        if event is not None:
+            events.append(event)
+        if not events:
+            return
+        changed = {e.question_id for e in events}
+        self.store.save_events(
+            self.session_id,
+            events,
+            current_index=session.current_index,
+            question_states=[
+                (qid, session.states[qid].status, session.states[qid].results_shown)
+                for qid in changed
+            ],
+        )
+        broadcast(self.audience, protocol.encode_audience_state(session))
+        # The chair pressed a key: show it now rather than at the next tick.
+        self._push_presenter_state()
+
+    # Presenter updates
+
+    def _presenter_state(self) -> str:
+        self._sent_version = self.session.version
+        self._sent_phones = len(self.audience)
+        self._sent_problem = self.store.problem
+        return protocol.encode_presenter_state(
+            self.session, phones=self._sent_phones, storage_problem=self._sent_problem
+        )
+
+    def _push_presenter_state(self) -> None:
+        if self.presenters:
+            broadcast(self.presenters, self._presenter_state())
+
+    def _storage_problem_changed(self, problem: str | None) -> None:
+        if problem is not None:
+            logger.error("storage: %s", problem)
+        else:
+            logger.warning("storage: recovered; queued votes are being saved")
+
+    async def tick_forever(self) -> None:
+        """Push the presenter state when something changed, at most once per tick."""
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            if (
+                self.session.version != self._sent_version
+                or len(self.audience) != self._sent_phones
+                or self.store.problem != self._sent_problem
+            ):
+                self._push_presenter_state()
+
+
+async def _listen(server: LivepollServer, config: ServerConfig) -> Server:
+    ports = [config.port]
+    if config.port_fallback and config.port != 0:
+        ports = list(range(config.port, config.port + PORT_ATTEMPTS))
+    last_error: OSError | None = None
+    for port in ports:
+        try:
+            return await serve(
+                server.handle,
+                config.host,
+                port,
+                process_request=server.process_request,
+                compression=None,
+                max_size=MAX_WEBSOCKET_MESSAGE,
+                max_queue=8,
+                ping_interval=20,
+                ping_timeout=20,
+                open_timeout=10,
+                close_timeout=5,
+                server_header=f"livepoll/{__version__}",
+                backlog=LISTEN_BACKLOG,
+                logger=logging.getLogger("livepoll.websockets"),
+            )
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            last_error = error
+    where = f"{config.host or 'all interfaces'}"
+    if len(ports) > 1:
+        raise PortInUse(
+            f"ports {ports[0]}-{ports[-1]} on {where} are all in use; choose one with --port"
+        ) from last_error
+    raise PortInUse(
+        f"port {config.port} on {where} is already in use (is another livepoll running?); "
+        "choose another with --port"
+    ) from last_error
+
+
+@contextlib.asynccontextmanager
+async def running_server(config: ServerConfig) -> AsyncIterator[LivepollServer]:
+    """Start a server for ``config`` and stop it cleanly when the block ends.
+
+    Raises:
+        PortInUse: the port is taken.
+        livepoll.store.StorageError: the database cannot be used.
+    """
+    store = await Store.open(config.database)
+    try:
+        record = await store.begin_session(config.deck, config.session_mode, time.time())
+        session = Session(config.deck)
+        if record.resumed:
+            session.restore(record.current_index, record.statuses, record.answers)
+        server = LivepollServer(config, store, session, record.id, record.salt)
+        server.resumed = record.resumed
+        websocket_server = await _listen(server, config)
+        sockets = websocket_server.sockets
+        server.port = int(sockets[0].getsockname()[1]) if sockets else config.port
+        server.join_url, warning = join_url(config.host, server.port, config.public_url)
+        if server.port != config.port and config.port != 0:
+            server.notices.append(f"port {config.port} was taken; using {server.port}")
+        if warning:
+            server.notices.append(warning)
+        if record.resumed:
+            server.notices.append(f"resumed session {record.id} from the database")
+        ticker = asyncio.create_task(server.tick_forever(), name="livepoll-ticker")
+        try:
+            yield server
+        finally:
+            ticker.cancel()
+            websocket_server.close()
+            await websocket_server.wait_closed()
+            if config.end_session_on_stop:
+                await store.end_session(record.id, time.time())
+    finally:
+        await store.close()
+
+
+def loopback_url_host(host: str | None) -> str:
+    """The host a client on this machine should dial for a server bound to ``host``."""
+    if host is None or host in ("", "0.0.0.0", "::"):
+        return "127.0.0.1"
+    return url_host(host)

@@ -1,0 +1,53 @@
+"""The voting page's files, shipped inside the package and served from memory.
+
+The server never reads a file named by a client: the page is a fixed set of files
+loaded once at start-up, looked up by exact path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+_FILES = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/app.css": ("app.css", "text/css; charset=utf-8"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """One file of the page, ready to send."""
+
+    body: bytes
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class StaticFiles:
+    """The page's files by URL path."""
+
+    files: dict[str, Asset]
+    content_security_policy: str = CONTENT_SECURITY_POLICY
+
+    @classmethod
+    def load(cls) -> StaticFiles:
+        """Read the page's files from the installed package."""
+        folder = resources.files("livepoll.server").joinpath("static")
+        files = {
+            path: Asset(folder.joinpath(name).read_bytes(), content_type)
+            for path, (name, content_type) in _FILES.items()
+        }
+        return cls(files)
+
+    def get(self, path: str) -> Asset | None:
+        """The file served at ``path``, or None."""
+        if path == "/index.html":
+            path = "/"
+        return self.files.get(path)

@@ -1,0 +1,508 @@
+"""Durable storage: one SQLite file in WAL mode, written by one task in group commits.
+
+Why this shape:
+
+* SQLite is both the embedded store and the analysis format: an organiser opens the
+  file with ``sqlite3``, pandas or datasette.
+* One writer task drains a queue and commits everything waiting in one transaction
+  (group commit). A vote's future resolves only after its transaction committed, so
+  the server acknowledges a vote only once it is durable, and the cost of a commit
+  (an fsync) is shared by every vote that arrived meanwhile.
+* ``synchronous=FULL``: a laptop's battery can die mid-session; an acknowledged vote
+  must survive that, not only a crash of the process.
+* Voters are stored as a keyed hash of their phone's token, never the token itself;
+  exports go one step further and show a second, salted pseudonym.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import secrets
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+
+from livepoll.deck import Deck
+from livepoll.engine import Answer, Event, Status
+
+SCHEMA_VERSION = 1
+MAX_BATCH = 2000
+"""Rows committed in one transaction at most; a burst larger than this takes several."""
+
+RETRY_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0)
+"""Back-off between failed commits; the last delay repeats until the disk recovers."""
+
+SessionMode = Literal["auto", "new", "resume"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id INTEGER PRIMARY KEY,
+    deck_title TEXT NOT NULL,
+    deck_source TEXT NOT NULL,
+    deck_fingerprint TEXT NOT NULL,
+    deck_json TEXT NOT NULL,
+    salt BLOB NOT NULL,
+    join_mode TEXT NOT NULL DEFAULT 'open',
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    current_index INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS questions (
+    session_id INTEGER NOT NULL REFERENCES sessions(id),
+    position INTEGER NOT NULL,
+    question_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    spec_json TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    results_shown INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (session_id, question_id)
+);
+CREATE TABLE IF NOT EXISTS responses (
+    session_id INTEGER NOT NULL,
+    question_id TEXT NOT NULL,
+    voter TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    first_at TEXT NOT NULL,
+    last_at TEXT NOT NULL,
+    changes INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (session_id, question_id, voter),
+    FOREIGN KEY (session_id, question_id) REFERENCES questions(session_id, question_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES sessions(id),
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    question_id TEXT,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS events_by_session ON events(session_id, id);
+"""
+
+_UPSERT_RESPONSE = """
+INSERT INTO responses (session_id, question_id, voter, answer, first_at, last_at, changes)
+VALUES (?, ?, ?, ?, ?, ?, 0)
+ON CONFLICT (session_id, question_id, voter) DO UPDATE SET
+    changes = responses.changes + (responses.answer != excluded.answer),
+    last_at = CASE WHEN responses.answer = excluded.answer
+                   THEN responses.last_at ELSE excluded.last_at END,
+    answer = excluded.answer
+"""
+_INSERT_EVENT = "INSERT INTO events (session_id, at, kind, question_id, detail) VALUES (?,?,?,?,?)"
+_UPDATE_QUESTION = """
+UPDATE questions SET status = ?, results_shown = ? WHERE session_id = ? AND question_id = ?
+"""
+_UPDATE_POSITION = "UPDATE sessions SET current_index = ? WHERE id = ?"
+
+
+def absolute_path(path: str | Path) -> Path:
+    """The absolute form of a user-given path (``~`` expanded), as shown to the chair."""
+    return Path(path).expanduser().absolute()
+
+
+def iso_utc(timestamp: float) -> str:
+    """ISO 8601 in UTC with milliseconds, the one time format of the store and exports."""
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def voter_key(salt: bytes, token: str) -> str:
+    """The stored identity of a phone: a keyed hash of its token, stable within a session."""
+    return hashlib.blake2b(token.encode("utf-8"), key=salt[:64], digest_size=16).hexdigest()
+
+
+def pseudonym(salt: bytes, voter: str) -> str:
+    """The exported identity of a voter: salted again, short, and stable within a session."""
+    digest = hashlib.blake2b(
+        voter.encode("ascii"), key=salt[:48], digest_size=6, person=b"livepoll-export"
+    )
+    return "v-" + digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A session as the server starts it: new, or resumed with its stored state."""
+
+    id: int
+    salt: bytes
+    resumed: bool
+    current_index: int
+    statuses: dict[str, tuple[Status, bool]]
+    answers: list[tuple[str, str, Answer]]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    """One row of the sessions table, for exports and listings."""
+
+    id: int
+    deck: Deck
+    started_at: str
+    ended_at: str | None
+    salt: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseRow:
+    """One stored response, with the voter already turned into a pseudonym."""
+
+    session_id: int
+    question_id: str
+    pseudonym: str
+    answer: Answer
+    first_at: str
+    last_at: str
+
+
+@dataclass(slots=True)
+class _Write:
+    sql: str
+    params: tuple[Any, ...]
+    done: asyncio.Future[None] | None
+
+
+class StorageError(Exception):
+    """The database cannot be used (wrong file, newer schema, unreadable)."""
+
+
+class Store:
+    """The session database. Create with :meth:`open`; close with :meth:`close`."""
+
+    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+        self._queue: asyncio.Queue[_Write] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        self.problem: str | None = None
+        """Why the last commit failed, or None while the disk is healthy."""
+        self.on_problem_changed: Callable[[str | None], None] | None = None
+        """Called when commits start failing or recover (the server tells the chair)."""
+        self.committed_batches = 0
+
+    @classmethod
+    async def open(cls, path: str | Path, *, read_only: bool = False) -> Store:
+        """Open (creating if needed) the database at ``path`` and start its writer.
+
+        With ``read_only`` (exports, reports) the file must already be a livepoll
+        database; it is opened read-only and nothing is ever written to it.
+
+        Raises:
+            StorageError: the file is not a livepoll database or cannot be opened.
+        """
+        resolved = absolute_path(path)
+        try:
+            if read_only:
+                connection = await aiosqlite.connect(
+                    f"{resolved.as_uri()}?mode=ro", uri=True, isolation_level=None
+                )
+            else:
+                connection = await aiosqlite.connect(resolved, isolation_level=None)
+        except sqlite3.Error as error:
+            raise StorageError(f"cannot open {resolved}: {error}") from None
+        store = cls(connection, resolved)
+        try:
+            await store._prepare(read_only)
+        except sqlite3.DatabaseError as error:
+            await connection.close()
+            raise StorageError(f"cannot use {resolved} as a livepoll database: {error}") from None
+        except StorageError:
+            await connection.close()
+            raise
+        if not read_only:
+            store._writer = asyncio.create_task(store._write_forever(), name="livepoll-writer")
+        return store
+
+    async def _prepare(self, read_only: bool) -> None:
+        db = self._db
+        await db.execute("PRAGMA busy_timeout=5000")
+        if not read_only:
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=FULL")
+            await db.execute("PRAGMA foreign_keys=ON")
+        async with db.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name='schema_version'"
+        ) as cursor:
+            has_version = await cursor.fetchone() is not None
+        if has_version:
+            async with db.execute("SELECT max(version) FROM schema_version") as cursor:
+                row = await cursor.fetchone()
+            version = row[0] if row else None
+            if version is not None and version > SCHEMA_VERSION:
+                raise StorageError(
+                    f"{self.path} was written by a newer livepoll (schema {version}); upgrade"
+                )
+        if read_only:
+            if not has_version:
+                raise StorageError(f"{self.path} is not a livepoll database")
+            return
+        await db.execute("BEGIN IMMEDIATE")
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                await db.execute(statement)
+        async with db.execute("SELECT count(*) FROM schema_version") as cursor:
+            row = await cursor.fetchone()
+        if row is None or row[0] == 0:
+            await db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        await db.execute("COMMIT")
+
+    async def begin_session(self, deck: Deck, mode: SessionMode, now: float) -> SessionRecord:
+        """Start a session for ``deck``, or resume a stored one.
+
+        ``auto`` resumes the latest session of the same deck that did not end cleanly
+        (the laptop crashed, the server was killed) and otherwise starts a new one;
+        ``resume`` resumes the latest session of that deck even if it ended; ``new``
+        always starts afresh.
+        """
+        fingerprint = deck.fingerprint
+        row = None
+        if mode != "new":
+            condition = "" if mode == "resume" else "AND ended_at IS NULL"
+            async with self._db.execute(
+                f"SELECT id, salt, current_index FROM sessions WHERE deck_fingerprint = ? "
+                f"{condition} ORDER BY id DESC LIMIT 1",
+                (fingerprint,),
+            ) as cursor:
+                row = await cursor.fetchone()
+        if row is not None:
+            session_id, salt, current_index = int(row[0]), bytes(row[1]), int(row[2])
+            await self._db.execute(
+                "UPDATE sessions SET ended_at = NULL WHERE id = ?", (session_id,)
+            )
+            statuses: dict[str, tuple[Status, bool]] = {}
+            async with self._db.execute(
+                "SELECT question_id, status, results_shown FROM questions WHERE session_id = ?",
+                (session_id,),
+            ) as cursor:
+                async for question_id, status, shown in cursor:
+                    statuses[question_id] = (Status(status), bool(shown))
+            answers: list[tuple[str, str, Answer]] = []
+            async with self._db.execute(
+                "SELECT question_id, voter, answer FROM responses WHERE session_id = ?",
+                (session_id,),
+            ) as cursor:
+                async for question_id, voter, answer in cursor:
+                    answers.append((question_id, voter, tuple(json.loads(answer))))
+            await self._event(session_id, now, "resumed", None, "")
+            return SessionRecord(session_id, salt, True, current_index, statuses, answers)
+
+        salt = secrets.token_bytes(32)
+        await self._db.execute("BEGIN IMMEDIATE")
+        cursor = await self._db.execute(
+            "INSERT INTO sessions (deck_title, deck_source, deck_fingerprint, deck_json, salt,"
+            " started_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                deck.title,
+                deck.source,
+                fingerprint,
+                json.dumps(deck.to_dict(), ensure_ascii=False),
+                salt,
+                iso_utc(now),
+            ),
+        )
+        new_id = cursor.lastrowid
+        assert new_id is not None
+        await self._db.executemany(
+            "INSERT INTO questions (session_id, position, question_id, type, prompt, spec_json)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    new_id,
+                    position,
+                    question.id,
+                    question.type,
+                    question.prompt,
+                    json.dumps(question.to_dict(), ensure_ascii=False),
+                )
+                for position, question in enumerate(deck.questions)
+            ],
+        )
+        await self._db.execute(_INSERT_EVENT, (new_id, iso_utc(now), "started", None, deck.source))
+        await self._db.execute("COMMIT")
+        return SessionRecord(new_id, salt, False, 0, {}, [])
+
+    async def _event(
+        self, session_id: int, now: float, kind: str, question_id: str | None, detail: str
+    ) -> None:
+        await self._db.execute(_INSERT_EVENT, (session_id, iso_utc(now), kind, question_id, detail))
+
+    def save_response(
+        self, session_id: int, question_id: str, voter: str, answer: Answer, at: float
+    ) -> asyncio.Future[None]:
+        """Queue a response; the returned future resolves once it is committed."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        stamp = iso_utc(at)
+        params = (session_id, question_id, voter, json.dumps(list(answer)), stamp, stamp)
+        self._queue.put_nowait(_Write(_UPSERT_RESPONSE, params, done))
+        return done
+
+    def save_events(
+        self,
+        session_id: int,
+        events: Sequence[Event],
+        *,
+        current_index: int,
+        question_states: Sequence[tuple[str, Status, bool]],
+    ) -> None:
+        """Queue state changes: the event log rows and the state needed to resume."""
+        for event in events:
+            self._queue.put_nowait(
+                _Write(
+                    _INSERT_EVENT,
+                    (
+                        session_id,
+                        iso_utc(event.at),
+                        event.kind.value,
+                        event.question_id,
+                        event.detail,
+                    ),
+                    None,
+                )
+            )
+        for question_id, status, shown in question_states:
+            self._queue.put_nowait(
+                _Write(_UPDATE_QUESTION, (status.value, int(shown), session_id, question_id), None)
+            )
+        self._queue.put_nowait(_Write(_UPDATE_POSITION, (current_index, session_id), None))
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is committed."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Write("", (), done))
+        await done
+
+    async def end_session(self, session_id: int, now: float) -> None:
+        """Mark a session as ended cleanly; a later start then begins a new one."""
+        stamp = iso_utc(now)
+        self._queue.put_nowait(
+            _Write("UPDATE sessions SET ended_at = ? WHERE id = ?", (stamp, session_id), None)
+        )
+        self._queue.put_nowait(_Write(_INSERT_EVENT, (session_id, stamp, "ended", None, ""), None))
+        await self.flush()
+
+    async def close(self) -> None:
+        """Commit what is queued, stop the writer and close the file."""
+        if self._writer is not None:
+            await self.flush()
+            self._writer.cancel()
+            try:
+                await self._writer
+            except asyncio.CancelledError:
+                pass
+            self._writer = None
+        await self._db.close()
+
+    async def _write_forever(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except asyncio.QueueEmpty:
+                    break
+            await self._commit_with_retry(batch)
+
+    async def _commit_with_retry(self, batch: list[_Write]) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self._commit(batch)
+            except sqlite3.Error as error:
+                try:
+                    await self._db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                self._set_problem(f"cannot save to {self.path.name}: {error}")
+                await asyncio.sleep(RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)])
+                attempt += 1
+                continue
+            self._set_problem(None)
+            self.committed_batches += 1
+            for write in batch:
+                if write.done is not None and not write.done.done():
+                    write.done.set_result(None)
+            return
+
+    async def _commit(self, batch: list[_Write]) -> None:
+        db = self._db
+        await db.execute("BEGIN IMMEDIATE")
+        # Consecutive writes of one kind go in one executemany: a burst of votes costs a
+        # single call into the database thread rather than one per vote.
+        start = 0
+        while start < len(batch):
+            sql = batch[start].sql
+            end = start
+            while end < len(batch) and batch[end].sql == sql:
+                end += 1
+            if sql:
+                await db.executemany(sql, [write.params for write in batch[start:end]])
+            start = end
+        await db.execute("COMMIT")
+
+    def _set_problem(self, problem: str | None) -> None:
+        if problem != self.problem:
+            self.problem = problem
+            if self.on_problem_changed is not None:
+                self.on_problem_changed(problem)
+
+    async def sessions(self) -> list[SessionSummary]:
+        """Every session in the database, oldest first."""
+        summaries = []
+        async with self._db.execute(
+            "SELECT id, deck_json, deck_source, started_at, ended_at, salt"
+            " FROM sessions ORDER BY id"
+        ) as cursor:
+            async for session_id, deck_json, source, started, ended, salt in cursor:
+                deck = Deck.from_dict(json.loads(deck_json), source=source)
+                summaries.append(SessionSummary(int(session_id), deck, started, ended, bytes(salt)))
+        return summaries
+
+    async def responses(self, session: SessionSummary) -> list[ResponseRow]:
+        """The responses of one session in deck order, then by first answer time."""
+        rows = []
+        async with self._db.execute(
+            "SELECT r.question_id, r.voter, r.answer, r.first_at, r.last_at"
+            " FROM responses AS r JOIN questions AS q"
+            " ON q.session_id = r.session_id AND q.question_id = r.question_id"
+            " WHERE r.session_id = ? ORDER BY q.position, r.first_at, r.voter",
+            (session.id,),
+        ) as cursor:
+            async for question_id, voter, answer, first_at, last_at in cursor:
+                rows.append(
+                    ResponseRow(
+                        session.id,
+                        question_id,
+                        pseudonym(session.salt, voter),
+                        tuple(json.loads(answer)),
+                        first_at,
+                        last_at,
+                    )
+                )
+        return rows
+
+    async def question_statuses(self, session_id: int) -> dict[str, str]:
+        """Each question's last status in a session (pending, open or closed)."""
+        async with self._db.execute(
+            "SELECT question_id, status FROM questions WHERE session_id = ?", (session_id,)
+        ) as cursor:
+            return {str(question_id): str(status) async for question_id, status in cursor}
+
+    async def events(self, session_id: int) -> list[tuple[str, str, str | None, str]]:
+        """The session's event log: (time, kind, question id, detail), in order."""
+        async with self._db.execute(
+            "SELECT at, kind, question_id, detail FROM events WHERE session_id = ? ORDER BY id",
+            (session_id,),
+        ) as cursor:
+            return [
+                (str(at), str(kind), qid, str(detail)) async for at, kind, qid, detail in cursor
+            ]

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""The two commands of this project, for a machine that has only Python 3.11+.
+
+    python3 tasks.py run [DECK] [livepoll run options]   install, then run a session
+    python3 tasks.py test [pytest options]               install, then check everything
+
+Both create ``.venv`` next to this file on first use and (re)install livepoll into
+it whenever ``pyproject.toml`` changes, so nothing has to be set up by hand.
+``test`` runs, in order: ruff format --check, ruff check, mypy (strict) on src/,
+the import-linter contracts, and the whole pytest suite in parallel.
+
+Only the standard library is used here, because it runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".livepoll-installed"
+DEFAULT_DECK = ROOT / "polls" / "socitm-spring.toml"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def say(message: str) -> None:
+    print(f"[tasks] {message}", flush=True)
+
+
+def ensure_environment(extras: str) -> None:
+    """Create the virtual environment and install livepoll (with ``extras``) if stale."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file runs under any python3
+        sys.exit(f"livepoll needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    if STAMP.exists() and STAMP.read_text().strip() == wanted and PYTHON.exists():
+        return
+    if not PYTHON.exists():
+        say(f"creating a virtual environment in {VENV}")
+        try:
+            venv.EnvBuilder(with_pip=True).create(VENV)
+        except (subprocess.CalledProcessError, OSError) as error:
+            shutil.rmtree(VENV, ignore_errors=True)
+            sys.exit(
+                f"could not create {VENV} ({error}). On Debian or Ubuntu install the venv "
+                "module first: apt install python3-venv"
+            )
+    target = f"{ROOT}[{extras}]" if extras else str(ROOT)
+    say(f"installing livepoll{f'[{extras}]' if extras else ''} into .venv (first run only)")
+    pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", "-e", target], check=True)
+    STAMP.write_text(wanted)
+
+
+def ensure_chromium() -> None:
+    """The browser tests drive Debian's Chromium; install it when we can (as root)."""
+    if CHROMIUM.exists():
+        return
+    apt = shutil.which("apt-get")
+    if apt and hasattr(os, "geteuid") and os.geteuid() == 0:
+        say("installing Debian's chromium for the browser tests")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run([apt, "update", "-qq"], check=True, env=env)
+        subprocess.run([apt, "install", "-y", "-qq", "chromium"], check=True, env=env)
+        return
+    say(
+        f"{CHROMIUM} is missing: the browser tests will be skipped (and fail under CI). "
+        "Install it with: sudo apt-get install chromium"
+    )
+
+
+def run_tool(*args: str) -> None:
+    say(" ".join(args))
+    result = subprocess.run([str(BIN / args[0]), *args[1:]], cwd=ROOT)
+    if result.returncode != 0:
+        sys.exit(result.returncode)
+
+
+def test(pytest_args: list[str]) -> int:
+    ensure_environment("test")
+    ensure_chromium()
+    run_tool("ruff", "format", "--check", "src", "tests", "bench", "tasks.py")
+    run_tool("ruff", "check", "src", "tests", "bench", "tasks.py")
+    run_tool("mypy")
+    run_tool("lint-imports")
+    args = pytest_args or ["-n", "auto"]
+    say("pytest " + " ".join(args))
+    env = dict(os.environ, PYTHONASYNCIODEBUG="1")
+    return subprocess.run([str(PYTHON), "-m", "pytest", *args], cwd=ROOT, env=env).returncode
+
+
+def run(args: list[str]) -> int:
+    ensure_environment("")
+    if not args or args[0].startswith("-"):
+        args = [str(DEFAULT_DECK), *args]
+    command = [str(PYTHON), "-m", "livepoll", "run", *args]
+    return subprocess.run(command).returncode
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test"):
+        print(__doc__)
+        return 2
+    task, rest = sys.argv[1], sys.argv[2:]
+    try:
+        return test(rest) if task == "test" else run(rest)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Scripted clients speaking livepoll's protocols, for server, TUI and browser tests."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+
+from livepoll.server.app import LivepollServer
+
+
+def new_voter_token() -> str:
+    """A fresh voter token, like the page makes one (128 bits, base64url)."""
+    return secrets.token_urlsafe(16)
+
+
+class Phone:
+    """A scripted phone speaking the audience protocol, for server tests."""
+
+    def __init__(self, connection: ClientConnection, token: str) -> None:
+        self.connection = connection
+        self.token = token
+        self.seq = 0
+        self.states: list[dict[str, Any]] = []
+        """State frames seen while waiting for a reply to a vote."""
+
+    async def receive(self) -> dict[str, Any]:
+        """The next frame from the server, decoded."""
+        return await connection_recv(self.connection)
+
+    async def hello(self) -> dict[str, Any]:
+        """Say hello and return the state the server answers with."""
+        await self.connection.send(json.dumps({"type": "hello", "voter": self.token}))
+        return await self.receive()
+
+    async def vote(self, question_id: str, answer: Any) -> dict[str, Any]:
+        """Send a vote and return the server's reply (ack or error)."""
+        self.seq += 1
+        await self.connection.send(
+            json.dumps({"type": "vote", "q": question_id, "answer": answer, "seq": self.seq})
+        )
+        return await self.reply()
+
+    async def reply(self) -> dict[str, Any]:
+        """The next ack or error, keeping state broadcasts that arrive first in ``states``."""
+        while True:
+            frame = await self.receive()
+            if frame["type"] != "state":
+                return frame
+            self.states.append(frame)
+
+
+async def connection_recv(connection: ClientConnection) -> dict[str, Any]:
+    """Receive and decode one JSON frame."""
+    frame = await connection.recv()
+    decoded: dict[str, Any] = json.loads(frame)
+    return decoded
+
+
+async def open_phone(server: LivepollServer, token: str | None = None) -> Phone:
+    """Connect a phone to the server's audience channel and say hello."""
+    connection = await connect(server.audience_url)
+    phone = Phone(connection, token or new_voter_token())
+    await phone.hello()
+    return phone
+
+
+async def open_presenter(server: LivepollServer) -> ClientConnection:
+    """Connect to the presenter channel with the token; the welcome frame is consumed."""
+    connection = await connect(
+        server.presenter_url, additional_headers={"Authorization": f"Bearer {server.token}"}
+    )
+    welcome = await connection_recv(connection)
+    assert welcome["type"] == "welcome"
+    return connection
