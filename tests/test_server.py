@@ -165,6 +165,8 @@ async def test_bad_frames_do_not_disturb_other_phones(livepoll_server: LivepollS
         await attacker.connection.send("{{{")
     assert (await honest.vote("q1", 2))["type"] == "ack"
     assert livepoll_server.session.current.counts == [0, 0, 1]
+    replies = [await attacker.reply() for _ in range(50)]
+    assert {reply["code"] for reply in replies} == {"bad_json"}
 
 
 async def test_reconnecting_with_the_same_token_keeps_one_answer(

@@ -29,7 +29,8 @@ MAX_PROMPT_LENGTH = 500
 MAX_TITLE_LENGTH = 200
 MAX_QUESTIONS = 200
 
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+# \Z, not $: "$" also matches before a trailing newline, which would let "q1\n" in.
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}\Z")
 _DECK_KEYS = frozenset({"title", "questions"})
 _QUESTION_KEYS = frozenset({"id", "type", "prompt", "options", "max_choices"})
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -146,7 +147,9 @@ def from_file(path: str | Path) -> Deck:
 def from_bytes(data: bytes, source: str = "<deck>") -> Deck:
     """Parse and validate a deck from raw TOML bytes."""
     try:
-        text = data.decode("utf-8")
+        # utf-8-sig drops the byte-order mark some Windows editors write first,
+        # which TOML would otherwise report as a baffling syntax error on line 1.
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise DeckError([DeckProblem(source, f"not UTF-8 text (byte {error.start})")]) from None
     return from_text(text, source)
@@ -244,23 +247,31 @@ class _Validator:
         else:
             seen_ids: dict[str, int] = {}
             for index, item in enumerate(raw_questions):
-                question = self.question(item, index)
-                if question is None:
+                # Ids are compared even for questions with other problems, so a
+                # duplicate shows up in the same pass as everything else.
+                question_id, question = self.question(item, index)
+                if question_id is None:
                     continue
-                if question.id in seen_ids:
+                if question_id in seen_ids:
+                    # A question without an id gets one from its position; say so, or
+                    # the message would point at an id the file does not contain.
+                    derived = "" if "id" in item else " (its default id, from its position)"
                     self.problem(
-                        f'duplicate id "{question.id}" (also questions[{seen_ids[question.id]}])',
+                        f'duplicate id "{question_id}"{derived} '
+                        f"(also questions[{seen_ids[question_id]}])",
                         f"questions[{index + 1}].id",
                         index,
                     )
                     continue
-                seen_ids[question.id] = index + 1
-                questions.append(question)
+                seen_ids[question_id] = index + 1
+                if question is not None:
+                    questions.append(question)
         if self.problems or title is None:
             raise DeckError(self.problems)
         return Deck(title=title, questions=tuple(questions), source=self.source)
 
-    def question(self, raw: dict[str, Any], index: int) -> Question | None:
+    def question(self, raw: dict[str, Any], index: int) -> tuple[str | None, Question | None]:
+        """The question's id (None if the id is invalid) and the question (None if invalid)."""
         path = f"questions[{index + 1}]"
         before = len(self.problems)
         for key in sorted(set(raw) - _QUESTION_KEYS):
@@ -270,10 +281,11 @@ class _Validator:
                 index,
             )
 
-        question_id = f"q{index + 1}"
+        question_id: str | None = f"q{index + 1}"
         if "id" in raw:
             value = raw["id"]
             if not isinstance(value, str) or not _ID_PATTERN.match(value):
+                question_id = None
                 self.problem(
                     "must be 1-40 letters, digits, '-' or '_', starting with a letter or digit",
                     f"{path}.id",
@@ -302,15 +314,18 @@ class _Validator:
 
         options = self.options(raw, path, index)
         max_choices = 1
-        if question_type == "multi" and options is not None:
-            max_choices = self.max_choices(raw, len(options), path, index)
+        if question_type == "multi":
+            # Checked even when the options are wrong, so every problem shows at once.
+            count = len(options) if options is not None else None
+            max_choices = self.max_choices(raw, count, path, index)
         elif "max_choices" in raw and question_type == "single":
             self.problem('only applies to type = "multi"', f"{path}.max_choices", index)
 
         if len(self.problems) > before or question_type is None or prompt is None:
-            return None
+            return question_id, None
+        assert question_id is not None
         assert options is not None
-        return Question(question_id, question_type, prompt, options, max_choices)
+        return question_id, Question(question_id, question_type, prompt, options, max_choices)
 
     def options(self, raw: dict[str, Any], path: str, index: int) -> tuple[str, ...] | None:
         if "options" not in raw:
@@ -350,15 +365,20 @@ class _Validator:
             options.append(text)
         return tuple(options) if ok else None
 
-    def max_choices(self, raw: dict[str, Any], option_count: int, path: str, index: int) -> int:
+    def max_choices(
+        self, raw: dict[str, Any], option_count: int | None, path: str, index: int
+    ) -> int:
+        """The checked ``max_choices``; only its type is checked when the options are bad."""
         if "max_choices" not in raw:
-            return option_count
+            return option_count or 1
         value = raw["max_choices"]
         if isinstance(value, bool) or not isinstance(value, int):
             self.problem(
                 f"must be an integer, not {_describe(value)}", f"{path}.max_choices", index
             )
-            return option_count
+            return option_count or 1
+        if option_count is None:
+            return 1
         if not 1 <= value <= option_count:
             self.problem(
                 f"must be between 1 and the number of options ({option_count})",
