@@ -8,6 +8,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
+from livepoll import protocol
 from livepoll.server.app import LivepollServer
 
 
@@ -75,3 +76,22 @@ async def open_presenter(server: LivepollServer) -> ClientConnection:
     welcome = await connection_recv(connection)
     assert welcome["type"] == "welcome"
     return connection
+
+
+async def chair(server: LivepollServer, *actions: str) -> dict[str, Any]:
+    """Send presenter commands over the real presenter channel, each one applied in turn.
+
+    Every command that changes the session makes the server push a state frame at
+    once, so waiting for it means the command has taken effect. Returns the last state.
+    """
+    presenter = await open_presenter(server)
+    state = await connection_recv(presenter)
+    try:
+        for action in actions:
+            await presenter.send(protocol.encode_command(action))
+            state = await connection_recv(presenter)
+            while state["type"] != "state":
+                state = await connection_recv(presenter)
+    finally:
+        await presenter.close()
+    return state

@@ -12,7 +12,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from clients import connection_recv, new_voter_token, open_phone, open_presenter
+from clients import chair, connection_recv, new_voter_token, open_phone, open_presenter
 from livepoll import protocol
 from livepoll.server.app import LivepollServer, PortInUse, ServerConfig, running_server
 
@@ -23,14 +23,6 @@ def stored_responses(database: Path) -> list[tuple[str, str]]:
         return db.execute(
             "SELECT question_id, answer FROM responses ORDER BY question_id"
         ).fetchall()
-
-
-async def command(server: LivepollServer, action: str) -> None:
-    """Send a presenter command over the real presenter channel."""
-    presenter = await open_presenter(server)
-    await presenter.send(protocol.encode_command(action))
-    await asyncio.sleep(0.05)
-    await presenter.close()
 
 
 async def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
@@ -48,7 +40,7 @@ async def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
 
 async def test_vote_is_acknowledged_after_it_is_stored(livepoll_server: LivepollServer) -> None:
     """A vote on an open question is acked only once its row is in the database."""
-    await command(livepoll_server, "toggle_voting")
+    await chair(livepoll_server, "toggle_voting")
     phone = await open_phone(livepoll_server)
     reply = await phone.vote("q1", 1)
     assert reply == {"type": "ack", "seq": 1, "q": "q1", "answer": [1]}
@@ -58,7 +50,7 @@ async def test_vote_is_acknowledged_after_it_is_stored(livepoll_server: Livepoll
 
 async def test_changed_vote_replaces_the_old_one(livepoll_server: LivepollServer) -> None:
     """A second answer from the same phone replaces its first, in tally and database."""
-    await command(livepoll_server, "toggle_voting")
+    await chair(livepoll_server, "toggle_voting")
     phone = await open_phone(livepoll_server)
     await phone.vote("q1", 0)
     reply = await phone.vote("q1", 2)
@@ -80,16 +72,16 @@ async def test_vote_before_opening_is_rejected(livepoll_server: LivepollServer) 
     assert reply["type"] == "error"
     assert reply["code"] == "question_not_open"
     assert reply["seq"] == 1
-    await command(livepoll_server, "toggle_voting")
+    await chair(livepoll_server, "toggle_voting")
     assert (await phone.vote("q1", 0))["type"] == "ack"
 
 
 async def test_vote_after_close_is_rejected(livepoll_server: LivepollServer) -> None:
     """Once the chair closes voting, votes are refused and the tally stays as it was."""
-    await command(livepoll_server, "toggle_voting")
+    await chair(livepoll_server, "toggle_voting")
     phone = await open_phone(livepoll_server)
     await phone.vote("q1", 0)
-    await command(livepoll_server, "toggle_voting")
+    await chair(livepoll_server, "toggle_voting")
     state = await phone.receive()
     assert state["status"] == "closed"
     reply = await phone.vote("q1", 1)
@@ -105,7 +97,7 @@ async def test_invalid_single_answers_are_refused(
     livepoll_server: LivepollServer, answer: object, code: str
 ) -> None:
     """Wrong options and wrong shapes get a precise error code on a single-choice question."""
-    await command(livepoll_server, "toggle_voting")
+    await chair(livepoll_server, "toggle_voting")
     phone = await open_phone(livepoll_server)
     reply = await phone.vote("q1", answer)
     assert reply["type"] == "error"
@@ -114,8 +106,8 @@ async def test_invalid_single_answers_are_refused(
 
 async def test_too_many_choices_are_refused(livepoll_server: LivepollServer) -> None:
     """A multi-choice answer above max_choices is refused; one within it is acked."""
-    await command(livepoll_server, "next")
-    await command(livepoll_server, "toggle_voting")
+    await chair(livepoll_server, "next")
+    await chair(livepoll_server, "toggle_voting")
     phone = await open_phone(livepoll_server)
     reply = await phone.vote("q2", [0, 1, 2])
     assert reply["code"] == "too_many_choices"
@@ -137,7 +129,7 @@ async def test_malformed_frames_get_an_error_and_keep_the_connection(
     livepoll_server: LivepollServer, frame: str | bytes, code: str
 ) -> None:
     """Bad frames are answered with an error naming the problem; the phone can still vote."""
-    await command(livepoll_server, "toggle_voting")
+    await chair(livepoll_server, "toggle_voting")
     phone = await open_phone(livepoll_server)
     await phone.connection.send(frame)
     reply = await phone.reply()
@@ -148,7 +140,7 @@ async def test_malformed_frames_get_an_error_and_keep_the_connection(
 
 async def test_vote_without_hello_is_refused(livepoll_server: LivepollServer) -> None:
     """A connection must present its voter token before voting."""
-    await command(livepoll_server, "toggle_voting")
+    await chair(livepoll_server, "toggle_voting")
     async with connect(livepoll_server.audience_url) as connection:
         await connection.send(json.dumps({"type": "vote", "q": "q1", "answer": 0, "seq": 4}))
         reply = await connection_recv(connection)
@@ -158,7 +150,7 @@ async def test_vote_without_hello_is_refused(livepoll_server: LivepollServer) ->
 
 async def test_bad_frames_do_not_disturb_other_phones(livepoll_server: LivepollServer) -> None:
     """While one client sends garbage, another's votes are still acknowledged."""
-    await command(livepoll_server, "toggle_voting")
+    await chair(livepoll_server, "toggle_voting")
     attacker = await open_phone(livepoll_server)
     honest = await open_phone(livepoll_server)
     for _ in range(50):
@@ -173,7 +165,7 @@ async def test_reconnecting_with_the_same_token_keeps_one_answer(
     livepoll_server: LivepollServer,
 ) -> None:
     """A phone that reconnects is the same voter: it gets its answer back and counts once."""
-    await command(livepoll_server, "toggle_voting")
+    await chair(livepoll_server, "toggle_voting")
     token = new_voter_token()
     phone = await open_phone(livepoll_server, token)
     await phone.vote("q1", 1)
@@ -265,8 +257,8 @@ async def test_restart_resumes_the_session_and_its_tallies(server_config: Server
     """A server stopped uncleanly resumes the same session: question, state and tallies."""
     server_config.end_session_on_stop = False
     async with running_server(server_config) as server:
-        await command(server, "next")
-        await command(server, "toggle_voting")
+        await chair(server, "next")
+        await chair(server, "toggle_voting")
         phone = await open_phone(server)
         assert (await phone.vote("q2", [1, 3]))["type"] == "ack"
         first_session = server.session_id
