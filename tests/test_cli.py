@@ -1,0 +1,180 @@
+"""The `livepoll` command as a chair types it: check, serve, and their messages."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from livepoll import cli
+
+GOOD_DECK = """title = "Good"
+[[questions]]
+type = "single"
+prompt = "Yes or no?"
+options = ["Yes", "No"]
+"""
+
+BAD_DECK = """title = "Bad"
+[[questions]]
+type = "single"
+prompt = "Only one option"
+options = ["Yes"]
+
+[[questions]]
+type = "poll"
+prompt = ""
+options = ["A", "B"]
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    """Write a deck file and return its path."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_check_accepts_valid_decks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`livepoll check` exits 0 and says ok for each valid deck."""
+    deck = write(tmp_path, "good.toml", GOOD_DECK)
+    assert cli.main(["check", str(deck)]) == 0
+    assert capsys.readouterr().out == f"{deck}: ok, 1 question (Good)\n"
+
+
+def test_check_reports_every_problem_with_its_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`livepoll check` exits 1 with one line per problem, naming file, line and question."""
+    good = write(tmp_path, "good.toml", GOOD_DECK)
+    bad = write(tmp_path, "bad.toml", BAD_DECK)
+    assert cli.main(["check", str(good), str(bad)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("ok, 1 question (Good)")
+    assert lines[1:] == [
+        f"{bad}:2: questions[1].options: needs at least 2 options",
+        f"{bad}:7: questions[2].type: unknown type 'poll'; one of: single, multi",
+        f"{bad}:7: questions[2].prompt: must not be empty",
+    ]
+
+
+def test_check_reports_toml_syntax_with_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A TOML syntax error names the line it is on."""
+    deck = write(tmp_path, "broken.toml", 'title = "x"\n[[questions]\n')
+    assert cli.main(["check", str(deck)]) == 1
+    output = capsys.readouterr().out
+    assert output.startswith(f"{deck}:2: TOML syntax:")
+
+
+def test_check_reports_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A deck that does not exist is a problem line, not a traceback."""
+    assert cli.main(["check", str(tmp_path / "nope.toml")]) == 1
+    assert "cannot read the deck" in capsys.readouterr().out
+
+
+def free_port() -> int:
+    """A port nobody listens on right now, on loopback."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def serve_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, object]]]:
+    """`livepoll serve --ready-json` on a loopback port, stopped with SIGTERM afterwards."""
+    deck = write(tmp_path, "good.toml", GOOD_DECK)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "livepoll", "serve", str(deck), "--host", "127.0.0.1"]
+        + ["--port", "0", "--db", str(tmp_path / "s.db"), "--ready-json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    ready = json.loads(process.stdout.readline())
+    yield process, ready
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def test_serve_answers_health_and_stops_cleanly_on_sigterm(
+    serve_process: tuple[subprocess.Popen[str], dict[str, object]], tmp_path: Path
+) -> None:
+    """The server reports where it listens, answers /healthz, and ends the session on SIGTERM."""
+    process, ready = serve_process
+    with urllib.request.urlopen(f"{ready['base_url']}healthz", timeout=5) as response:
+        assert json.load(response) == {"status": "ok"}
+    assert ready["join_url"] == ready["base_url"]
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0
+    with sqlite3.connect(tmp_path / "s.db") as db:
+        (ended_at,) = db.execute("SELECT ended_at FROM sessions").fetchone()
+    assert ended_at is not None
+
+
+def test_serve_prints_the_join_url_and_presenter_command(tmp_path: Path) -> None:
+    """Without --ready-json the chair reads the join URL, the attach command and the database."""
+    deck = write(tmp_path, "good.toml", GOOD_DECK)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "livepoll", "serve", str(deck), "--host", "127.0.0.1"]
+        + ["--port", str(port), "--db", str(tmp_path / "s.db"), "--token", "secret-token-123"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    try:
+        banner = [process.stdout.readline() for _ in range(6)]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+    text = "".join(banner)
+    assert f"join URL (for phones): http://127.0.0.1:{port}/" in text
+    assert f"livepoll present http://127.0.0.1:{port}/ --token secret-token-123" in text
+    assert str(tmp_path / "s.db") in text
+    assert "phones cannot reach it" in text, "a loopback-only server warns the chair"
+
+
+def test_serve_on_a_taken_port_says_so(
+    serve_process: tuple[subprocess.Popen[str], dict[str, object]], tmp_path: Path
+) -> None:
+    """An explicit --port that is taken exits 1 with a sentence, not a traceback."""
+    _, ready = serve_process
+    deck = write(tmp_path, "good.toml", GOOD_DECK)
+    result = subprocess.run(
+        [sys.executable, "-m", "livepoll", "serve", str(deck), "--host", "127.0.0.1"]
+        + ["--port", str(ready["port"]), "--db", str(tmp_path / "other.db")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert f"port {ready['port']} on 127.0.0.1 is already in use" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_refuses_a_broken_deck(tmp_path: Path) -> None:
+    """A broken deck stops `serve` before it listens, with the deck's problems."""
+    deck = write(tmp_path, "bad.toml", BAD_DECK)
+    result = subprocess.run(
+        [sys.executable, "-m", "livepoll", "serve", str(deck), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "needs at least 2 options" in result.stderr
