@@ -1,0 +1,163 @@
+"""Acknowledged means durable: SIGKILL the server mid-burst and count what survived."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from clients import new_voter_token
+from livepoll import protocol
+from livepoll.store import voter_key
+
+DECK = """title = "Kill test"
+[[questions]]
+id = "q1"
+type = "single"
+prompt = "Which?"
+options = ["A", "B", "C", "D"]
+"""
+PHONES = 300
+TOKEN = "durability-presenter-token"
+
+
+@asynccontextmanager
+async def server_process(deck: Path, database: Path) -> AsyncIterator[dict[str, Any]]:
+    """Run `livepoll serve` in a child process; yields its ready line (plus the process)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "livepoll",
+        "serve",
+        str(deck),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--db",
+        str(database),
+        "--ready-json",
+        "--token",
+        TOKEN,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=dict(os.environ, PYTHONASYNCIODEBUG=""),
+    )
+    assert process.stdout is not None
+    async with asyncio.timeout(20):
+        ready: dict[str, Any] = json.loads(await process.stdout.readline())
+    ready["process"] = process
+    try:
+        yield ready
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.wait()
+
+
+async def open_voting(ready: dict[str, Any]) -> None:
+    """Open voting on the current question through the presenter channel."""
+    url = f"ws://127.0.0.1:{ready['port']}/presenter"
+    async with connect(url, additional_headers={"Authorization": f"Bearer {TOKEN}"}) as presenter:
+        await presenter.recv()
+        await presenter.recv()
+        await presenter.send(protocol.encode_command("open"))
+        state = json.loads(await presenter.recv())
+        assert state["status"] == "open"
+
+
+class Acks(set[str]):
+    """Tokens whose vote was acknowledged; calls ``on_threshold`` the moment enough are in."""
+
+    def __init__(self, threshold: int, on_threshold: Callable[[], None]) -> None:
+        super().__init__()
+        self.threshold = threshold
+        self.on_threshold: Callable[[], None] | None = on_threshold
+
+    def add(self, token: str) -> None:
+        super().add(token)
+        if len(self) >= self.threshold and self.on_threshold is not None:
+            self.on_threshold()
+            self.on_threshold = None
+
+
+async def vote_once(url: str, token: str, answer: int, acked: set[str]) -> None:
+    """Say hello, vote with seq 1, and record the token if the ack arrives."""
+    try:
+        async with connect(url) as phone:
+            await phone.send(json.dumps({"type": "hello", "voter": token}))
+            await phone.send(json.dumps({"type": "vote", "q": "q1", "answer": answer, "seq": 1}))
+            async for frame in phone:
+                message = json.loads(frame)
+                if message["type"] == "ack" and message["seq"] == 1:
+                    acked.add(token)
+                    return
+    except (ConnectionClosed, OSError):
+        return
+
+
+async def test_acked_votes_survive_sigkill_and_resends_count_once(tmp_path: Path) -> None:
+    """Every vote acked before a SIGKILL is stored; the rest, resent, are counted exactly once."""
+    deck = tmp_path / "deck.toml"
+    deck.write_text(DECK, encoding="utf-8")
+    database = tmp_path / "kill.db"
+    tokens = [new_voter_token() for _ in range(PHONES)]
+    answers = {token: index % 4 for index, token in enumerate(tokens)}
+    killed = asyncio.Event()
+    acked = Acks(threshold=PHONES // 10, on_threshold=killed.set)
+
+    async with server_process(deck, database) as ready:
+        await open_voting(ready)
+        url = f"ws://127.0.0.1:{ready['port']}/ws"
+        burst = [asyncio.create_task(vote_once(url, t, answers[t], acked)) for t in tokens]
+
+        def kill_now() -> None:
+            """Sent from inside the ack callback, so the burst is still in flight."""
+            ready["process"].send_signal(signal.SIGKILL)
+            killed.set()
+
+        acked.on_threshold = kill_now
+        async with asyncio.timeout(30):
+            await killed.wait()
+        await ready["process"].wait()
+        await asyncio.gather(*burst)
+    acked_before_kill = set(acked)
+    assert 0 < len(acked_before_kill) <= PHONES
+    print(f"\nkill test: {len(acked_before_kill)} of {PHONES} acked before SIGKILL")
+
+    with sqlite3.connect(database) as db:
+        salt = bytes(db.execute("SELECT salt FROM sessions").fetchone()[0])
+        stored = {
+            voter: json.loads(answer)
+            for voter, answer in db.execute("SELECT voter, answer FROM responses")
+        }
+    for token in acked_before_kill:
+        assert stored.get(voter_key(salt, token)) == [answers[token]], "an acked vote was lost"
+
+    async with server_process(deck, database) as ready:
+        assert ready["session"] == 1, "the killed session resumes"
+        url = f"ws://127.0.0.1:{ready['port']}/ws"
+        async with asyncio.timeout(30):
+            await asyncio.gather(*(vote_once(url, t, answers[t], acked) for t in tokens))
+        assert acked == set(tokens)
+        presenter_url = f"ws://127.0.0.1:{ready['port']}/presenter"
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with connect(presenter_url, additional_headers=headers) as presenter:
+            await presenter.recv()
+            state = json.loads(await presenter.recv())
+    assert state["status"] == "open", "voting was open when the server died"
+    assert state["respondents"] == PHONES
+    assert state["counts"] == [sum(1 for a in answers.values() if a == i) for i in range(4)]
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT count(*) FROM responses").fetchone()[0] == PHONES
+        assert db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 1
