@@ -10,12 +10,10 @@ import logging
 import os
 import secrets
 import signal
-import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from livepoll import __version__
 from livepoll.deck import Deck, DeckError, from_file
@@ -24,7 +22,6 @@ DEFAULT_DATABASE = "livepoll.db"
 TOKEN_ENV = "LIVEPOLL_PRESENTER_TOKEN"
 """The presenter token travels to a child server in the environment, not in argv,
 so it does not show up in ``ps`` on a shared machine."""
-SERVER_START_TIMEOUT = 20.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -242,81 +239,38 @@ def _print_banner(server: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     """Run a poll session: start the server in its own process and the presenter
     console attached to it. Quitting the console stops the server."""
+    from livepoll.supervisor import ServerStartError, SupervisedServer
+
     if _load_deck(args.deck) is None:
         return 1
-    token = secrets.token_urlsafe(24)
-    log_path = Path(str(args.db) + ".log")
-    command = [sys.executable, "-m", "livepoll", "serve", str(args.deck), "--ready-json"]
-    command += ["--db", str(args.db)]
+    arguments = [str(args.deck), "--db", str(args.db)]
     for flag, value in (
         ("--host", args.host),
         ("--port", args.port),
         ("--public-url", args.public_url),
     ):
         if value is not None:
-            command += [flag, str(value)]
+            arguments += [flag, str(value)]
     if args.new_session:
-        command.append("--new-session")
+        arguments.append("--new-session")
     if args.resume:
-        command.append("--resume")
-    environment = dict(os.environ, **{TOKEN_ENV: token})
-    with open(log_path, "a", encoding="utf-8") as log:
-        server = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=log, env=environment, text=True
-        )
-        try:
-            ready = _wait_for_ready(server, log_path)
-            if ready is None:
-                return 1
-            from livepoll.tui.app import make_app
+        arguments.append("--resume")
+    token = secrets.token_urlsafe(24)
+    server = SupervisedServer(arguments, token, Path(f"{args.db}.log"), TOKEN_ENV)
+    try:
+        ready = server.start()
+    except ServerStartError as error:
+        print(f"livepoll: the server did not start. Its log ({args.db}.log) ends:", file=sys.stderr)
+        print(str(error), file=sys.stderr)
+        return 1
+    try:
+        from livepoll.tui.app import make_app
 
-            make_app(ready["base_url"], token).run()
-        finally:
-            _stop(server)
+        make_app(ready["base_url"], token).run()
+    finally:
+        server.stop()
     print(f"Session saved in {ready['database']}. Export: livepoll export --db {args.db}")
     return 0
-
-
-def _wait_for_ready(server: subprocess.Popen[str], log_path: Path) -> dict[str, Any] | None:
-    """Read the child server's ready line; on failure show why and return None."""
-    assert server.stdout is not None
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    line = _read_line(server.stdout, deadline)
-    if line:
-        ready: dict[str, Any] = json.loads(line)
-        return ready
-    _stop(server)
-    print("livepoll: the server did not start:", file=sys.stderr)
-    with contextlib.suppress(OSError):
-        tail = log_path.read_text(encoding="utf-8").splitlines()[-15:]
-        for entry in tail:
-            print(f"  {entry}", file=sys.stderr)
-    return None
-
-
-def _read_line(stream: IO[str], deadline: float) -> str:
-    import selectors
-
-    with selectors.DefaultSelector() as selector:
-        try:
-            selector.register(stream, selectors.EVENT_READ)
-        except (ValueError, OSError):
-            return stream.readline()
-        while time.monotonic() < deadline:
-            if selector.select(timeout=0.2):
-                return stream.readline()
-    return ""
-
-
-def _stop(server: subprocess.Popen[str]) -> None:
-    if server.poll() is not None:
-        return
-    server.terminate()
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
 
 
 def _present(args: argparse.Namespace) -> int:
