@@ -713,3 +713,14 @@ def test_doc_shows_the_real_check_output() -> None:
         deck.from_text(broken, "polls/keynote.toml")
     expected = [str(problem) for problem in caught.value.problems]
     assert listing.splitlines()[1:] == expected
+
+
+def test_line_breaks_are_allowed_in_prompts_only() -> None:
+    """A prompt may span lines; a title or an option may not (it would break a results row)."""
+    text = (
+        'title = "T"\n[[questions]]\ntype = "single"\n'
+        'prompt = """Two\nlines"""\noptions = ["a\\nb", "c"]\n'
+    )
+    assert problems(text) == [
+        "deck.toml:2: questions[1].options[1]: must be on one line (no line breaks or tabs)"
+    ]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from livepoll.deck import Deck, Question
+from livepoll.deck import Deck, Question, from_text
 from livepoll.engine import (
     AcceptedVote,
     Event,
@@ -575,3 +575,34 @@ def test_restore_from_final_answers_matches_live_tallies(
     restored.restore(1, {"barriers": (Status.OPEN, False)}, reversed(rows))
     assert restored.current.counts == live.current.counts
     assert restored.current.answers == live.current.answers
+
+
+def test_resend_of_a_counted_answer_after_close_is_accepted_unchanged() -> None:
+    """A phone resending its already-counted answer after close gets it acked, not refused."""
+    deck = from_text(
+        'title = "t"\n[[questions]]\ntype = "single"\nprompt = "p"\noptions = ["a", "b"]\n'
+    )
+    session = Session(deck)
+    session.open_voting(1.0)
+    session.apply_vote("v", "q1", 1, 2.0)
+    session.close_voting(3.0)
+    version = session.version
+    repeat = session.apply_vote("v", "q1", 1, 4.0)
+    assert not repeat.changed_tally
+    assert session.version == version
+    with pytest.raises(Rejection) as refused:
+        session.apply_vote("v", "q1", 0, 5.0)
+    assert refused.value.code == "question_closed"
+    with pytest.raises(Rejection):
+        session.apply_vote("w", "q1", 1, 5.0)
+
+
+def test_restore_never_leaves_an_off_screen_question_open() -> None:
+    """Only the question on screen can be open after a restore."""
+    deck = from_text(
+        'title = "t"\n' + '[[questions]]\ntype = "single"\nprompt = "p"\noptions = ["a", "b"]\n' * 2
+    )
+    session = Session(deck)
+    session.restore(1, {"q1": (Status.OPEN, False), "q2": (Status.OPEN, True)}, [])
+    assert session.states["q1"].status is Status.CLOSED
+    assert session.states["q2"].status is Status.OPEN

@@ -208,7 +208,15 @@ class _Validator:
             line = self.question_lines[index]
         self.problems.append(DeckProblem(self.source, message, line=line, path=path))
 
-    def text(self, value: object, path: str, limit: int, index: int | None = None) -> str | None:
+    def text(
+        self,
+        value: object,
+        path: str,
+        limit: int,
+        index: int | None = None,
+        *,
+        multiline: bool = False,
+    ) -> str | None:
         if not isinstance(value, str):
             self.problem(f"must be a string, not {_describe(value)}", path, index)
             return None
@@ -218,6 +226,9 @@ class _Validator:
             return None
         if _CONTROL_CHARS.search(cleaned):
             self.problem("must not contain control characters", path, index)
+            return None
+        if not multiline and ("\n" in cleaned or "\t" in cleaned):
+            self.problem("must be on one line (no line breaks or tabs)", path, index)
             return None
         if len(cleaned) > limit:
             self.problem(f"is {len(cleaned)} characters long; the limit is {limit}", path, index)
@@ -310,7 +321,9 @@ class _Validator:
         if "prompt" not in raw:
             self.problem("missing; the question people will read", f"{path}.prompt", index)
         else:
-            prompt = self.text(raw["prompt"], f"{path}.prompt", MAX_PROMPT_LENGTH, index)
+            prompt = self.text(
+                raw["prompt"], f"{path}.prompt", MAX_PROMPT_LENGTH, index, multiline=True
+            )
 
         options = self.options(raw, path, index)
         max_choices = 1

@@ -13,6 +13,7 @@ the rules be tested quickly and exhaustively.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -188,6 +189,12 @@ class Session:
         if state.status is Status.PENDING:
             raise Rejection("question_not_open", "voting on this question has not opened yet")
         if state.status is Status.CLOSED:
+            # A phone that lost its connection before the ack resends after the chair
+            # closed voting; if it is the answer already counted, it is the same vote.
+            previous = state.answers.get(voter)
+            with contextlib.suppress(Rejection):
+                if previous is not None and validate_answer(state.question, raw_answer) == previous:
+                    return AcceptedVote(question_id, voter, previous, previous, at)
             raise Rejection("question_closed", "voting on this question is closed")
         answer = validate_answer(state.question, raw_answer)
         previous = state.record(voter, answer)
@@ -276,6 +283,11 @@ class Session:
             if state is not None:
                 state.status = status
                 state.results_shown = shown
+        # Only the question on screen can be open; a stored state that says otherwise
+        # (a file edited by hand) is closed rather than trusted.
+        for state in self.states.values():
+            if state.status is Status.OPEN and state is not self.current:
+                state.status = Status.CLOSED
         for question_id, voter, answer in answers:
             state = self.states.get(question_id)
             if state is not None:
