@@ -61,7 +61,8 @@ def test_check_reports_every_problem_with_its_place(
     assert lines[0].endswith("ok, 1 question (Good)")
     assert lines[1:] == [
         f"{bad}:2: questions[1].options: needs at least 2 options",
-        f"{bad}:7: questions[2].type: unknown type 'poll'; one of: single, multi",
+        f"{bad}:7: questions[2].type: unknown type 'poll'; one of: single, multi, scale, "
+        "text, ranking, number, qa, quiz",
         f"{bad}:7: questions[2].prompt: must not be empty",
     ]
 

@@ -187,7 +187,7 @@ def test_fingerprint_follows_content_not_source() -> None:
 DECK_LEVEL_CASES = [
     pytest.param(
         'subtitle = "x"\n' + HEADER + Q + SINGLE,
-        "deck.toml: subtitle: unknown key (expected one of: questions, title)",
+        "deck.toml: subtitle: unknown key (expected one of: blocklist, questions, results, title)",
         id="unknown-top-level-key",
     ),
     pytest.param(Q + SINGLE, "deck.toml: title: missing; give the deck a title", id="no-title"),
@@ -256,24 +256,26 @@ QUESTION_CASES = [
     # keys
     pytest.param(
         SINGLE + 'colour = "red"\n',
-        "questions[1].colour: unknown key (expected one of: id, max_choices, options, "
-        "prompt, type)",
+        "questions[1].colour: unknown key (expected one of: id, options, prompt, results, "
+        "time_limit, type)",
         id="unknown-question-key",
     ),
     # type
     pytest.param(
         'prompt = "P"\noptions = ["a", "b"]\n',
-        "questions[1].type: missing; one of: single, multi",
+        "questions[1].type: missing; one of: single, multi, scale, text, ranking, number, qa, quiz",
         id="no-type",
     ),
     pytest.param(
         'type = "poll"\nprompt = "P"\noptions = ["a", "b"]\n',
-        "questions[1].type: unknown type 'poll'; one of: single, multi",
+        "questions[1].type: unknown type 'poll'; one of: "
+        "single, multi, scale, text, ranking, number, qa, quiz",
         id="unknown-type",
     ),
     pytest.param(
         'type = 1\nprompt = "P"\noptions = ["a", "b"]\n',
-        "questions[1].type: unknown type 1; one of: single, multi",
+        "questions[1].type: unknown type 1; one of: "
+        "single, multi, scale, text, ranking, number, qa, quiz",
         id="type-not-string",
     ),
     # prompt
@@ -430,7 +432,7 @@ QUESTION_CASES = [
     ),
     pytest.param(
         SINGLE + "max_choices = 1\n",
-        'questions[1].max_choices: only applies to type = "multi"',
+        'questions[1].max_choices: does not apply to type "single" (only to: multi)',
         id="max-choices-on-single",
     ),
 ]
@@ -537,12 +539,13 @@ max_choices = 1
 def test_every_problem_is_reported_at_once_with_its_line() -> None:
     """All problems come back in one error, each pointing at its own [[questions]] header."""
     assert problems(KEYNOTE) == [
-        "deck.toml: subtitle: unknown key (expected one of: questions, title)",
+        "deck.toml: subtitle: unknown key (expected one of: blocklist, questions, results, title)",
         'deck.toml:4: questions[1].options[3]: duplicate option "yes" (also options[1])',
-        "deck.toml:10: questions[2].type: unknown type 'multiple'; one of: single, multi",
+        "deck.toml:10: questions[2].type: unknown type 'multiple'; one of: single, multi, "
+        "scale, text, ranking, number, qa, quiz",
         "deck.toml:16: questions[3].prompt: must not be empty",
         "deck.toml:16: questions[3].max_choices: must be between 1 and the number of options (3)",
-        'deck.toml:23: questions[4].max_choices: only applies to type = "multi"',
+        'deck.toml:23: questions[4].max_choices: does not apply to type "single" (only to: multi)',
         'deck.toml:23: questions[4].id: duplicate id "programme" (also questions[1])',
     ]
 

@@ -17,6 +17,7 @@ from livepoll.engine import (
     Rejection,
     Session,
     Status,
+    StoredQuestionState,
     validate_answer,
 )
 
@@ -63,22 +64,21 @@ def test_new_session_starts_on_first_question_with_everything_pending(session: S
     assert all(state.status is Status.PENDING for state in session.states.values())
     assert not any(state.results_shown for state in session.states.values())
     assert session.version == 0
-    assert session.audience_version == 0
 
 
 def test_open_voting_opens_the_current_question(session: Session) -> None:
-    """Opening gives an OPENED event and tells phones (audience version moves)."""
+    """Opening gives an OPENED event and moves the version."""
     event = session.open_voting(at=5.0)
     assert event == Event(EventKind.OPENED, "mood", 5.0)
     assert session.current.status is Status.OPEN
-    assert (session.version, session.audience_version) == (1, 1)
+    assert session.version == 1
 
 
 def test_open_voting_twice_is_a_no_op(session: Session) -> None:
     """Opening an open question returns None and changes nothing."""
     session.open_voting(at=1.0)
     assert session.open_voting(at=2.0) is None
-    assert (session.version, session.audience_version) == (1, 1)
+    assert session.version == 1
 
 
 def test_close_voting_closes_the_open_question(session: Session) -> None:
@@ -127,7 +127,7 @@ def test_results_toggle_shows_then_hides(session: Session) -> None:
     assert shown == Event(EventKind.RESULTS_SHOWN, "mood", 1.0)
     assert hidden == Event(EventKind.RESULTS_HIDDEN, "mood", 2.0)
     assert session.current.results_shown is False
-    assert session.audience_version == 2
+    assert session.version == 2
 
 
 def test_setting_results_to_their_current_value_is_a_no_op(session: Session) -> None:
@@ -150,7 +150,7 @@ def test_next_moves_forward_with_a_moved_event(session: Session) -> None:
     """next() moves one question on and reports MOVED with the new index."""
     assert session.next(at=1.0) == [Event(EventKind.MOVED, "barriers", 1.0, detail="1")]
     assert session.current.question is MULTI
-    assert session.audience_version == 1
+    assert session.version == 1
 
 
 def test_previous_moves_back(session: Session) -> None:
@@ -367,14 +367,6 @@ def test_first_vote_is_counted() -> None:
     assert session.version == version + 1
 
 
-def test_votes_do_not_concern_phones() -> None:
-    """A vote moves the presenter's version but not the audience version."""
-    session = open_session()
-    audience_version = session.audience_version
-    session.apply_vote(VOTER_A, "mood", 1, at=2.0)
-    assert session.audience_version == audience_version
-
-
 def test_changed_answer_moves_the_tally() -> None:
     """A voter who changes their mind moves their vote; they still count once."""
     session = open_session()
@@ -450,12 +442,15 @@ def test_restore_rebuilds_position_statuses_and_tallies(session: Session) -> Non
     """restore() puts back the question on screen, each status and every tally."""
     session.restore(
         current_index=1,
-        statuses={"mood": (Status.CLOSED, True), "barriers": (Status.OPEN, False)},
+        statuses={
+            "mood": StoredQuestionState(Status.CLOSED, True),
+            "barriers": StoredQuestionState(Status.OPEN, False),
+        },
         answers=[
-            ("mood", VOTER_A, (0,)),
-            ("mood", VOTER_B, (2,)),
-            ("barriers", VOTER_A, (1, 3)),
-            ("barriers", VOTER_B, (3,)),
+            ("mood", VOTER_A, [0], 0.0),
+            ("mood", VOTER_B, [2], 0.0),
+            ("barriers", VOTER_A, [1, 3], 0.0),
+            ("barriers", VOTER_B, [3], 0.0),
         ],
     )
     assert session.current_index == 1
@@ -468,18 +463,18 @@ def test_restore_rebuilds_position_statuses_and_tallies(session: Session) -> Non
     assert session.states["wrap-up"].status is Status.PENDING
 
 
-def test_restore_bumps_both_versions(session: Session) -> None:
-    """After a restore, presenter and phones both get a fresh state."""
+def test_restore_bumps_the_version(session: Session) -> None:
+    """After a restore, presenter and phones get a fresh state."""
     session.restore(0, {}, [])
-    assert (session.version, session.audience_version) == (1, 1)
+    assert session.version == 1
 
 
 def test_restore_ignores_unknown_questions_and_bad_index(session: Session) -> None:
     """Rows for questions not in the deck, and an out-of-range index, are ignored."""
     session.restore(
         current_index=9,
-        statuses={"gone": (Status.OPEN, True)},
-        answers=[("gone", VOTER_A, (0,)), ("mood", VOTER_A, (1,))],
+        statuses={"gone": StoredQuestionState(Status.OPEN, True)},
+        answers=[("gone", VOTER_A, [0], 0.0), ("mood", VOTER_A, [1], 0.0)],
     )
     assert session.current_index == 0
     assert "gone" not in session.states
@@ -489,7 +484,9 @@ def test_restore_ignores_unknown_questions_and_bad_index(session: Session) -> No
 def test_restored_session_keeps_deduplicating() -> None:
     """A voter restored from the store who votes again moves their vote, not adds one."""
     session = Session(DECK)
-    session.restore(0, {"mood": (Status.OPEN, False)}, [("mood", VOTER_A, (0,))])
+    session.restore(
+        0, {"mood": StoredQuestionState(Status.OPEN, False)}, [("mood", VOTER_A, [0], 0.0)]
+    )
     accepted = session.apply_vote(VOTER_A, "mood", 1, at=1.0)
     assert accepted.previous == (0,)
     assert session.current.counts == [0, 1, 0]
@@ -570,9 +567,11 @@ def test_restore_from_final_answers_matches_live_tallies(
             live.apply_vote(voter, "barriers", raw, at=0.0)
         except Rejection:
             pass
-    rows = [("barriers", voter, answer) for voter, answer in live.current.answers.items()]
+    rows = [
+        ("barriers", voter, list(answer), 0.0) for voter, answer in live.current.answers.items()
+    ]
     restored = Session(DECK)
-    restored.restore(1, {"barriers": (Status.OPEN, False)}, reversed(rows))
+    restored.restore(1, {"barriers": StoredQuestionState(Status.OPEN, False)}, reversed(rows))
     assert restored.current.counts == live.current.counts
     assert restored.current.answers == live.current.answers
 
@@ -603,6 +602,13 @@ def test_restore_never_leaves_an_off_screen_question_open() -> None:
         'title = "t"\n' + '[[questions]]\ntype = "single"\nprompt = "p"\noptions = ["a", "b"]\n' * 2
     )
     session = Session(deck)
-    session.restore(1, {"q1": (Status.OPEN, False), "q2": (Status.OPEN, True)}, [])
+    session.restore(
+        1,
+        {
+            "q1": StoredQuestionState(Status.OPEN, False),
+            "q2": StoredQuestionState(Status.OPEN, True),
+        },
+        [],
+    )
     assert session.states["q1"].status is Status.CLOSED
     assert session.states["q2"].status is Status.OPEN

@@ -90,7 +90,8 @@ async def test_json_has_counts_percentages_and_responses(server_config: ServerCo
     assert q2["status"] == "open"
     assert [option["count"] for option in q2["options"]] == [4, 0, 0, 4]
     assert len(session["responses"]) == 8
-    assert session["responses"][-1]["answer"] == ["Legacy systems", "Budget"]
+    assert session["responses"][-1]["answer"] == "Legacy systems; Budget"
+    assert session["responses"][-1]["value"] == [0, 3]
     kinds = [event["kind"] for event in session["events"]]
     assert kinds[:2] == ["started", "opened"]
     assert "moved" in kinds

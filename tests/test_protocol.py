@@ -201,7 +201,7 @@ def test_vote_without_a_good_seq_is_refused(fields: dict[str, Any]) -> None:
         ({"q": "", "answer": 0}, 'a vote needs "q", the question id'),
         ({"q": 3, "answer": 0}, 'a vote needs "q", the question id'),
         ({"q": ["q1"], "answer": 0}, 'a vote needs "q", the question id'),
-        ({"q": "q1"}, 'a vote needs an "answer"'),
+        ({"q": "q1"}, 'a vote needs "answer", the answer'),
     ],
     ids=repr,
 )
@@ -217,22 +217,50 @@ def test_unknown_type_echoes_a_valid_seq() -> None:
     """An unknown message type still carries a usable seq back."""
     error = audience_error(frame(type="vote2", seq=4))
     assert (error.code, error.seq) == ("unknown_type", 4)
-    assert error.message == "unknown message type 'vote2' (expected hello or vote)"
+    assert (
+        error.message
+        == "unknown message type 'vote2' (expected hello, vote, ask, upvote, nickname)"
+    )
 
 
 def test_unknown_type_message_is_truncated() -> None:
     """A long unknown type is cut to 40 characters in the reply."""
     error = audience_error(frame(type="x" * 500))
-    assert error.message == f"unknown message type {'x' * 40!r} (expected hello or vote)"
+    assert (
+        error.message
+        == f"unknown message type {'x' * 40!r} (expected hello, vote, ask, upvote, nickname)"
+    )
 
 
 # --- presenter commands --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("action", sorted(PRESENTER_ACTIONS - {"goto"}))
+@pytest.mark.parametrize("action", sorted(PRESENTER_ACTIONS - {"goto", "moderate"}))
 def test_command_round_trips(action: str) -> None:
     """Every presenter action the TUI encodes decodes back to the same Command."""
     assert decode_command(protocol.encode_command(action)) == Command(action)
+
+
+def test_moderate_round_trips_with_its_item_and_state() -> None:
+    """moderate carries the Q&A item and its new state through encode and decode."""
+    encoded = protocol.encode_command("moderate", item=4, state="answered")
+    assert decode_command(encoded) == Command("moderate", item=4, state="answered")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"state": "visible"},
+        {"item": 1},
+        {"item": True, "state": "hidden"},
+        {"item": 1, "state": "x"},
+    ],
+)
+def test_moderate_without_item_or_state_is_refused(fields: dict[str, object]) -> None:
+    """moderate needs an integer item and one of the three states."""
+    with pytest.raises(ProtocolError) as refused:
+        decode_command(json.dumps({"type": "command", "action": "moderate", **fields}))
+    assert refused.value.code == "bad_command"
 
 
 def test_goto_round_trips_with_its_index() -> None:
@@ -281,8 +309,8 @@ def test_unknown_action_lists_the_valid_ones() -> None:
     """The error for a bad action names every action the channel takes."""
     error = command_error(frame(type="command", action="dance"))
     assert error.message == (
-        "unknown action 'dance' (expected: close, goto, next, open, previous, "
-        "toggle_results, toggle_voting)"
+        "unknown action 'dance' (expected: close, extend, goto, moderate, next, open, "
+        "previous, toggle_results, toggle_voting)"
     )
 
 
@@ -312,14 +340,14 @@ def test_ack_frame_carries_the_canonical_answer() -> None:
 
 def test_encoders_are_compact_and_keep_unicode() -> None:
     """Frames have no spaces after separators and send non-ASCII text as is."""
-    encoded = protocol.encode_audience_state(Session(DECK))
+    encoded = protocol.encode_audience_state(Session(DECK), now=0.0)
     assert '"title":"Café numérique"' in encoded
     assert ", " not in encoded
 
 
 def test_audience_state_hides_a_pending_question() -> None:
     """Before the chair opens a question, phones see its position but not its text."""
-    state = protocol.audience_state(Session(DECK), your_answer=(1,))
+    state = protocol.audience_state(Session(DECK), your_answer=(1,), now=0.0)
     assert state == {
         "type": "state",
         "title": "Café numérique",
@@ -327,6 +355,10 @@ def test_audience_state_hides_a_pending_question() -> None:
         "count": 2,
         "question": None,
         "status": "pending",
+        "time_left": None,
+        "results": None,
+        "correct": None,
+        "items": None,
     }
 
 
@@ -337,7 +369,7 @@ def test_audience_state_shows_an_opened_question(close: bool) -> None:
     session.open_voting(at=0.0)
     if close:
         session.close_voting(at=1.0)
-    state = json.loads(protocol.encode_audience_state(session, your_answer=(2,)))
+    state = json.loads(protocol.encode_audience_state(session, your_answer=(2,), now=0.0))
     assert state["question"] == SINGLE.to_dict()
     assert state["status"] == ("closed" if close else "open")
     assert state["your_answer"] == [2]
@@ -348,7 +380,7 @@ def test_audience_state_never_includes_votes_or_voters() -> None:
     session = Session(DECK)
     session.open_voting(at=0.0)
     session.apply_vote("secret-voter-key", "mood", 1, at=0.0)
-    encoded = protocol.encode_audience_state(session)
+    encoded = protocol.encode_audience_state(session, now=0.0)
     assert "secret-voter-key" not in encoded
     assert "your_answer" not in json.loads(encoded)
     assert "counts" not in json.loads(encoded)
@@ -362,7 +394,9 @@ def test_presenter_state_round_trips() -> None:
     session.set_results_shown(True, at=0.0)
     session.apply_vote("a", "barriers", [0, 1], at=0.0)
     session.apply_vote("b", "barriers", [1], at=0.0)
-    encoded = protocol.encode_presenter_state(session, phones=42, storage_problem="disk full")
+    encoded = protocol.encode_presenter_state(
+        session, phones=42, storage_problem="disk full", now=0.0
+    )
     assert decode_presenter_frame(encoded) == PresenterState(
         title="Café numérique",
         index=1,
@@ -374,6 +408,7 @@ def test_presenter_state_round_trips() -> None:
         respondents=2,
         phones=42,
         storage_problem="disk full",
+        results={"counts": [1, 2, 0]},
     )
 
 
@@ -427,7 +462,7 @@ def test_unexpected_server_frame_raises(raw: str | bytes, code: str) -> None:
 
 def test_state_with_unknown_status_raises() -> None:
     """A presenter state with a status the TUI does not know is a bad_frame."""
-    state = json.loads(protocol.encode_presenter_state(Session(DECK), phones=0))
+    state = json.loads(protocol.encode_presenter_state(Session(DECK), phones=0, now=0.0))
     state["status"] = "paused"
     with pytest.raises(ProtocolError) as caught:
         decode_presenter_frame(json.dumps(state))

@@ -18,8 +18,9 @@ from typing import Any
 
 from livepoll import __version__
 from livepoll.deck import Question
-from livepoll.engine import Answer
-from livepoll.store import ResponseRow, SessionSummary, StorageError, Store
+from livepoll.engine import Answer, Session, answer_to_json
+from livepoll.store import SessionSummary, StorageError, Store, iso_utc
+from livepoll.words import Guard
 
 CSV_COLUMNS = (
     "session",
@@ -31,8 +32,10 @@ CSV_COLUMNS = (
     "answer",
     "first_answer_at",
     "last_answer_at",
+    "detail",
 )
 MULTI_SEPARATOR = "; "
+RANK_SEPARATOR = " > "
 
 
 class ExportError(Exception):
@@ -40,8 +43,20 @@ class ExportError(Exception):
 
 
 def readable_answer(question: Question, answer: Answer) -> str:
-    """An answer as an organiser reads it: option texts, joined for multi-choice."""
-    return MULTI_SEPARATOR.join(question.options[index] for index in answer)
+    """An answer as an organiser reads it: option texts ("; " between several, " > "
+    between ranks), the number, or the text."""
+    if isinstance(answer, tuple):
+        separator = RANK_SEPARATOR if question.type == "ranking" else MULTI_SEPARATOR
+        return separator.join(question.options[index] for index in answer)
+    return str(answer)
+
+
+def _detail(question: Question, answer: Answer) -> str:
+    if question.type == "quiz" and isinstance(answer, tuple):
+        return "right" if answer[0] in question.correct else "wrong"
+    if question.type == "number" and question.unit:
+        return question.unit
+    return ""
 
 
 async def export(database: Path, format_name: str, session_ids: Sequence[int] | None) -> str:
@@ -78,12 +93,13 @@ async def _csv(store: Store, sessions: list[SessionSummary]) -> str:
     writer.writerow(CSV_COLUMNS)
     for session in sessions:
         questions = {question.id: question for question in session.deck.questions}
+        title = session.deck.title
         for row in await store.responses(session):
             question = questions[row.question_id]
             writer.writerow(
                 (
                     session.id,
-                    session.deck.title,
+                    title,
                     question.id,
                     question.prompt,
                     question.type,
@@ -91,28 +107,64 @@ async def _csv(store: Store, sessions: list[SessionSummary]) -> str:
                     readable_answer(question, row.answer),
                     row.first_at,
                     row.last_at,
+                    _detail(question, row.answer),
+                )
+            )
+        for item in await store.qa_items(session):
+            question = questions[item.question_id]
+            votes = f"{item.votes} upvote{'' if item.votes == 1 else 's'}, {item.state}"
+            writer.writerow(
+                (
+                    session.id,
+                    title,
+                    question.id,
+                    question.prompt,
+                    question.type,
+                    item.pseudonym,
+                    item.text,
+                    item.posted_at,
+                    item.posted_at,
+                    votes,
                 )
             )
     return buffer.getvalue()
 
 
-def _question_summary(
-    question: Question, position: int, status: str, rows: list[ResponseRow]
-) -> dict[str, Any]:
-    counts = [0] * len(question.options)
-    for row in rows:
-        for index in row.answer:
-            counts[index] += 1
-    respondents = len(rows)
-    return {
+async def replay(store: Store, session: SessionSummary) -> Session:
+    """The engine's session rebuilt from the store, as the server resumes it.
+
+    Summaries in exports come from the same tallies the projector showed, so they
+    cannot disagree; only the masking of blocked words is left off, for organisers.
+    """
+    record = await store.load(session)
+    engine = Session(session.deck)
+    engine.guard = Guard(built_in=False)
+    engine.restore(
+        record.current_index, record.statuses, record.answers, record.qa_items, record.nicknames
+    )
+    return engine
+
+
+def _question_summary(engine: Session, position: int, question: Question) -> dict[str, Any]:
+    state = engine.states[question.id]
+    respondents = state.respondents
+    summary: dict[str, Any] = {
         "id": question.id,
         "position": position + 1,
         "type": question.type,
         "prompt": question.prompt,
-        "max_choices": question.max_choices,
-        "status": status,
+        "settings": {
+            key: value
+            for key, value in question.to_dict().items()
+            if key not in ("id", "type", "prompt", "options")
+        },
+        "status": state.status.value,
         "respondents": respondents,
-        "options": [
+        "summary": engine.summary(state),
+    }
+    if question.options:
+        counts = state.counts if question.is_choice else [0] * len(question.options)
+        summary["options"] = [
             {
                 "index": index,
                 "text": text,
@@ -120,18 +172,32 @@ def _question_summary(
                 "percent": round(100.0 * counts[index] / respondents, 1) if respondents else 0.0,
             }
             for index, text in enumerate(question.options)
-        ],
-    }
+        ]
+    if question.type == "ranking":
+        scores = summary["summary"]
+        summary["ranking"] = [
+            {
+                "text": question.options[index],
+                "borda": scores["scores"][index],
+                "first_places": scores["firsts"][index],
+            }
+            for index in scores["order"]
+        ]
+    if state.qa is not None:
+        summary["items"] = [
+            {**item.public(None), "posted_at": iso_utc(item.at)}
+            for item in state.qa.ranked(("visible", "answered", "pending", "hidden"))
+        ]
+    if question.type == "quiz":
+        summary["leaderboard"] = engine.leaderboard()
+    return summary
 
 
 async def _json(store: Store, sessions: list[SessionSummary]) -> str:
     exported = []
     for session in sessions:
         responses = await store.responses(session)
-        statuses = await store.question_statuses(session.id)
-        by_question: dict[str, list[ResponseRow]] = {q.id: [] for q in session.deck.questions}
-        for row in responses:
-            by_question[row.question_id].append(row)
+        engine = await replay(store, session)
         questions = {question.id: question for question in session.deck.questions}
         exported.append(
             {
@@ -141,19 +207,31 @@ async def _json(store: Store, sessions: list[SessionSummary]) -> str:
                 "started_at": session.started_at,
                 "ended_at": session.ended_at,
                 "questions": [
-                    _question_summary(q, i, statuses.get(q.id, "pending"), by_question[q.id])
-                    for i, q in enumerate(session.deck.questions)
+                    _question_summary(engine, position, question)
+                    for position, question in enumerate(session.deck.questions)
                 ],
                 "responses": [
                     {
                         "question_id": row.question_id,
                         "voter": row.pseudonym,
-                        "answer": [questions[row.question_id].options[i] for i in row.answer],
-                        "answer_index": list(row.answer),
+                        "answer": readable_answer(questions[row.question_id], row.answer),
+                        "value": answer_to_json(row.answer),
                         "first_answer_at": row.first_at,
                         "last_answer_at": row.last_at,
                     }
                     for row in responses
+                ],
+                "qa_items": [
+                    {
+                        "question_id": item.question_id,
+                        "item": item.item_id,
+                        "voter": item.pseudonym,
+                        "text": item.text,
+                        "state": item.state,
+                        "upvotes": item.votes,
+                        "posted_at": item.posted_at,
+                    }
+                    for item in await store.qa_items(session)
                 ],
                 "events": [
                     {"at": at, "kind": kind, "question_id": qid, "detail": detail}

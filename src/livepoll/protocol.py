@@ -4,14 +4,24 @@ Audience channel (phones, path ``/ws``)::
 
     → {"type": "hello", "voter": TOKEN}
     → {"type": "vote", "q": QUESTION_ID, "answer": ANSWER, "seq": N}
+    → {"type": "ask", "q": QUESTION_ID, "text": TEXT, "seq": N}            (Q&A)
+    → {"type": "upvote", "q": QUESTION_ID, "item": ID, "up": BOOL, "seq": N}  (Q&A)
+    → {"type": "nickname", "name": TEXT, "seq": N}                         (quiz)
     ← {"type": "state", "title": ..., "question": {...} | null, "status": ..., "index": I,
-       "count": N, "your_answer": [...] | null}          (your_answer only after hello)
-    ← {"type": "ack", "seq": N, "q": QUESTION_ID, "answer": [...]}
+       "count": N, "time_left": S | null, "results": {...} | null, "correct": [...] | null,
+       "items": [...] | null, "your_answer": ... | null}   (your_answer only after hello)
+    ← {"type": "results", "q": QUESTION_ID, "results": {...}, "items": [...] | null}
+    ← {"type": "ack", "seq": N, "q": QUESTION_ID, "answer": ..., "item": ID}
     ← {"type": "error", "code": CODE, "message": TEXT, "seq": N | null}
+
+ANSWER by question type: single and quiz, an option index; multi, a list of option
+indexes; ranking, every option index, best first; scale, a point of the scale;
+number, a number; text, a string. Q&A takes ``ask`` and ``upvote`` instead.
 
 Presenter channel (the TUI, path ``/presenter``, ``Authorization: Bearer TOKEN``)::
 
-    → {"type": "command", "action": ACTION, "index": I (goto only)}
+    → {"type": "command", "action": ACTION, "index": I (goto only),
+       "item": ID, "state": "visible" | "hidden" | "answered" (moderate only)}
     ← {"type": "welcome", "join_url": URL, "database": PATH, "version": V, "notices": [...]}
     ← {"type": "state", ...}                              (see PresenterState)
     ← {"type": "error", "code": CODE, "message": TEXT}
@@ -26,11 +36,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from livepoll.deck import Question
-from livepoll.engine import Answer, Session, Status
+from livepoll.engine import Answer, QaState, QuestionState, Session, Status, answer_to_json
 
 MAX_FRAME_BYTES = 2048
 """Inbound frames above this get an error frame; votes are a few dozen bytes."""
@@ -42,7 +52,17 @@ VOTER_TOKEN = re.compile(r"^[A-Za-z0-9_-]{22,64}\Z")
 """
 
 PRESENTER_ACTIONS = frozenset(
-    {"toggle_voting", "open", "close", "next", "previous", "goto", "toggle_results"}
+    {
+        "toggle_voting",
+        "open",
+        "close",
+        "next",
+        "previous",
+        "goto",
+        "toggle_results",
+        "extend",
+        "moderate",
+    }
 )
 
 
@@ -73,14 +93,44 @@ class Vote:
 
 
 @dataclass(frozen=True, slots=True)
+class Ask:
+    """A phone posts a question to a Q&A."""
+
+    question_id: str
+    text: Any
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Upvote:
+    """A phone upvotes a Q&A item (or, with ``up`` false, takes its upvote back)."""
+
+    question_id: str
+    item: Any
+    up: bool
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Nickname:
+    """A phone's name on the quiz leaderboard."""
+
+    name: Any
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
 class Command:
-    """A presenter command; ``index`` is set for ``goto`` only."""
+    """A presenter command; ``index`` is set for ``goto``, ``item`` and ``state`` for
+    ``moderate``."""
 
     action: str
     index: int | None = None
+    item: int | None = None
+    state: str | None = None
 
 
-AudienceMessage = Hello | Vote
+AudienceMessage = Hello | Vote | Ask | Upvote | Nickname
 
 
 def _load_object(frame: str | bytes) -> dict[str, Any]:
@@ -127,21 +177,40 @@ def decode_audience(frame: str | bytes) -> AudienceMessage:
         if not isinstance(voter, str) or not VOTER_TOKEN.match(voter):
             raise ProtocolError("bad_voter", "the voter token must be 22-64 base64url characters")
         return Hello(voter)
+    if kind not in _AUDIENCE_FIELDS:
+        raise ProtocolError(
+            "unknown_type",
+            f"unknown message type {kind[:40]!r} (expected {', '.join(_AUDIENCE_TYPES)})",
+            _seq_of(data),
+        )
+    seq = _seq_of(data)
+    if seq is None:
+        raise ProtocolError("bad_message", f'a {kind} needs "seq", a non-negative integer')
+    for field_name, meaning in _AUDIENCE_FIELDS[kind]:
+        if field_name not in data:
+            raise ProtocolError("bad_message", f'a {kind} needs "{field_name}", {meaning}', seq)
+    if kind == "nickname":
+        return Nickname(data["name"], seq)
+    question_id = data["q"]
+    if not isinstance(question_id, str) or not question_id:
+        raise ProtocolError("bad_message", f'a {kind} needs "q", the question id', seq)
     if kind == "vote":
-        seq = _seq_of(data)
-        if seq is None:
-            raise ProtocolError("bad_message", 'a vote needs "seq", a non-negative integer')
-        question_id = data.get("q")
-        if not isinstance(question_id, str) or not question_id:
-            raise ProtocolError("bad_message", 'a vote needs "q", the question id', seq)
-        if "answer" not in data:
-            raise ProtocolError("bad_message", 'a vote needs an "answer"', seq)
         return Vote(question_id, data["answer"], seq)
-    raise ProtocolError(
-        "unknown_type",
-        f"unknown message type {kind[:40]!r} (expected hello or vote)",
-        _seq_of(data),
-    )
+    if kind == "ask":
+        return Ask(question_id, data["text"], seq)
+    up = data.get("up", True)
+    if not isinstance(up, bool):
+        raise ProtocolError("bad_message", '"up" is true or false', seq)
+    return Upvote(question_id, data["item"], up, seq)
+
+
+_AUDIENCE_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "vote": (("q", "the question id"), ("answer", "the answer")),
+    "ask": (("q", "the question id"), ("text", "the question to post")),
+    "upvote": (("q", "the question id"), ("item", "the number of the item")),
+    "nickname": (("name", "the nickname"),),
+}
+_AUDIENCE_TYPES = ("hello", *_AUDIENCE_FIELDS)
 
 
 def decode_command(frame: str | bytes) -> Command:
@@ -159,12 +228,21 @@ def decode_command(frame: str | bytes) -> Command:
     if not isinstance(action, str) or action not in PRESENTER_ACTIONS:
         expected = ", ".join(sorted(PRESENTER_ACTIONS))
         raise ProtocolError("bad_command", f"unknown action {action!r} (expected: {expected})")
-    index = None
     if action == "goto":
         index = data.get("index")
         if isinstance(index, bool) or not isinstance(index, int):
             raise ProtocolError("bad_command", 'goto needs "index", an integer')
-    return Command(action, index)
+        return Command(action, index=index)
+    if action == "moderate":
+        item, state = data.get("item"), data.get("state")
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise ProtocolError("bad_command", 'moderate needs "item", an integer')
+        if state not in ("visible", "hidden", "answered"):
+            raise ProtocolError(
+                "bad_command", 'moderate needs "state": visible, hidden or answered'
+            )
+        return Command(action, item=item, state=state)
+    return Command(action)
 
 
 def _dumps(message: dict[str, Any]) -> str:
@@ -176,40 +254,101 @@ def encode_error(code: str, message: str, seq: int | None = None) -> str:
     return _dumps({"type": "error", "code": code, "message": message, "seq": seq})
 
 
-def encode_ack(seq: int, question_id: str, answer: Answer) -> str:
-    """Sent to a phone once its vote is durably stored."""
-    return _dumps({"type": "ack", "seq": seq, "q": question_id, "answer": list(answer)})
+def encode_ack(
+    seq: int, question_id: str | None, answer: Answer | None = None, item: int | None = None
+) -> str:
+    """Sent to a phone once what it sent is durably stored."""
+    message: dict[str, Any] = {"type": "ack", "seq": seq, "q": question_id}
+    if answer is not None:
+        message["answer"] = answer_to_json(answer)
+    if item is not None:
+        message["item"] = item
+    return _dumps(message)
 
 
-def _question_payload(question: Question) -> dict[str, Any]:
-    return question.to_dict()
+def results_visible_to_phones(state: QuestionState) -> bool:
+    """Phones see results live while voting if the deck says so, else once revealed.
+
+    A quiz's results always wait for the close, so nobody copies the room.
+    """
+    if state.status is Status.PENDING:
+        return False
+    if state.question.type == "quiz" and state.status is Status.OPEN:
+        return False
+    return state.results_shown or state.question.results == "live"
 
 
-def audience_state(session: Session, your_answer: Answer | None = None) -> dict[str, Any]:
+def _qa_items(session: Session, state: QuestionState, *, everything: bool) -> list[Any] | None:
+    board = state.qa
+    if board is None:
+        return None
+    guard = None if board.moderated else session.guard
+    states: tuple[QaState, ...] = (
+        ("pending", "visible", "answered", "hidden") if everything else ("visible", "answered")
+    )
+    return [item.public(guard) for item in board.ranked(states)]
+
+
+def audience_results(session: Session) -> dict[str, Any] | None:
+    """The results phones may see now, or None."""
+    state = session.current
+    if not results_visible_to_phones(state):
+        return None
+    results = session.summary(state)
+    if state.question.type == "quiz" and state.status is Status.CLOSED:
+        results["leaderboard"] = session.leaderboard()
+    return results
+
+
+def audience_state(
+    session: Session, your_answer: Answer | None = None, *, now: float
+) -> dict[str, Any]:
     """What phones see: the current question once voting on it has opened.
 
     A pending question stays hidden from phones so the chair can talk it through
     first; ``your_answer`` is added per phone on (re)connect only, so the common
-    broadcast is encoded once for everyone.
+    broadcast is encoded once for everyone. A quiz's right answer is sent only
+    once voting on it has closed.
     """
     state = session.current
     visible = state.status is not Status.PENDING
+    question = state.question
     message: dict[str, Any] = {
         "type": "state",
         "title": session.deck.title,
         "index": session.current_index,
         "count": len(session.deck.questions),
-        "question": _question_payload(state.question) if visible else None,
+        "question": question.to_dict(for_audience=True) if visible else None,
         "status": state.status.value,
+        "time_left": state.time_left(now),
+        "results": audience_results(session) if visible else None,
+        "correct": (
+            list(question.correct)
+            if question.type == "quiz" and state.status is Status.CLOSED
+            else None
+        ),
+        "items": _qa_items(session, state, everything=False) if visible else None,
     }
     if your_answer is not None and visible:
-        message["your_answer"] = list(your_answer)
+        message["your_answer"] = answer_to_json(your_answer)
     return message
 
 
-def encode_audience_state(session: Session, your_answer: Answer | None = None) -> str:
+def encode_audience_state(
+    session: Session, your_answer: Answer | None = None, *, now: float
+) -> str:
     """:func:`audience_state`, encoded."""
-    return _dumps(audience_state(session, your_answer))
+    return _dumps(audience_state(session, your_answer, now=now))
+
+
+def encode_audience_results(session: Session) -> str | None:
+    """Live results (or Q&A items) for phones, or None when they may not see any yet."""
+    state = session.current
+    results = audience_results(session)
+    items = _qa_items(session, state, everything=False)
+    if state.status is Status.PENDING or (results is None and items is None):
+        return None
+    return _dumps({"type": "results", "q": state.question.id, "results": results, "items": items})
 
 
 def encode_welcome(join_url: str, database: str, version: str, notices: Sequence[str] = ()) -> str:
@@ -230,32 +369,48 @@ def encode_welcome(join_url: str, database: str, version: str, notices: Sequence
 
 
 def encode_presenter_state(
-    session: Session, *, phones: int, storage_problem: str | None = None
+    session: Session, *, phones: int, now: float, storage_problem: str | None = None
 ) -> str:
-    """The full state the TUI renders; sent at most ~10 times a second, when changed."""
+    """The full state the TUI renders; sent at most ~10 times a second, when changed.
+
+    The presenter always gets the results (even hidden ones, which the TUI keeps
+    off the projector), the quiz's right answer and every Q&A item, pending and
+    hidden ones included, so the chair can moderate.
+    """
     state = session.current
+    question = state.question
     return _dumps(
         {
             "type": "state",
             "title": session.deck.title,
             "index": session.current_index,
             "count": len(session.deck.questions),
-            "question": _question_payload(state.question),
+            "question": question.to_dict(),
             "status": state.status.value,
             "results_shown": state.results_shown,
-            "counts": state.counts,
+            "counts": state.counts if question.is_choice else [],
             "respondents": state.respondents,
+            "results": session.summary(state),
+            "time_left": state.time_left(now),
+            "items": _qa_items(session, state, everything=True),
+            "leaderboard": session.leaderboard() if question.type == "quiz" else None,
             "phones": phones,
             "storage_problem": storage_problem,
         }
     )
 
 
-def encode_command(action: str, index: int | None = None) -> str:
+def encode_command(
+    action: str, index: int | None = None, *, item: int | None = None, state: str | None = None
+) -> str:
     """A presenter command, as the TUI sends it."""
     message: dict[str, Any] = {"type": "command", "action": action}
     if index is not None:
         message["index"] = index
+    if item is not None:
+        message["item"] = item
+    if state is not None:
+        message["state"] = state
     return _dumps(message)
 
 
@@ -270,9 +425,18 @@ class PresenterState:
     status: Literal["pending", "open", "closed"]
     results_shown: bool
     counts: tuple[int, ...]
+    """Votes per option for single, multi and quiz; empty for other types."""
     respondents: int
     phones: int
     storage_problem: str | None = None
+    results: dict[str, Any] = field(default_factory=dict)
+    """The type's summary: see the ``summary`` of each tally in :mod:`livepoll.engine`."""
+    time_left: float | None = None
+    """Seconds until a timed question closes, as of when the frame was sent."""
+    items: tuple[dict[str, Any], ...] = ()
+    """Q&A items (id, text, votes, state), most upvoted first."""
+    leaderboard: tuple[dict[str, Any], ...] = ()
+    """Quiz: players (name, points, right) by points."""
 
     @property
     def total_choices(self) -> int:
@@ -333,6 +497,10 @@ def decode_presenter_frame(frame: str | bytes) -> PresenterState | Welcome | Pro
                 respondents=int(data["respondents"]),
                 phones=int(data["phones"]),
                 storage_problem=data.get("storage_problem"),
+                results=dict(data.get("results") or {}),
+                time_left=data.get("time_left"),
+                items=tuple(data.get("items") or ()),
+                leaderboard=tuple(data.get("leaderboard") or ()),
             )
     except (ValueError, KeyError, TypeError) as error:
         raise ProtocolError("bad_frame", f"unexpected frame from the server: {error}") from None

@@ -22,7 +22,7 @@ import json
 import secrets
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -30,7 +30,16 @@ from typing import Any, Literal
 import aiosqlite
 
 from livepoll.deck import Deck
-from livepoll.engine import Answer, Event, Status
+from livepoll.engine import (
+    Answer,
+    Event,
+    QaItem,
+    Status,
+    StoredQaItem,
+    StoredQuestionState,
+    answer_from_json,
+    answer_to_json,
+)
 
 SCHEMA_VERSION = 1
 MAX_BATCH = 2000
@@ -66,6 +75,8 @@ CREATE TABLE IF NOT EXISTS questions (
     spec_json TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT 'pending',
     results_shown INTEGER NOT NULL DEFAULT 0,
+    opened_at REAL,
+    deadline REAL,
     PRIMARY KEY (session_id, question_id)
 );
 CREATE TABLE IF NOT EXISTS responses (
@@ -88,6 +99,31 @@ CREATE TABLE IF NOT EXISTS events (
     detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS events_by_session ON events(session_id, id);
+CREATE TABLE IF NOT EXISTS qa_items (
+    session_id INTEGER NOT NULL,
+    question_id TEXT NOT NULL,
+    item_id INTEGER NOT NULL,
+    author TEXT NOT NULL,
+    text TEXT NOT NULL,
+    state TEXT NOT NULL,
+    posted_at TEXT NOT NULL,
+    PRIMARY KEY (session_id, question_id, item_id),
+    FOREIGN KEY (session_id, question_id) REFERENCES questions(session_id, question_id)
+);
+CREATE TABLE IF NOT EXISTS qa_votes (
+    session_id INTEGER NOT NULL,
+    question_id TEXT NOT NULL,
+    item_id INTEGER NOT NULL,
+    voter TEXT NOT NULL,
+    voted_at TEXT NOT NULL,
+    PRIMARY KEY (session_id, question_id, item_id, voter)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS voters (
+    session_id INTEGER NOT NULL REFERENCES sessions(id),
+    voter TEXT NOT NULL,
+    nickname TEXT,
+    PRIMARY KEY (session_id, voter)
+) WITHOUT ROWID;
 """
 
 _UPSERT_RESPONSE = """
@@ -101,7 +137,24 @@ ON CONFLICT (session_id, question_id, voter) DO UPDATE SET
 """
 _INSERT_EVENT = "INSERT INTO events (session_id, at, kind, question_id, detail) VALUES (?,?,?,?,?)"
 _UPDATE_QUESTION = """
-UPDATE questions SET status = ?, results_shown = ? WHERE session_id = ? AND question_id = ?
+UPDATE questions SET status = ?, results_shown = ?, opened_at = ?, deadline = ?
+WHERE session_id = ? AND question_id = ?
+"""
+_INSERT_QA_ITEM = """
+INSERT OR IGNORE INTO qa_items
+    (session_id, question_id, item_id, author, text, state, posted_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+"""
+_UPDATE_QA_ITEM = (
+    "UPDATE qa_items SET state = ? WHERE session_id = ? AND question_id = ? AND item_id = ?"
+)
+_INSERT_QA_VOTE = "INSERT OR IGNORE INTO qa_votes VALUES (?, ?, ?, ?, ?)"
+_DELETE_QA_VOTE = """
+DELETE FROM qa_votes WHERE session_id = ? AND question_id = ? AND item_id = ? AND voter = ?
+"""
+_UPSERT_NICKNAME = """
+INSERT INTO voters (session_id, voter, nickname) VALUES (?, ?, ?)
+ON CONFLICT (session_id, voter) DO UPDATE SET nickname = excluded.nickname
 """
 _UPDATE_POSITION = "UPDATE sessions SET current_index = ? WHERE id = ?"
 
@@ -109,6 +162,11 @@ _UPDATE_POSITION = "UPDATE sessions SET current_index = ? WHERE id = ?"
 def absolute_path(path: str | Path) -> Path:
     """The absolute form of a user-given path (``~`` expanded), as shown to the chair."""
     return Path(path).expanduser().absolute()
+
+
+def epoch(stamp: str) -> float:
+    """The inverse of :func:`iso_utc`."""
+    return datetime.fromisoformat(stamp).timestamp()
 
 
 def iso_utc(timestamp: float) -> str:
@@ -138,8 +196,11 @@ class SessionRecord:
     salt: bytes
     resumed: bool
     current_index: int
-    statuses: dict[str, tuple[Status, bool]]
-    answers: list[tuple[str, str, Answer]]
+    statuses: dict[str, StoredQuestionState]
+    answers: list[tuple[str, str, Any, float]]
+    """(question id, voter key, answer as JSON, time of the latest answer)."""
+    qa_items: list[StoredQaItem] = field(default_factory=list)
+    nicknames: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +224,20 @@ class ResponseRow:
     answer: Answer
     first_at: str
     last_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class QaRow:
+    """One posted Q&A question, with its author as a pseudonym and its upvote count."""
+
+    session_id: int
+    question_id: str
+    item_id: int
+    pseudonym: str
+    text: str
+    state: str
+    posted_at: str
+    votes: int
 
 
 @dataclass(slots=True)
@@ -279,22 +354,10 @@ class Store:
             await self._db.execute(
                 "UPDATE sessions SET ended_at = NULL WHERE id = ?", (session_id,)
             )
-            statuses: dict[str, tuple[Status, bool]] = {}
-            async with self._db.execute(
-                "SELECT question_id, status, results_shown FROM questions WHERE session_id = ?",
-                (session_id,),
-            ) as cursor:
-                async for question_id, status, shown in cursor:
-                    statuses[question_id] = (Status(status), bool(shown))
-            answers: list[tuple[str, str, Answer]] = []
-            async with self._db.execute(
-                "SELECT question_id, voter, answer FROM responses WHERE session_id = ?",
-                (session_id,),
-            ) as cursor:
-                async for question_id, voter, answer in cursor:
-                    answers.append((question_id, voter, tuple(json.loads(answer))))
+            record = SessionRecord(session_id, salt, True, current_index, {}, [])
+            await self._load_state(record)
             await self._event(session_id, now, "resumed", None, "")
-            return SessionRecord(session_id, salt, True, current_index, statuses, answers)
+            return record
 
         salt = secrets.token_bytes(32)
         await self._db.execute("BEGIN IMMEDIATE")
@@ -331,20 +394,100 @@ class Store:
         await self._db.execute("COMMIT")
         return SessionRecord(new_id, salt, False, 0, {}, [])
 
+    async def _load_state(self, record: SessionRecord) -> None:
+        """Read what the engine needs to resume ``record``'s session."""
+        db, session_id = self._db, (record.id,)
+        async with db.execute(
+            "SELECT question_id, status, results_shown, opened_at, deadline"
+            " FROM questions WHERE session_id = ?",
+            session_id,
+        ) as cursor:
+            async for question_id, status, shown, opened_at, deadline in cursor:
+                record.statuses[question_id] = StoredQuestionState(
+                    Status(status), bool(shown), opened_at, deadline
+                )
+        async with db.execute(
+            "SELECT question_id, voter, answer, last_at FROM responses WHERE session_id = ?",
+            session_id,
+        ) as cursor:
+            async for question_id, voter, answer, last_at in cursor:
+                record.answers.append((question_id, voter, json.loads(answer), epoch(last_at)))
+        voters: dict[tuple[str, int], list[str]] = {}
+        async with db.execute(
+            "SELECT question_id, item_id, voter FROM qa_votes WHERE session_id = ?", session_id
+        ) as cursor:
+            async for question_id, item_id, voter in cursor:
+                voters.setdefault((question_id, item_id), []).append(voter)
+        async with db.execute(
+            "SELECT question_id, item_id, author, text, state, posted_at FROM qa_items"
+            " WHERE session_id = ? ORDER BY item_id",
+            session_id,
+        ) as cursor:
+            async for question_id, item_id, author, text, state, posted_at in cursor:
+                record.qa_items.append(
+                    StoredQaItem(
+                        question_id,
+                        item_id,
+                        text,
+                        author,
+                        state,
+                        epoch(posted_at),
+                        tuple(voters.get((question_id, item_id), ())),
+                    )
+                )
+        async with db.execute(
+            "SELECT voter, nickname FROM voters WHERE session_id = ? AND nickname IS NOT NULL",
+            session_id,
+        ) as cursor:
+            async for voter, nickname in cursor:
+                record.nicknames[voter] = nickname
+
     async def _event(
         self, session_id: int, now: float, kind: str, question_id: str | None, detail: str
     ) -> None:
         await self._db.execute(_INSERT_EVENT, (session_id, iso_utc(now), kind, question_id, detail))
 
+    def _durable(self, sql: str, params: tuple[Any, ...]) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Write(sql, params, done))
+        return done
+
     def save_response(
         self, session_id: int, question_id: str, voter: str, answer: Answer, at: float
     ) -> asyncio.Future[None]:
         """Queue a response; the returned future resolves once it is committed."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         stamp = iso_utc(at)
-        params = (session_id, question_id, voter, json.dumps(list(answer)), stamp, stamp)
-        self._queue.put_nowait(_Write(_UPSERT_RESPONSE, params, done))
-        return done
+        value = json.dumps(answer_to_json(answer), ensure_ascii=False)
+        return self._durable(
+            _UPSERT_RESPONSE, (session_id, question_id, voter, value, stamp, stamp)
+        )
+
+    def save_qa_item(self, session_id: int, question_id: str, item: QaItem) -> asyncio.Future[None]:
+        """Queue a posted Q&A question; resolves once committed."""
+        params = (
+            session_id,
+            question_id,
+            item.id,
+            item.author,
+            item.text,
+            item.state,
+            iso_utc(item.at),
+        )
+        return self._durable(_INSERT_QA_ITEM, params)
+
+    def save_upvote(
+        self, session_id: int, question_id: str, item_id: int, voter: str, up: bool, at: float
+    ) -> asyncio.Future[None]:
+        """Queue an upvote (or its withdrawal); resolves once committed."""
+        if up:
+            return self._durable(
+                _INSERT_QA_VOTE, (session_id, question_id, item_id, voter, iso_utc(at))
+            )
+        return self._durable(_DELETE_QA_VOTE, (session_id, question_id, item_id, voter))
+
+    def save_nickname(self, session_id: int, voter: str, name: str) -> asyncio.Future[None]:
+        """Queue a phone's quiz nickname; resolves once committed."""
+        return self._durable(_UPSERT_NICKNAME, (session_id, voter, name))
 
     def save_events(
         self,
@@ -352,7 +495,8 @@ class Store:
         events: Sequence[Event],
         *,
         current_index: int,
-        question_states: Sequence[tuple[str, Status, bool]],
+        question_states: Sequence[tuple[str, StoredQuestionState]],
+        qa_states: Sequence[tuple[str, int, str]] = (),
     ) -> None:
         """Queue state changes: the event log rows and the state needed to resume."""
         for event in events:
@@ -369,10 +513,19 @@ class Store:
                     None,
                 )
             )
-        for question_id, status, shown in question_states:
-            self._queue.put_nowait(
-                _Write(_UPDATE_QUESTION, (status.value, int(shown), session_id, question_id), None)
+        for question_id, stored in question_states:
+            params = (
+                stored.status.value,
+                int(stored.results_shown),
+                stored.opened_at,
+                stored.deadline,
+                session_id,
+                question_id,
             )
+            self._queue.put_nowait(_Write(_UPDATE_QUESTION, params, None))
+        for question_id, item_id, state in qa_states:
+            params2 = (state, session_id, question_id, item_id)
+            self._queue.put_nowait(_Write(_UPDATE_QA_ITEM, params2, None))
         self._queue.put_nowait(_Write(_UPDATE_POSITION, (current_index, session_id), None))
 
     async def flush(self) -> None:
@@ -470,6 +623,7 @@ class Store:
     async def responses(self, session: SessionSummary) -> list[ResponseRow]:
         """The responses of one session in deck order, then by first answer time."""
         rows = []
+        questions = {question.id: question for question in session.deck.questions}
         async with self._db.execute(
             "SELECT r.question_id, r.voter, r.answer, r.first_at, r.last_at"
             " FROM responses AS r JOIN questions AS q"
@@ -483,12 +637,23 @@ class Store:
                         session.id,
                         question_id,
                         pseudonym(session.salt, voter),
-                        tuple(json.loads(answer)),
+                        answer_from_json(questions[question_id], json.loads(answer)),
                         first_at,
                         last_at,
                     )
                 )
         return rows
+
+    async def load(self, session: SessionSummary) -> SessionRecord:
+        """Everything stored about a session, in the form the engine restores from."""
+        async with self._db.execute(
+            "SELECT current_index FROM sessions WHERE id = ?", (session.id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        current_index = int(row[0]) if row else 0
+        record = SessionRecord(session.id, session.salt, True, current_index, {}, [])
+        await self._load_state(record)
+        return record
 
     async def question_statuses(self, session_id: int) -> dict[str, str]:
         """Each question's last status in a session (pending, open or closed)."""
@@ -506,3 +671,36 @@ class Store:
             return [
                 (str(at), str(kind), qid, str(detail)) async for at, kind, qid, detail in cursor
             ]
+
+    async def qa_items(self, session: SessionSummary) -> list[QaRow]:
+        """The Q&A questions of one session with their upvote counts, in posting order."""
+        rows = []
+        async with self._db.execute(
+            "SELECT i.question_id, i.item_id, i.author, i.text, i.state, i.posted_at,"
+            " (SELECT count(*) FROM qa_votes AS v WHERE v.session_id = i.session_id"
+            "  AND v.question_id = i.question_id AND v.item_id = i.item_id)"
+            " FROM qa_items AS i WHERE i.session_id = ? ORDER BY i.question_id, i.item_id",
+            (session.id,),
+        ) as cursor:
+            async for question_id, item_id, author, text, state, posted_at, votes in cursor:
+                rows.append(
+                    QaRow(
+                        session.id,
+                        question_id,
+                        int(item_id),
+                        pseudonym(session.salt, author),
+                        text,
+                        state,
+                        posted_at,
+                        int(votes),
+                    )
+                )
+        return rows
+
+    async def nicknames(self, session: SessionSummary) -> dict[str, str]:
+        """Quiz nicknames by pseudonym: chosen by attendees to be shown publicly."""
+        async with self._db.execute(
+            "SELECT voter, nickname FROM voters WHERE session_id = ? AND nickname IS NOT NULL",
+            (session.id,),
+        ) as cursor:
+            return {pseudonym(session.salt, voter): name async for voter, name in cursor}

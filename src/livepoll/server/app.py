@@ -28,7 +28,15 @@ from websockets.http11 import Request, Response
 
 from livepoll import __version__, protocol
 from livepoll.deck import Deck
-from livepoll.engine import Event, Rejection, Session
+from livepoll.engine import (
+    Answer,
+    Event,
+    EventKind,
+    QuestionState,
+    Rejection,
+    Session,
+    StoredQuestionState,
+)
 from livepoll.server.assets import StaticFiles
 from livepoll.server.network import join_url, url_host
 from livepoll.store import SessionMode, Store, voter_key
@@ -41,6 +49,8 @@ PORT_ATTEMPTS = 20
 
 TICK_SECONDS = 0.1
 """The presenter's refresh period: fast enough to feel live, slow enough to coalesce."""
+TICKS_PER_PHONE_UPDATE = 5
+"""Phones get live results at most twice a second: thousands of them share the Wi-Fi."""
 
 MAX_WEBSOCKET_MESSAGE = 64 * 1024
 """Hard limit: the connection closes (1009). Frames above protocol.MAX_FRAME_BYTES but
@@ -97,6 +107,7 @@ class LivepollServer:
         self._sent_version = -1
         self._sent_phones = -1
         self._sent_problem: str | None = None
+        self._sent_results_version = -1
         self._server: Server | None = None
         store.on_problem_changed = self._storage_problem_changed
 
@@ -192,8 +203,7 @@ class LivepollServer:
                 if isinstance(message, protocol.Hello):
                     voter = voter_key(self._salt, message.voter)
                     self.audience.add(connection)
-                    your_answer = self.session.current.answers.get(voter)
-                    await connection.send(protocol.encode_audience_state(self.session, your_answer))
+                    await connection.send(self._hello_state(voter))
                 elif voter is None:
                     await connection.send(
                         protocol.encode_error(
@@ -201,28 +211,59 @@ class LivepollServer:
                         )
                     )
                 else:
-                    await self._vote(connection, voter, message)
+                    try:
+                        reply = await self._handle(voter, message)
+                    except Rejection as rejection:
+                        reply = protocol.encode_error(
+                            rejection.code, rejection.message, message.seq
+                        )
+                    await connection.send(reply)
         except ConnectionClosed:
             pass
         finally:
             self.audience.discard(connection)
 
-    async def _vote(self, connection: ServerConnection, voter: str, vote: protocol.Vote) -> None:
+    def _hello_state(self, voter: str) -> str:
+        """The state for a phone that (re)connects, with its own answer or upvotes."""
+        state = self.session.current
+        your_answer: Answer | None = state.answers.get(voter)
+        if state.qa is not None:
+            your_answer = tuple(i for i, item in state.qa.items.items() if voter in item.voters)
+        return protocol.encode_audience_state(self.session, your_answer, now=time.time())
+
+    async def _handle(
+        self,
+        voter: str,
+        message: protocol.Vote | protocol.Ask | protocol.Upvote | protocol.Nickname,
+    ) -> str:
+        """Apply one phone message, wait until it is durable, and return the ack.
+
+        Each write is queued synchronously right after the engine accepted it, so the
+        store sees changes in the engine's order even when one voter has two tabs open.
+
+        Raises:
+            Rejection: the engine refused it; the phone gets an error frame.
+        """
         now = time.time()
-        try:
-            accepted = self.session.apply_vote(voter, vote.question_id, vote.answer, now)
-        except Rejection as rejection:
-            await connection.send(
-                protocol.encode_error(rejection.code, rejection.message, vote.seq)
-            )
-            return
-        # Queued synchronously right after the engine accepted it, so the store sees
-        # answers in the engine's order even when one voter has two tabs open.
-        committed = self.store.save_response(
-            self.session_id, accepted.question_id, voter, accepted.answer, now
-        )
-        await committed
-        await connection.send(protocol.encode_ack(vote.seq, accepted.question_id, accepted.answer))
+        session, session_id = self.session, self.session_id
+        match message:
+            case protocol.Vote(question_id, answer, seq):
+                accepted = session.apply_vote(voter, question_id, answer, now)
+                await self.store.save_response(session_id, question_id, voter, accepted.answer, now)
+                return protocol.encode_ack(seq, question_id, accepted.answer)
+            case protocol.Ask(question_id, text, seq):
+                item = session.post_question(voter, question_id, text, now)
+                await self.store.save_qa_item(session_id, question_id, item)
+                return protocol.encode_ack(seq, question_id, item=item.id)
+            case protocol.Upvote(question_id, item_id, up, seq):
+                session.upvote(voter, question_id, item_id, up, now)
+                await self.store.save_upvote(session_id, question_id, item_id, voter, up, now)
+                return protocol.encode_ack(seq, question_id, item=item_id)
+            case protocol.Nickname(name, seq):
+                chosen = session.set_nickname(voter, name)
+                await self.store.save_nickname(session_id, voter, chosen)
+                return protocol.encode_ack(seq, None, chosen)
+        raise AssertionError(f"unhandled message {message!r}")
 
     async def _presenter(self, connection: ServerConnection) -> None:
         self.presenters.add(connection)
@@ -259,6 +300,12 @@ class LivepollServer:
                 event = session.close_voting(now)
             case "toggle_results":
                 event = session.toggle_results(now)
+            case "extend":
+                event = session.extend(now)
+            case "moderate":
+                assert command.item is not None
+                assert command.state is not None
+                event = session.moderate(command.item, command.state, now)
             case "next":
                 event, events = None, session.next(now)
             case "previous":
@@ -269,19 +316,29 @@ class LivepollServer:
                 event = None
         if event is not None:
             events.append(event)
+        self._changed(events, now)
+
+    def _changed(self, events: list[Event], now: float) -> None:
+        """Persist state changes and tell phones and presenters at once."""
         if not events:
             return
-        changed = {e.question_id for e in events}
+        session = self.session
+        changed = {event.question_id for event in events}
+        qa_states = []
+        for event in events:
+            if event.kind is EventKind.QA_MODERATED:
+                item_id, _, state = event.detail.partition(":")
+                qa_states.append((event.question_id, int(item_id), state))
         self.store.save_events(
             self.session_id,
             events,
             current_index=session.current_index,
-            question_states=[
-                (qid, session.states[qid].status, session.states[qid].results_shown)
-                for qid in changed
-            ],
+            question_states=[(qid, stored_state(session.states[qid])) for qid in changed],
+            qa_states=qa_states,
         )
-        broadcast(self.audience, protocol.encode_audience_state(session))
+        if any(event.kind is not EventKind.QA_MODERATED for event in events):
+            broadcast(self.audience, protocol.encode_audience_state(session, now=now))
+            self._sent_results_version = session.version
         # The chair pressed a key: show it now rather than at the next tick.
         self._push_presenter_state()
 
@@ -292,7 +349,10 @@ class LivepollServer:
         self._sent_phones = len(self.audience)
         self._sent_problem = self.store.problem
         return protocol.encode_presenter_state(
-            self.session, phones=self._sent_phones, storage_problem=self._sent_problem
+            self.session,
+            phones=self._sent_phones,
+            now=time.time(),
+            storage_problem=self._sent_problem,
         )
 
     def _push_presenter_state(self) -> None:
@@ -306,15 +366,42 @@ class LivepollServer:
             logger.warning("storage: recovered; queued votes are being saved")
 
     async def tick_forever(self) -> None:
-        """Push the presenter state when something changed, at most once per tick."""
+        """The server's clock: timers, the presenter at ~10 Hz, phones at ~2 Hz.
+
+        Votes never trigger a send by themselves: whatever changed during a tick
+        goes out once, encoded once, however many votes arrived.
+        """
+        ticks = 0
         while True:
             await asyncio.sleep(TICK_SECONDS)
+            ticks += 1
+            now = time.time()
+            expired = self.session.expire(now)
+            if expired is not None:
+                self._changed([expired], now)
+            timer_running = self.session.current.deadline is not None
             if (
                 self.session.version != self._sent_version
                 or len(self.audience) != self._sent_phones
                 or self.store.problem != self._sent_problem
+                or (timer_running and ticks % TICKS_PER_PHONE_UPDATE == 0)
             ):
                 self._push_presenter_state()
+            if ticks % TICKS_PER_PHONE_UPDATE == 0:
+                self._push_audience_results()
+
+    def _push_audience_results(self) -> None:
+        if self.session.version == self._sent_results_version or not self.audience:
+            return
+        self._sent_results_version = self.session.version
+        message = protocol.encode_audience_results(self.session)
+        if message is not None:
+            broadcast(self.audience, message)
+
+
+def stored_state(state: QuestionState) -> StoredQuestionState:
+    """The part of a question's state the store keeps to resume after a restart."""
+    return StoredQuestionState(state.status, state.results_shown, state.opened_at, state.deadline)
 
 
 async def _listen(server: LivepollServer, config: ServerConfig) -> Server:
@@ -368,7 +455,13 @@ async def running_server(config: ServerConfig) -> AsyncIterator[LivepollServer]:
         record = await store.begin_session(config.deck, config.session_mode, time.time())
         session = Session(config.deck)
         if record.resumed:
-            session.restore(record.current_index, record.statuses, record.answers)
+            session.restore(
+                record.current_index,
+                record.statuses,
+                record.answers,
+                record.qa_items,
+                record.nicknames,
+            )
         server = LivepollServer(config, store, session, record.id, record.salt)
         server.resumed = record.resumed
         websocket_server = await _listen(server, config)

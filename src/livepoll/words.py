@@ -1,0 +1,87 @@
+"""Words in free-text answers: splitting, stop-words, and the profanity guard.
+
+Used by the engine for word clouds and by every surface that shows attendees' text
+on the projector. Pure: no I/O; the deck supplies extra blocked words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+STOP_WORDS = frozenset(
+    """
+    a about above after again against all am an and any are aren't as at be because been
+    before being below between both but by can can't cannot could couldn't did didn't do
+    does doesn't doing don't down during each few for from further get gets got had hadn't
+    has hasn't have haven't having he he'd he'll he's her here here's hers herself him
+    himself his how how's i i'd i'll i'm i've if in into is isn't it it's its itself just
+    let's me more most mustn't my myself no nor not of off on once only or other ought our
+    ours ourselves out over own really same shan't she she'd she'll she's should shouldn't
+    so some such than that that's the their theirs them themselves then there there's these
+    they they'd they'll they're they've this those through to too under until up very was
+    wasn't we we'd we'll we're we've were weren't what what's when when's where where's
+    which while who who's whom why why's will with won't would wouldn't you you'd you'll
+    you're you've your yours yourself yourselves also etc lot lots much many thing things
+    """.split()
+)
+"""Common English words that would otherwise fill every word cloud."""
+
+BUILT_IN_BLOCKLIST = frozenset(
+    """
+    arse arsehole asshole bastard bellend bitch bollocks bullshit cock crap cunt dick
+    dickhead fuck fucked fucker fucking motherfucker piss pissed prick shit shite shitty
+    slag slut twat wank wanker whore
+    """.split()
+)
+"""Words masked on the projector unless a deck says otherwise; decks add their own."""
+
+MASK = "•"
+
+
+def clean_text(text: str) -> str:
+    """Attendee text as it is shown: control and direction characters removed,
+    whitespace collapsed to single spaces, Unicode normalised (NFC)."""
+    text = unicodedata.normalize("NFC", text)
+    text = _CONTROL.sub(" ", text)
+    return " ".join(text.split())
+
+
+def words_of(text: str) -> list[str]:
+    """The distinct cloud-worthy words of an answer, case-folded, in order.
+
+    Each word counts once per answer, so repeating a word does not make it bigger.
+    """
+    seen: dict[str, None] = {}
+    for match in _WORD.finditer(text.casefold().replace("’", "'")):
+        word = match.group(0)
+        if len(word) < 2 or word in STOP_WORDS or word.isdigit():
+            continue
+        seen.setdefault(word, None)
+    return list(seen)
+
+
+class Guard:
+    """Masks blocked words in text shown on the projector; the stored text is untouched."""
+
+    def __init__(self, extra: Iterable[str] = (), *, built_in: bool = True) -> None:
+        base = BUILT_IN_BLOCKLIST if built_in else frozenset()
+        self.blocked = base | {word.casefold() for word in extra}
+
+    def is_blocked(self, word: str) -> bool:
+        """True for a blocked word, also in its simple plural ("words")."""
+        folded = word.casefold()
+        return folded in self.blocked or (folded.endswith("s") and folded[:-1] in self.blocked)
+
+    def mask(self, text: str) -> str:
+        """``text`` with every blocked word replaced by dots of the same length."""
+
+        def replace(match: re.Match[str]) -> str:
+            word = match.group(0)
+            return MASK * len(word) if self.is_blocked(word) else word
+
+        return _WORD.sub(replace, text)
