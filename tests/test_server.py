@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import sqlite3
 import urllib.request
@@ -291,3 +292,25 @@ async def test_taken_port_is_reported_or_skipped(server_config: ServerConfig) ->
         async with running_server(server_config) as second:
             assert second.port != first.port
             assert any("was taken" in notice for notice in second.notices)
+
+
+async def test_page_is_sent_compressed_to_browsers_that_accept_gzip(
+    livepoll_server: LivepollServer,
+) -> None:
+    """A browser that accepts gzip gets the page compressed, and it unpacks to the same bytes."""
+
+    def get(path: str, encoding: str) -> tuple[dict[str, str], bytes]:
+        request = urllib.request.Request(
+            livepoll_server.base_url + path, headers={"Accept-Encoding": encoding}
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return dict(response.headers), response.read()
+
+    for path in ("", "app.js", "app.css"):
+        plain_headers, plain = await asyncio.to_thread(get, path, "identity")
+        headers, packed = await asyncio.to_thread(get, path, "gzip, deflate")
+        assert "Content-Encoding" not in plain_headers
+        assert headers["Content-Encoding"] == "gzip"
+        assert headers["Vary"] == "Accept-Encoding"
+        assert gzip.decompress(packed) == plain
+        assert len(packed) < len(plain)

@@ -151,6 +151,9 @@ class LivepollServer:
         asset = self._static.get(path)
         if asset is None:
             return self._respond(404, "text/plain; charset=utf-8", b"Not found.\n")
+        accepted = request.headers.get("Accept-Encoding", "")
+        if "gzip" in accepted.lower():
+            return self._respond(200, asset.content_type, asset.gzipped, static=True, gzipped=True)
         return self._respond(200, asset.content_type, asset.body, static=True)
 
     def _check_origin(self, connection: ServerConnection, request: Request) -> Response | None:
@@ -164,10 +167,20 @@ class LivepollServer:
         return connection.respond(403, "Cross-origin WebSocket connections are not allowed.\n")
 
     def _respond(
-        self, status: int, content_type: str, body: bytes, *, static: bool = False
+        self,
+        status: int,
+        content_type: str,
+        body: bytes,
+        *,
+        static: bool = False,
+        gzipped: bool = False,
     ) -> Response:
         headers = Headers()
         headers["Content-Type"] = content_type
+        if gzipped:
+            headers["Content-Encoding"] = "gzip"
+        if static:
+            headers["Vary"] = "Accept-Encoding"
         headers["Content-Length"] = str(len(body))
         headers["Cache-Control"] = "no-cache"
         headers["X-Content-Type-Options"] = "nosniff"

@@ -6,6 +6,7 @@ loaded once at start-up, looked up by exact path.
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass
 from importlib import resources
 
@@ -23,10 +24,15 @@ _FILES = {
 
 @dataclass(frozen=True, slots=True)
 class Asset:
-    """One file of the page, ready to send."""
+    """One file of the page, ready to send, plain and gzip-compressed.
+
+    Compressed once at start-up: phones on a crowded venue Wi-Fi download a
+    third of the bytes, and the server spends nothing per request.
+    """
 
     body: bytes
     content_type: str
+    gzipped: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +46,10 @@ class StaticFiles:
     def load(cls) -> StaticFiles:
         """Read the page's files from the installed package."""
         folder = resources.files("livepoll.server").joinpath("static")
-        files = {
-            path: Asset(folder.joinpath(name).read_bytes(), content_type)
-            for path, (name, content_type) in _FILES.items()
-        }
+        files = {}
+        for path, (name, content_type) in _FILES.items():
+            body = folder.joinpath(name).read_bytes()
+            files[path] = Asset(body, content_type, gzip.compress(body, 9, mtime=0))
         return cls(files)
 
     def get(self, path: str) -> Asset | None:
