@@ -96,7 +96,8 @@ CREATE TABLE IF NOT EXISTS events (
     at TEXT NOT NULL,
     kind TEXT NOT NULL,
     question_id TEXT,
-    detail TEXT NOT NULL DEFAULT ''
+    detail TEXT NOT NULL DEFAULT '',
+    phones INTEGER
 );
 CREATE INDEX IF NOT EXISTS events_by_session ON events(session_id, id);
 CREATE TABLE IF NOT EXISTS qa_items (
@@ -126,6 +127,79 @@ CREATE TABLE IF NOT EXISTS voters (
 ) WITHOUT ROWID;
 """
 
+_VIEWS = """
+CREATE VIEW IF NOT EXISTS responses_readable AS
+SELECT r.session_id,
+       s.deck_title AS deck,
+       q.position + 1 AS position,
+       r.question_id,
+       q.prompt AS question,
+       q.type,
+       'v-' || substr(r.voter, 1, 12) AS voter,
+       CASE WHEN json_type(r.answer) = 'array' THEN (
+           SELECT group_concat(
+               json_extract(q.spec_json, '$.options[' || a.value || ']'),
+               CASE q.type WHEN 'ranking' THEN ' > ' ELSE '; ' END)
+           FROM json_each(r.answer) AS a)
+       ELSE json_extract(r.answer, '$') END AS answer,
+       r.first_at AS first_answer_at,
+       r.last_at AS last_answer_at,
+       r.changes
+FROM responses AS r
+JOIN questions AS q ON q.session_id = r.session_id AND q.question_id = r.question_id
+JOIN sessions AS s ON s.id = r.session_id;
+
+CREATE VIEW IF NOT EXISTS question_results AS
+SELECT session_id, position, question_id, question, type, option_index, option, votes,
+       respondents,
+       CASE WHEN respondents > 0 THEN round(100.0 * votes / respondents, 1) ELSE 0.0 END
+           AS percent
+FROM (
+    SELECT q.session_id, q.position + 1 AS position, q.question_id, q.prompt AS question,
+           q.type, o.key AS option_index, o.value AS option,
+           (SELECT count(*) FROM responses AS r, json_each(r.answer) AS a
+            WHERE r.session_id = q.session_id AND r.question_id = q.question_id
+              AND a.value = o.key) AS votes,
+           (SELECT count(*) FROM responses AS r
+            WHERE r.session_id = q.session_id AND r.question_id = q.question_id) AS respondents
+    FROM questions AS q, json_each(q.spec_json, '$.options') AS o
+    WHERE q.type IN ('single', 'multi', 'quiz')
+);
+
+CREATE VIEW IF NOT EXISTS ranking_results AS
+SELECT q.session_id, q.position + 1 AS position, q.question_id, q.prompt AS question,
+       o.key AS option_index, o.value AS option,
+       (SELECT coalesce(sum(json_array_length(r.answer) - 1 - a.key), 0)
+        FROM responses AS r, json_each(r.answer) AS a
+        WHERE r.session_id = q.session_id AND r.question_id = q.question_id
+          AND a.value = o.key) AS borda,
+       (SELECT count(*) FROM responses AS r
+        WHERE r.session_id = q.session_id AND r.question_id = q.question_id
+          AND json_extract(r.answer, '$[0]') = o.key) AS first_places
+FROM questions AS q, json_each(q.spec_json, '$.options') AS o
+WHERE q.type = 'ranking';
+
+CREATE VIEW IF NOT EXISTS numeric_results AS
+SELECT q.session_id, q.position + 1 AS position, q.question_id, q.prompt AS question, q.type,
+       count(r.answer) AS answers,
+       round(avg(json_extract(r.answer, '$')), 2) AS mean,
+       min(json_extract(r.answer, '$')) AS lowest,
+       max(json_extract(r.answer, '$')) AS highest
+FROM questions AS q
+LEFT JOIN responses AS r ON r.session_id = q.session_id AND r.question_id = q.question_id
+WHERE q.type IN ('scale', 'number')
+GROUP BY q.session_id, q.question_id;
+
+CREATE VIEW IF NOT EXISTS qa_results AS
+SELECT i.session_id, i.question_id, q.prompt AS question, i.item_id, i.text, i.state,
+       'v-' || substr(i.author, 1, 12) AS voter, i.posted_at,
+       (SELECT count(*) FROM qa_votes AS v
+        WHERE v.session_id = i.session_id AND v.question_id = i.question_id
+          AND v.item_id = i.item_id) AS upvotes
+FROM qa_items AS i
+JOIN questions AS q ON q.session_id = i.session_id AND q.question_id = i.question_id;
+"""
+
 _UPSERT_RESPONSE = """
 INSERT INTO responses (session_id, question_id, voter, answer, first_at, last_at, changes)
 VALUES (?, ?, ?, ?, ?, ?, 0)
@@ -135,7 +209,9 @@ ON CONFLICT (session_id, question_id, voter) DO UPDATE SET
                    THEN responses.last_at ELSE excluded.last_at END,
     answer = excluded.answer
 """
-_INSERT_EVENT = "INSERT INTO events (session_id, at, kind, question_id, detail) VALUES (?,?,?,?,?)"
+_INSERT_EVENT = """
+INSERT INTO events (session_id, at, kind, question_id, detail, phones) VALUES (?, ?, ?, ?, ?, ?)
+"""
 _UPDATE_QUESTION = """
 UPDATE questions SET status = ?, results_shown = ?, opened_at = ?, deadline = ?
 WHERE session_id = ? AND question_id = ?
@@ -180,12 +256,14 @@ def voter_key(salt: bytes, token: str) -> str:
     return hashlib.blake2b(token.encode("utf-8"), key=salt[:64], digest_size=16).hexdigest()
 
 
-def pseudonym(salt: bytes, voter: str) -> str:
-    """The exported identity of a voter: salted again, short, and stable within a session."""
-    digest = hashlib.blake2b(
-        voter.encode("ascii"), key=salt[:48], digest_size=6, person=b"livepoll-export"
-    )
-    return "v-" + digest.hexdigest()
+def pseudonym(voter: str) -> str:
+    """The exported identity of a voter: a short prefix of the stored voter key.
+
+    The key is already a hash of the phone's token keyed with the session's salt, so
+    it is pseudonymous and stable within a session, and unrelated across sessions.
+    The SQL views compute the same prefix, so exports and views always agree.
+    """
+    return "v-" + voter[:12]
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,7 +400,7 @@ class Store:
                 raise StorageError(f"{self.path} is not a livepoll database")
             return
         await db.execute("BEGIN IMMEDIATE")
-        for statement in _SCHEMA.split(";"):
+        for statement in (_SCHEMA + _VIEWS).split(";\n"):
             if statement.strip():
                 await db.execute(statement)
         async with db.execute("SELECT count(*) FROM schema_version") as cursor:
@@ -390,7 +468,9 @@ class Store:
                 for position, question in enumerate(deck.questions)
             ],
         )
-        await self._db.execute(_INSERT_EVENT, (new_id, iso_utc(now), "started", None, deck.source))
+        await self._db.execute(
+            _INSERT_EVENT, (new_id, iso_utc(now), "started", None, deck.source, None)
+        )
         await self._db.execute("COMMIT")
         return SessionRecord(new_id, salt, False, 0, {}, [])
 
@@ -445,7 +525,9 @@ class Store:
     async def _event(
         self, session_id: int, now: float, kind: str, question_id: str | None, detail: str
     ) -> None:
-        await self._db.execute(_INSERT_EVENT, (session_id, iso_utc(now), kind, question_id, detail))
+        await self._db.execute(
+            _INSERT_EVENT, (session_id, iso_utc(now), kind, question_id, detail, None)
+        )
 
     def _durable(self, sql: str, params: tuple[Any, ...]) -> asyncio.Future[None]:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -497,8 +579,13 @@ class Store:
         current_index: int,
         question_states: Sequence[tuple[str, StoredQuestionState]],
         qa_states: Sequence[tuple[str, int, str]] = (),
+        phones: int | None = None,
     ) -> None:
-        """Queue state changes: the event log rows and the state needed to resume."""
+        """Queue state changes: the event log rows and the state needed to resume.
+
+        ``phones`` (connected at the time) is kept with each event, so reports can
+        give turnout: answers out of the phones in the room when voting was open.
+        """
         for event in events:
             self._queue.put_nowait(
                 _Write(
@@ -509,6 +596,7 @@ class Store:
                         event.kind.value,
                         event.question_id,
                         event.detail,
+                        phones,
                     ),
                     None,
                 )
@@ -540,7 +628,9 @@ class Store:
         self._queue.put_nowait(
             _Write("UPDATE sessions SET ended_at = ? WHERE id = ?", (stamp, session_id), None)
         )
-        self._queue.put_nowait(_Write(_INSERT_EVENT, (session_id, stamp, "ended", None, ""), None))
+        self._queue.put_nowait(
+            _Write(_INSERT_EVENT, (session_id, stamp, "ended", None, "", None), None)
+        )
         await self.flush()
 
     async def close(self) -> None:
@@ -636,7 +726,7 @@ class Store:
                     ResponseRow(
                         session.id,
                         question_id,
-                        pseudonym(session.salt, voter),
+                        pseudonym(voter),
                         answer_from_json(questions[question_id], json.loads(answer)),
                         first_at,
                         last_at,
@@ -688,7 +778,7 @@ class Store:
                         session.id,
                         question_id,
                         int(item_id),
-                        pseudonym(session.salt, author),
+                        pseudonym(author),
                         text,
                         state,
                         posted_at,
@@ -703,4 +793,4 @@ class Store:
             "SELECT voter, nickname FROM voters WHERE session_id = ? AND nickname IS NOT NULL",
             (session.id,),
         ) as cursor:
-            return {pseudonym(session.salt, voter): name async for voter, name in cursor}
+            return {pseudonym(voter): name async for voter, name in cursor}

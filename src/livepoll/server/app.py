@@ -348,6 +348,7 @@ class LivepollServer:
             current_index=session.current_index,
             question_states=[(qid, stored_state(session.states[qid])) for qid in changed],
             qa_states=qa_states,
+            phones=len(self.audience),
         )
         if any(event.kind is not EventKind.QA_MODERATED for event in events):
             broadcast(self.audience, protocol.encode_audience_state(session, now=now))
