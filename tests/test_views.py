@@ -152,9 +152,6 @@ async def test_views_agree_with_the_engine_and_the_exports(server_config: Server
     }
     view_rows = {(row["question_id"], row["voter"], str(row["answer"])) for row in readable}
     assert view_rows == exported_rows
-    assert (
-        "rank",
-        readable[10]["voter"],
-        "Person-centred > Persistent delivery > Digital and IT",
-    ) in (view_rows)
+    rankings = [row["answer"] for row in readable if row["question_id"] == "rank"]
+    assert rankings.count("Person-centred > Persistent delivery > Digital and IT") == 2
     assert any(row["answer"] == "<b>bold</b>" for row in readable)
