@@ -4,70 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import sqlite3
 from pathlib import Path
-from typing import Any
 
-from clients import chair, new_voter_token, open_phone
-from livepoll import deck as deck_module
 from livepoll.export import export
-from livepoll.server.app import ServerConfig, running_server
-
-DECK = """title = "Views"
-
-[[questions]]
-id = "pick"
-type = "single"
-prompt = "Pick one"
-options = ["Red", "Green", "Blue"]
-
-[[questions]]
-id = "some"
-type = "multi"
-prompt = "Pick some"
-options = ["A", "B", "C", "D"]
-
-[[questions]]
-id = "rank"
-type = "ranking"
-prompt = "Rank them"
-options = ["Person-centred", "Persistent delivery", "Digital and IT"]
-
-[[questions]]
-id = "ready"
-type = "scale"
-prompt = "How ready?"
-min = 1
-max = 5
-
-[[questions]]
-id = "online"
-type = "number"
-prompt = "What percentage is online?"
-min = 0
-max = 100
-unit = "%"
-
-[[questions]]
-id = "word"
-type = "text"
-prompt = "One word"
-
-[[questions]]
-id = "panel"
-type = "qa"
-prompt = "Questions for the panel"
-"""
-
-VOTES: dict[str, list[Any]] = {
-    "pick": [0, 2, 2, 1, 2],
-    "some": [[0, 1], [1], [1, 3], [0, 2, 3], [3]],
-    "rank": [[0, 1, 2], [2, 0, 1], [0, 2, 1], [1, 0, 2], [0, 1, 2]],
-    "ready": [1, 4, 4, 5, 3],
-    "online": [50, 72.5, 10, 99, 50],
-    "word": ["Culture", "people", "Data", "people first", "<b>bold</b>"],
-}
+from livepoll.server.app import ServerConfig
+from seeding import seeded
 
 
 def views(database: Path, sql: str) -> list[sqlite3.Row]:
@@ -75,37 +17,6 @@ def views(database: Path, sql: str) -> list[sqlite3.Row]:
     with sqlite3.connect(database) as db:
         db.row_factory = sqlite3.Row
         return db.execute(sql).fetchall()
-
-
-async def seeded(server_config: ServerConfig) -> dict[str, dict[str, Any]]:
-    """Run the deck with five phones answering everything; returns each question's summary."""
-    server_config.deck = deck_module.from_text(DECK, "views.toml")
-    summaries: dict[str, dict[str, Any]] = {}
-    async with running_server(server_config) as server:
-        phones = [await open_phone(server, new_voter_token()) for _ in range(5)]
-        for index, question in enumerate(server_config.deck.questions):
-            if index:
-                await chair(server, "next")
-            await chair(server, "toggle_voting")
-            if question.type == "qa":
-                for n, phone in enumerate(phones[:3]):
-                    await phone.connection.send(
-                        json.dumps({"type": "ask", "q": "panel", "text": f"Q{n}?", "seq": 900 + n})
-                    )
-                    assert (await phone.reply())["type"] == "ack"
-                for phone in phones:
-                    await phone.connection.send(
-                        json.dumps({"type": "upvote", "q": "panel", "item": 2, "seq": 990})
-                    )
-                    assert (await phone.reply())["type"] == "ack"
-            else:
-                for phone, answer in zip(phones, VOTES[question.id], strict=True):
-                    assert (await phone.vote(question.id, answer))["type"] == "ack"
-            state = server.session.states[question.id]
-            summaries[question.id] = server.session.summary(state)
-        for phone in phones:
-            await phone.connection.close()
-    return summaries
 
 
 async def test_views_agree_with_the_engine_and_the_exports(server_config: ServerConfig) -> None:

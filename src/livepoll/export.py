@@ -234,8 +234,14 @@ async def _json(store: Store, sessions: list[SessionSummary]) -> str:
                     for item in await store.qa_items(session)
                 ],
                 "events": [
-                    {"at": at, "kind": kind, "question_id": qid, "detail": detail}
-                    for at, kind, qid, detail in await store.events(session.id)
+                    {
+                        "at": event.at,
+                        "kind": event.kind,
+                        "question_id": event.question_id,
+                        "detail": event.detail,
+                        "phones": event.phones,
+                    }
+                    for event in await store.events(session.id)
                 ],
             }
         )

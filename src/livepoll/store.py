@@ -305,6 +305,18 @@ class ResponseRow:
 
 
 @dataclass(frozen=True, slots=True)
+class EventRow:
+    """One entry of a session's event log."""
+
+    at: str
+    kind: str
+    question_id: str | None
+    detail: str
+    phones: int | None
+    """Phones connected when it happened (for opened and closed: the turnout base)."""
+
+
+@dataclass(frozen=True, slots=True)
 class QaRow:
     """One posted Q&A question, with its author as a pseudonym and its upvote count."""
 
@@ -752,15 +764,14 @@ class Store:
         ) as cursor:
             return {str(question_id): str(status) async for question_id, status in cursor}
 
-    async def events(self, session_id: int) -> list[tuple[str, str, str | None, str]]:
-        """The session's event log: (time, kind, question id, detail), in order."""
+    async def events(self, session_id: int) -> list[EventRow]:
+        """The session's event log, in order."""
         async with self._db.execute(
-            "SELECT at, kind, question_id, detail FROM events WHERE session_id = ? ORDER BY id",
+            "SELECT at, kind, question_id, detail, phones FROM events"
+            " WHERE session_id = ? ORDER BY id",
             (session_id,),
         ) as cursor:
-            return [
-                (str(at), str(kind), qid, str(detail)) async for at, kind, qid, detail in cursor
-            ]
+            return [EventRow(*row) async for row in cursor]
 
     async def qa_items(self, session: SessionSummary) -> list[QaRow]:
         """The Q&A questions of one session with their upvote counts, in posting order."""
@@ -794,3 +805,19 @@ class Store:
             (session.id,),
         ) as cursor:
             return {pseudonym(voter): name async for voter, name in cursor}
+
+    async def session_counts(self, session_id: int) -> tuple[int, int, int]:
+        """Questions asked (opened at least once), answers (responses and Q&A
+        questions) and distinct voters of a session."""
+        async with self._db.execute(
+            "SELECT (SELECT count(*) FROM questions WHERE session_id = :s AND status != 'pending'),"
+            " (SELECT count(*) FROM responses WHERE session_id = :s)"
+            " + (SELECT count(*) FROM qa_items WHERE session_id = :s),"
+            " (SELECT count(*) FROM (SELECT voter FROM responses WHERE session_id = :s"
+            "  UNION SELECT author FROM qa_items WHERE session_id = :s"
+            "  UNION SELECT voter FROM qa_votes WHERE session_id = :s))",
+            {"s": session_id},
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1]), int(row[2])
