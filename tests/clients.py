@@ -25,7 +25,7 @@ class Phone:
         self.token = token
         self.seq = 0
         self.states: list[dict[str, Any]] = []
-        """State frames seen while waiting for a reply to a vote."""
+        """Broadcast frames seen while waiting for a reply to a vote."""
 
     async def receive(self) -> dict[str, Any]:
         """The next frame from the server, decoded."""
@@ -45,10 +45,11 @@ class Phone:
         return await self.reply()
 
     async def reply(self) -> dict[str, Any]:
-        """The next ack or error, keeping state broadcasts that arrive first in ``states``."""
+        """The next ack or error; broadcasts that arrive first (state, results,
+        notices) are kept in ``states``."""
         while True:
             frame = await self.receive()
-            if frame["type"] != "state":
+            if frame["type"] not in ("state", "results", "notice"):
                 return frame
             self.states.append(frame)
 

@@ -13,6 +13,7 @@ Audience channel (phones, path ``/ws``)::
     ← {"type": "results", "q": QUESTION_ID, "results": {...}, "items": [...] | null}
     ← {"type": "ack", "seq": N, "q": QUESTION_ID, "answer": ..., "item": ID}
     ← {"type": "error", "code": CODE, "message": TEXT, "seq": N | null}
+    ← {"type": "notice", "code": "storage_problem" | "storage_ok", "message": TEXT}
 
 ANSWER by question type: single and quiz, an option index; multi, a list of option
 indexes; ranking, every option index, best first; scale, a point of the scale;
@@ -252,6 +253,12 @@ def _dumps(message: dict[str, Any]) -> str:
 def encode_error(code: str, message: str, seq: int | None = None) -> str:
     """An error frame: a stable code for the page, a sentence for the person."""
     return _dumps({"type": "error", "code": code, "message": message, "seq": seq})
+
+
+def encode_notice(code: str, message: str) -> str:
+    """Something every phone should know that is not about its own message
+    (``storage_problem`` while votes cannot be saved, ``storage_ok`` once they can)."""
+    return _dumps({"type": "notice", "code": code, "message": message})
 
 
 def encode_ack(

@@ -16,6 +16,7 @@ import hmac
 import logging
 import secrets
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ from livepoll.engine import (
     StoredQuestionState,
 )
 from livepoll.server.assets import StaticFiles
+from livepoll.server.limits import TokenBucket
 from livepoll.server.network import join_url, url_host
 from livepoll.store import SessionMode, Store, voter_key
 
@@ -59,6 +61,12 @@ under this get a polite error frame instead, so a confused client is told why.""
 LISTEN_BACKLOG = 4096
 """Thousands of phones scan the QR code in the same few seconds."""
 
+DEFAULT_RATE_LIMIT = 5.0
+RATE_BURST_SECONDS = 2.0
+"""A phone may send ``rate_limit * RATE_BURST_SECONDS`` messages in a quick burst."""
+FLOOD_DROPS = 200
+"""Messages dropped over the rate limit before the connection is closed as a flood."""
+
 AUDIENCE_PATH = "/ws"
 PRESENTER_PATH = "/presenter"
 
@@ -79,6 +87,11 @@ class ServerConfig:
     session_mode: SessionMode = "auto"
     end_session_on_stop: bool = True
     """A clean stop ends the session, so the next start on this deck begins anew."""
+    rate_limit: float = DEFAULT_RATE_LIMIT
+    """Messages a second one phone may send on average (votes, questions, upvotes)."""
+    max_per_address: int = 0
+    """Phones allowed from one IP address; 0 (the default) is no cap, because a whole
+    conference may sit behind one NAT address."""
 
 
 class PortInUse(Exception):
@@ -108,6 +121,8 @@ class LivepollServer:
         self._sent_phones = -1
         self._sent_problem: str | None = None
         self._sent_results_version = -1
+        self._per_address: Counter[str] = Counter()
+        """Open audience connections per remote address (never logged or stored)."""
         self._server: Server | None = None
         store.on_problem_changed = self._storage_problem_changed
 
@@ -137,6 +152,11 @@ class LivepollServer:
         """Answer plain HTTP GETs; let WebSocket handshakes on known paths go on."""
         path = urlsplit(request.path).path
         if path == AUDIENCE_PATH:
+            cap = self.config.max_per_address
+            if cap and self._per_address[_address(connection)] >= cap:
+                return connection.respond(
+                    429, f"Too many phones from one address (at most {cap}).\n"
+                )
             return self._check_origin(connection, request)
         if path == PRESENTER_PATH:
             authorization = request.headers.get("Authorization", "")
@@ -204,8 +224,30 @@ class LivepollServer:
 
     async def _audience(self, connection: ServerConnection) -> None:
         voter: str | None = None
+        address = _address(connection)
+        self._per_address[address] += 1
+        rate = self.config.rate_limit
+        bucket = TokenBucket(rate, max(1.0, rate * RATE_BURST_SECONDS))
+        dropped = 0
         try:
             async for frame in connection:
+                if not bucket.take(time.monotonic()):
+                    dropped += 1
+                    if dropped == 1:
+                        await connection.send(
+                            protocol.encode_error(
+                                "rate_limited",
+                                f"too many messages: at most {rate:g} a second; "
+                                "wait a moment and try again",
+                            )
+                        )
+                    elif dropped >= FLOOD_DROPS:
+                        # The close frame goes out at once; the handshake then waits at
+                        # most close_timeout, since a flooder's unread frames fill the queue.
+                        await connection.close(1008, "too many messages")
+                        return
+                    continue
+                dropped = 0
                 try:
                     message = protocol.decode_audience(frame)
                 except protocol.ProtocolError as error:
@@ -235,6 +277,9 @@ class LivepollServer:
             pass
         finally:
             self.audience.discard(connection)
+            self._per_address[address] -= 1
+            if not self._per_address[address]:
+                del self._per_address[address]
 
     def _hello_state(self, voter: str) -> str:
         """The state for a phone that (re)connects, with its own answer or upvotes."""
@@ -374,10 +419,20 @@ class LivepollServer:
             broadcast(self.presenters, self._presenter_state())
 
     def _storage_problem_changed(self, problem: str | None) -> None:
+        """Disk trouble is loud: the log, the chair (next tick) and every phone hear of it.
+
+        Votes keep being accepted and queued but are not acknowledged until they are
+        committed, so phones keep showing them as not yet saved.
+        """
         if problem is not None:
             logger.error("storage: %s", problem)
+            notice = protocol.encode_notice(
+                "storage_problem", "Votes are not being saved right now; retrying…"
+            )
         else:
             logger.warning("storage: recovered; queued votes are being saved")
+            notice = protocol.encode_notice("storage_ok", "Saving works again.")
+        broadcast(self.audience, notice)
 
     async def tick_forever(self) -> None:
         """The server's clock: timers, the presenter at ~10 Hz, phones at ~2 Hz.
@@ -413,6 +468,12 @@ class LivepollServer:
             broadcast(self.audience, message)
 
 
+def _address(connection: ServerConnection) -> str:
+    """The remote IP of a connection, for the per-address cap only."""
+    remote = connection.remote_address
+    return str(remote[0]) if remote else "?"
+
+
 def stored_state(state: QuestionState) -> StoredQuestionState:
     """The part of a question's state the store keeps to resume after a restart."""
     return StoredQuestionState(state.status, state.results_shown, state.opened_at, state.deadline)
@@ -436,7 +497,7 @@ async def _listen(server: LivepollServer, config: ServerConfig) -> Server:
                 ping_interval=20,
                 ping_timeout=20,
                 open_timeout=10,
-                close_timeout=5,
+                close_timeout=2,
                 server_header=f"livepoll/{__version__}",
                 backlog=LISTEN_BACKLOG,
                 logger=logging.getLogger("livepoll.websockets"),
