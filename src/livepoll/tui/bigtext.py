@@ -1,0 +1,228 @@
+"""Large letters for the join URL, readable from the back of a room.
+
+Textual's ``Digits`` draws numbers only, and a join URL needs letters and
+punctuation, so this is a small pixel font: glyphs 1-5 pixels wide and 6 pixels
+tall (5 above the baseline, 1 for descenders), drawn with half blocks so that two
+pixels share a terminal cell and pixels stay square. A scale factor makes every
+pixel ``scale`` columns by ``scale`` half-rows when the screen is wide enough.
+
+Only what URLs need is covered: lower-case letters, digits and ``.:/-_?=&%~[]``.
+Upper case is deliberately missing: a path is case-sensitive, and drawing ``A`` as
+``a`` would send people to the wrong page; such URLs fall back to plain text.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from rich.text import Text
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.widget import Widget
+
+GLYPH_HEIGHT = 6
+"""Pixel rows per glyph: 5 above the baseline and 1 for descenders."""
+
+LETTER_SPACING = 1
+"""Blank pixel columns between glyphs."""
+
+# Each glyph: 6 rows of '#' (ink) and '.' (paper), all rows of equal width.
+_GLYPHS: dict[str, tuple[str, ...]] = {
+    "0": ("###", "#.#", "#.#", "#.#", "###", "..."),
+    "1": (".#.", "##.", ".#.", ".#.", "###", "..."),
+    "2": ("###", "..#", "###", "#..", "###", "..."),
+    "3": ("###", "..#", ".##", "..#", "###", "..."),
+    "4": ("#.#", "#.#", "###", "..#", "..#", "..."),
+    "5": ("###", "#..", "###", "..#", "###", "..."),
+    "6": ("###", "#..", "###", "#.#", "###", "..."),
+    "7": ("###", "..#", ".#.", ".#.", ".#.", "..."),
+    "8": ("###", "#.#", "###", "#.#", "###", "..."),
+    "9": ("###", "#.#", "###", "..#", "###", "..."),
+    "a": ("...", "##.", ".##", "#.#", "###", "..."),
+    "b": ("#..", "#..", "##.", "#.#", "##.", "..."),
+    "c": ("...", ".##", "#..", "#..", ".##", "..."),
+    "d": ("..#", "..#", ".##", "#.#", ".##", "..."),
+    "e": ("...", ".#.", "#.#", "##.", ".##", "..."),
+    "f": ("..#", ".#.", "###", ".#.", ".#.", "..."),
+    "g": ("...", ".##", "#.#", ".##", "..#", "##."),
+    "h": ("#..", "#..", "##.", "#.#", "#.#", "..."),
+    "i": ("#", ".", "#", "#", "#", "."),
+    "j": ("..#", "...", "..#", "..#", "#.#", ".#."),
+    "k": ("#..", "#.#", "##.", "##.", "#.#", "..."),
+    "l": ("##.", ".#.", ".#.", ".#.", ".##", "..."),
+    "m": (".....", "####.", "#.#.#", "#.#.#", "#.#.#", "....."),
+    "n": ("...", "##.", "#.#", "#.#", "#.#", "..."),
+    "o": ("...", ".#.", "#.#", "#.#", ".#.", "..."),
+    "p": ("...", "##.", "#.#", "##.", "#..", "#.."),
+    "q": ("...", ".##", "#.#", ".##", "..#", "..#"),
+    "r": ("...", ".##", "#..", "#..", "#..", "..."),
+    "s": ("...", ".##", "#..", "..#", "##.", "..."),
+    "t": (".#.", "###", ".#.", ".#.", ".##", "..."),
+    "u": ("...", "#.#", "#.#", "#.#", "###", "..."),
+    "v": ("...", "#.#", "#.#", "#.#", ".#.", "..."),
+    "w": (".....", "#.#.#", "#.#.#", "#.#.#", ".#.#.", "....."),
+    "x": ("...", "#.#", ".#.", ".#.", "#.#", "..."),
+    "y": ("...", "#.#", "#.#", ".##", "..#", "##."),
+    "z": ("...", "###", ".##", "##.", "###", "..."),
+    ".": (".", ".", ".", ".", "#", "."),
+    ":": (".", ".", "#", ".", "#", "."),
+    "/": ("..#", "..#", ".#.", "#..", "#..", "..."),
+    "-": ("...", "...", "###", "...", "...", "..."),
+    "_": ("...", "...", "...", "...", "...", "###"),
+    "?": ("##.", "..#", ".#.", "...", ".#.", "..."),
+    "=": ("...", "###", "...", "###", "...", "..."),
+    "&": (".#.", "#.#", ".#.", "#.#", ".##", "..."),
+    "%": ("#.#", "..#", ".#.", "#..", "#.#", "..."),
+    "~": ("....", ".#.#", "#.#.", "....", "....", "...."),
+    "[": ("##", "#.", "#.", "#.", "##", ".."),
+    "]": ("##", ".#", ".#", ".#", "##", ".."),
+}
+
+SUPPORTED = frozenset(_GLYPHS)
+"""The characters the big font can draw."""
+
+_HALF_BLOCKS = {
+    (False, False): " ",
+    (True, False): "\u2580",  # ▀
+    (False, True): "\u2584",  # ▄
+    (True, True): "\u2588",  # █
+}
+
+
+def can_draw(text: str) -> bool:
+    """Whether every character of ``text`` has a glyph."""
+    return bool(text) and all(char in SUPPORTED for char in text)
+
+
+def natural_width(text: str) -> int:
+    """Columns ``text`` takes at scale 1 (pixels are one column wide)."""
+    if not text:
+        return 0
+    return sum(len(_GLYPHS[char][0]) for char in text) + LETTER_SPACING * (len(text) - 1)
+
+
+def pixel_height(text: str) -> int:
+    """Pixel rows ``text`` needs: the descender row only when a glyph uses it."""
+    if any("#" in _GLYPHS[char][GLYPH_HEIGHT - 1] for char in text):
+        return GLYPH_HEIGHT
+    return GLYPH_HEIGHT - 1
+
+
+def rendered_size(text: str, scale: int) -> tuple[int, int]:
+    """(columns, rows) ``text`` takes at ``scale``."""
+    return natural_width(text) * scale, (pixel_height(text) * scale + 1) // 2
+
+
+@lru_cache(maxsize=32)
+def render_lines(text: str, scale: int = 1) -> tuple[str, ...]:
+    """Draw ``text`` in the big font, one string per terminal row.
+
+    Raises:
+        KeyError: ``text`` holds a character without a glyph (check :func:`can_draw`).
+        ValueError: ``scale`` is below 1.
+    """
+    if scale < 1:
+        raise ValueError("scale must be at least 1")
+    pixel_rows: list[list[bool]] = []
+    for row in range(pixel_height(text)):
+        pixels: list[bool] = []
+        for position, char in enumerate(text):
+            if position:
+                pixels.extend([False] * LETTER_SPACING)
+            pixels.extend(cell == "#" for cell in _GLYPHS[char][row])
+        scaled = [pixel for pixel in pixels for _ in range(scale)]
+        pixel_rows.extend([scaled] * scale)
+    if len(pixel_rows) % 2:
+        pixel_rows.append([False] * len(pixel_rows[0]))
+    return tuple(
+        "".join(_HALF_BLOCKS[pair] for pair in zip(top, bottom, strict=True))
+        for top, bottom in zip(pixel_rows[0::2], pixel_rows[1::2], strict=True)
+    )
+
+
+def display_form(url: str) -> str:
+    """The URL as people should type it: no ``http://``, host lower-cased.
+
+    Browsers add ``http://`` and a bare ``/`` path themselves, and host names are
+    case-insensitive, so these changes make the big text shorter without changing
+    where it leads. ``https://`` is kept: dropping it would send people to plain HTTP.
+    """
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http" or not parts.netloc:
+        return url
+    rest = url[len(parts.scheme) + 3 :]
+    host_end = len(parts.netloc)
+    shown = rest[:host_end].lower() + rest[host_end:]
+    if parts.path == "/" and not parts.query and not parts.fragment:
+        shown = shown[:host_end]
+    return shown
+
+
+def best_scale(text: str, width: int, height: int, max_scale: int = 4) -> int:
+    """The largest scale at which ``text`` fits ``width`` × ``height``; 0 if none."""
+    if not can_draw(text):
+        return 0
+    for scale in range(max_scale, 0, -1):
+        columns, rows = rendered_size(text, scale)
+        if columns <= width and rows <= height:
+            return scale
+    return 0
+
+
+class BigText(Widget):
+    """A line of text in the big font, falling back to bold text when it cannot fit.
+
+    The widget's height is what the largest fitting scale needs, so the screen
+    around it can give the rest of the space to other things (the QR code).
+    """
+
+    DEFAULT_CSS = """
+    BigText {
+        width: 1fr;
+        height: auto;
+        content-align: center middle;
+    }
+    """
+
+    text: reactive[str] = reactive("", layout=True)
+    """What to draw; characters outside the font make it fall back to bold text."""
+
+    max_scale: reactive[int] = reactive(4, layout=True)
+    """Never draw a pixel larger than this many cells."""
+
+    max_rows: reactive[int] = reactive(12, layout=True)
+    """Never take more terminal rows than this, so the QR keeps its space."""
+
+    def __init__(
+        self,
+        text: str = "",
+        *,
+        max_scale: int = 4,
+        max_rows: int = 12,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.set_reactive(BigText.text, text)
+        self.set_reactive(BigText.max_scale, max_scale)
+        self.set_reactive(BigText.max_rows, max_rows)
+
+    def scale_for(self, width: int) -> int:
+        """The scale used at content ``width`` (0 means the bold-text fallback)."""
+        return best_scale(self.text, width, self.max_rows, self.max_scale)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """As many rows as the big letters need at ``width``; the fallback may wrap."""
+        scale = self.scale_for(width)
+        if scale == 0:
+            return max(1, -(-len(self.text) // max(width, 1)))
+        return rendered_size(self.text, scale)[1]
+
+    def render(self) -> Text:
+        """The big letters, or the text in bold (folded if need be) when they do not fit."""
+        scale = self.scale_for(self.content_size.width)
+        if scale == 0:
+            return Text(self.text, style="bold", overflow="fold")
+        return Text("\n".join(render_lines(self.text, scale)), no_wrap=True, end="")

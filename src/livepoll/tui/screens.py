@@ -1,0 +1,246 @@
+"""The presenter's screens: the console, the full-screen join code, and the quit check.
+
+Screens only draw what the app hands them (a :class:`~livepoll.protocol.PresenterState`,
+a :class:`~livepoll.protocol.Welcome` and the link status); the app owns the
+connection and the key bindings that talk to the server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Digits, Footer, Label, Static
+
+from livepoll.protocol import PresenterState, Welcome
+from livepoll.tui.bars import ResultsBars, Tally
+from livepoll.tui.bigtext import BigText, display_form
+from livepoll.tui.qr import QRCode
+
+LinkPhase = Literal["offline", "connecting", "up", "down"]
+"""``offline``: no server configured (snapshots); ``down``: lost, reconnecting."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStatus:
+    """Where the presenter link stands, and why it is down when it is."""
+
+    phase: LinkPhase
+    detail: str = ""
+
+
+_VOTING_LABELS = {
+    "pending": "WAITING · voting not open yet",
+    "open": "● VOTING OPEN",
+    "closed": "VOTING CLOSED",
+}
+
+
+class MainScreen(Screen[None]):
+    """The console on the projector: question, live bars, counters and the join code."""
+
+    state: reactive[PresenterState | None] = reactive(None, init=False)
+    """The latest session state from the server; None until the first arrives."""
+
+    welcome: reactive[Welcome | None] = reactive(None, init=False)
+    """The server's greeting (join URL, database path); None until it arrives."""
+
+    link: reactive[LinkStatus] = reactive(LinkStatus("offline"), init=False)
+    """Whether the presenter link is up; drives the reconnecting banner."""
+
+    def compose(self) -> ComposeResult:
+        """Lay out the console; the stylesheet sizes it for small and large screens."""
+        yield Static(id="link-banner", classes="banner")
+        yield Static(id="storage-banner", classes="banner")
+        with Horizontal(id="top-bar"):
+            yield Static(id="deck-title")
+            yield Static(id="position")
+        with Horizontal(id="body"):
+            with Vertical(id="question-pane"):
+                with Horizontal(id="state-row"):
+                    yield Label(id="voting-state")
+                    yield Label(id="results-state")
+                yield Static(id="prompt")
+                yield ResultsBars(id="results")
+                with Horizontal(id="counters"):
+                    yield Digits("0", id="answers")
+                    yield Label("answers", classes="counter-label")
+                    yield Digits("0", id="phones")
+                    yield Label("phones\nconnected", classes="counter-label")
+            with Vertical(id="join-panel"):
+                yield Label("Scan to vote", id="join-caption")
+                yield QRCode(id="join-qr", max_scale=3)
+                yield Static(id="join-url")
+        yield Static(id="session-info")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Draw whatever the app already knew before this screen existed."""
+        self._show_state(self.state)
+        self._show_welcome(self.welcome)
+        self._show_link(self.link)
+
+    def watch_state(self, state: PresenterState | None) -> None:
+        """Redraw the question, bars and counters (at most ~10 times a second)."""
+        if self.is_mounted:
+            self._show_state(state)
+
+    def watch_welcome(self, welcome: Welcome | None) -> None:
+        """Redraw the join panel and the session line."""
+        if self.is_mounted:
+            self._show_welcome(welcome)
+
+    def watch_link(self, link: LinkStatus) -> None:
+        """Show or hide the link banner."""
+        if self.is_mounted:
+            self._show_link(link)
+
+    def _show_state(self, state: PresenterState | None) -> None:
+        title = self.query_one("#deck-title", Static)
+        position = self.query_one("#position", Static)
+        voting = self.query_one("#voting-state", Label)
+        results_label = self.query_one("#results-state", Label)
+        prompt = self.query_one("#prompt", Static)
+        bars = self.query_one("#results", ResultsBars)
+        storage = self.query_one("#storage-banner", Static)
+        if state is None:
+            title.update(Text("livepoll"))
+            position.update("")
+            prompt.update(Text("Waiting for the session state from the server…"))
+            voting.display = results_label.display = False
+            bars.tally = None
+            storage.display = False
+            return
+        title.update(Text(state.title))
+        position.update(Text(f"Question {state.index + 1} / {state.count}"))
+        voting.display = results_label.display = True
+        voting.update(_VOTING_LABELS[state.status])
+        for status in _VOTING_LABELS:
+            voting.set_class(status == state.status, f"-{status}")
+        results_label.update("results shown" if state.results_shown else "results hidden")
+        results_label.set_class(state.results_shown, "-shown")
+        results_label.set_class(not state.results_shown, "-hidden")
+        prompt.update(Text(state.question.prompt))
+        bars.tally = Tally(
+            state.question.options, state.counts, state.respondents, state.results_shown
+        )
+        self.query_one("#answers", Digits).update(str(state.respondents))
+        self.query_one("#phones", Digits).update(str(state.phones))
+        storage.display = bool(state.storage_problem)
+        if state.storage_problem:
+            storage.update(
+                Text.assemble(
+                    "⚠  STORAGE PROBLEM: ",
+                    state.storage_problem,
+                    " — answers may not be saved; tell the organiser.",
+                )
+            )
+
+    def _show_welcome(self, welcome: Welcome | None) -> None:
+        qr = self.query_one("#join-qr", QRCode)
+        url = self.query_one("#join-url", Static)
+        info = self.query_one("#session-info", Static)
+        if welcome is None:
+            qr.data = ""
+            url.update(Text("waiting for the join address…"))
+            info.update("")
+            return
+        qr.data = welcome.join_url
+        url.update(Text(welcome.join_url))
+        info.update(Text(f"database: {welcome.database}   ·   server livepoll {welcome.version}"))
+
+    def _show_link(self, link: LinkStatus) -> None:
+        banner = self.query_one("#link-banner", Static)
+        banner.display = link.phase in ("connecting", "down")
+        banner.set_class(link.phase == "down", "-down")
+        if link.phase == "connecting":
+            banner.update(Text("Connecting to the server…"))
+        elif link.phase == "down":
+            message = "⚠  No link to the server — reconnecting…"
+            if link.detail:
+                message += f"  ({link.detail})"
+            banner.update(Text(message))
+
+
+class JoinScreen(Screen[None]):
+    """The join code as large as the terminal allows, with the address in big letters.
+
+    The session keys (space, n, p, r) still work here: the app's bindings stay
+    active under this screen, so the chair can open voting while people scan.
+    """
+
+    BINDINGS = [
+        Binding("j,escape", "dismiss", "Back to results"),
+    ]
+
+    join_url: reactive[str] = reactive("", init=False)
+    """The address to encode and print; empty until the server has sent it."""
+
+    def compose(self) -> ComposeResult:
+        """The caption, the code, the address big and then plain."""
+        yield Label("Scan to vote — or type the address", id="join-screen-caption")
+        yield QRCode(id="join-screen-qr", max_scale=8)
+        yield BigText(id="join-screen-big-url", max_scale=3, max_rows=6)
+        yield Static(id="join-screen-url")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Draw the address known when the screen opened."""
+        self._show(self.join_url)
+
+    def watch_join_url(self, join_url: str) -> None:
+        """Follow a new address (a reconnect to a restarted server)."""
+        if self.is_mounted:
+            self._show(join_url)
+
+    def _show(self, join_url: str) -> None:
+        self.query_one("#join-screen-qr", QRCode).data = join_url
+        self.query_one("#join-screen-big-url", BigText).text = display_form(join_url)
+        plain = join_url or "waiting for the join address from the server…"
+        self.query_one("#join-screen-url", Static).update(Text(plain))
+
+
+class QuitScreen(ModalScreen[bool]):
+    """Asks before quitting while voting is open; the answer is True to quit.
+
+    Quitting the console does not stop the server: phones keep voting and the
+    votes are kept, but the room loses its live bars, so it should be deliberate.
+    """
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Quit"),
+        Binding("n,escape", "answer(False)", "Stay"),
+    ]
+
+    AUTO_FOCUS = "#quit-no"
+
+    def compose(self) -> ComposeResult:
+        """A short question and two buttons; Stay has the focus."""
+        with Vertical(id="quit-dialog"):
+            yield Label("Voting is still open.", id="quit-title")
+            yield Label(
+                "Quit the console anyway? The server keeps counting votes.",
+                id="quit-question",
+            )
+            with Horizontal(id="quit-buttons"):
+                yield Button("Quit (y)", variant="error", id="quit-yes")
+                yield Button("Stay (n)", variant="primary", id="quit-no")
+
+    def action_answer(self, quit_app: bool) -> None:
+        """Close the dialog with the chair's answer."""
+        self.dismiss(quit_app)
+
+    @on(Button.Pressed, "#quit-yes")
+    def _yes(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#quit-no")
+    def _no(self) -> None:
+        self.dismiss(False)

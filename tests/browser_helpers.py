@@ -1,0 +1,187 @@
+"""Helpers for the browser tests: Chromium through Playwright, the chair, a lossy network."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import ConsoleMessage, Page, Request, WebSocket, WebSocketRoute
+from websockets.asyncio.client import ClientConnection
+
+from clients import connection_recv
+from livepoll import protocol
+
+CHROMIUM = Path("/usr/bin/chromium")
+"""Debian's Chromium; Playwright's own browser downloads are not used."""
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "en-GB",
+}
+"""A typical phone screen (390x844 CSS pixels, as an iPhone 12-15)."""
+
+WAIT_SECONDS = 5.0
+"""How long the chair waits for the state a test expects."""
+
+SCREENSHOT_DIR = os.environ.get("LIVEPOLL_SCREENSHOT_DIR")
+"""When set, tests save phone-size screenshots of the page's main states there."""
+
+
+async def snapshot(page: Page, name: str) -> None:
+    """Save a screenshot as ``name``.png if LIVEPOLL_SCREENSHOT_DIR is set."""
+    if SCREENSHOT_DIR:
+        await page.screenshot(path=str(Path(SCREENSHOT_DIR) / f"{name}.png"))
+
+
+@dataclass
+class PageRecorder:
+    """Everything a page asked for or complained about, for checks at the end of a test."""
+
+    requests: list[str] = field(default_factory=list)
+    websockets: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def attach(self, page: Page) -> None:
+        """Start recording ``page``'s requests, sockets, errors and dialogs."""
+
+        def on_request(request: Request) -> None:
+            self.requests.append(request.url)
+
+        def on_websocket(websocket: WebSocket) -> None:
+            self.websockets.append(websocket.url)
+
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                self.console_errors.append(message.text)
+
+        async def on_dialog(dialog: Any) -> None:
+            self.dialogs.append(dialog.message)
+            await dialog.dismiss()
+
+        page.on("request", on_request)
+        page.on("websocket", on_websocket)
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+        page.on("dialog", on_dialog)
+
+
+class Chair:
+    """The session chair on the real presenter channel: sends keys, reads the state."""
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self.connection = connection
+        self.state: dict[str, Any] = {}
+
+    async def press(self, action: str) -> None:
+        """Send a presenter command (``toggle_voting``, ``next``, ``previous``, ...)."""
+        await self.connection.send(protocol.encode_command(action))
+
+    async def wait_for(self, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        """Read presenter state frames until one satisfies ``predicate``; return it."""
+        if self.state and predicate(self.state):
+            return self.state
+        async with asyncio.timeout(WAIT_SECONDS):
+            while True:
+                frame = await connection_recv(self.connection)
+                if frame["type"] == "state":
+                    self.state = frame
+                    if predicate(frame):
+                        return frame
+
+    async def wait_for_counts(self, counts: list[int], respondents: int) -> dict[str, Any]:
+        """Wait until the current question's tally is ``counts`` from ``respondents`` people."""
+        try:
+            return await self.wait_for(
+                lambda s: s["counts"] == counts and s["respondents"] == respondents
+            )
+        except TimeoutError:
+            seen = (self.state.get("counts"), self.state.get("respondents"))
+            raise AssertionError(f"expected {counts} from {respondents}, last saw {seen}") from None
+
+
+class Relay:
+    """Sits between the page and the server (Playwright WebSocket routing) to lose frames.
+
+    Frames pass through unless a test holds them: ``hold_votes`` keeps the page's
+    votes from the server, ``hold_acks`` keeps acks from the page. Each connection
+    the page opens is recorded, so a test can drop one and watch the page recover.
+    """
+
+    def __init__(self) -> None:
+        self.hold_votes = False
+        self.hold_acks = False
+        self.held_votes: list[tuple[WebSocketRoute, str]] = []
+        self.held_acks: list[tuple[WebSocketRoute, str]] = []
+        self.sent: list[list[dict[str, Any]]] = []
+        """Per connection, the frames the page sent."""
+        self.routes: list[WebSocketRoute] = []
+
+    async def install(self, page: Page) -> None:
+        """Route ``page``'s WebSockets to /ws through this relay."""
+        await page.route_web_socket("**/ws", self._route)
+
+    def _route(self, route: WebSocketRoute) -> None:
+        server = route.connect_to_server()
+        frames: list[dict[str, Any]] = []
+        self.sent.append(frames)
+        self.routes.append(route)
+
+        def page_to_server(message: str | bytes) -> None:
+            frame = json.loads(message)
+            frames.append(frame)
+            if frame.get("type") == "vote" and self.hold_votes:
+                self.held_votes.append((server, str(message)))
+            else:
+                server.send(message)
+
+        def server_to_page(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "ack" and self.hold_acks:
+                self.held_acks.append((route, str(message)))
+            else:
+                route.send(message)
+
+        route.on_message(page_to_server)
+        server.on_message(server_to_page)
+
+    def release_votes(self) -> None:
+        """Let the held votes through to the server."""
+        self.hold_votes = False
+        for server, message in self.held_votes:
+            server.send(message)
+        self.held_votes.clear()
+
+    def release_acks(self) -> None:
+        """Let the held acks through to the page."""
+        self.hold_acks = False
+        for route, message in self.held_acks:
+            route.send(message)
+        self.held_acks.clear()
+
+    def votes(self) -> list[tuple[int, dict[str, Any]]]:
+        """Every vote the page sent, as (connection number, frame)."""
+        return [
+            (number, frame)
+            for number, frames in enumerate(self.sent)
+            for frame in frames
+            if frame.get("type") == "vote"
+        ]
