@@ -19,7 +19,10 @@ import math
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 from typing import Any, Literal
 
 from livepoll.deck import NUMBER_LIMIT, Deck, Question
@@ -60,6 +63,7 @@ class EventKind(StrEnum):
     MOVED = "moved"
     QA_POSTED = "qa_posted"
     QA_MODERATED = "qa_moderated"
+    CODE_ROTATED = "code_rotated"
 
 
 QaState = Literal["pending", "visible", "hidden", "answered"]
@@ -157,7 +161,13 @@ def validate_answer(question: Question, raw: Any) -> Answer:
             raise Rejection("out_of_range", f"choose from {values.start} to {values.stop - 1}")
         return raw
     if kind == "number":
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise Rejection("bad_answer", "send a number")
+        # The size check comes first: JSON allows integers of any length, and
+        # math.isfinite(10**400) raises OverflowError instead of answering.
+        if isinstance(raw, int) and abs(raw) > NUMBER_LIMIT:
+            raise Rejection("out_of_range", "that number is too large")
+        if not math.isfinite(raw):
             raise Rejection("bad_answer", "send a number")
         if abs(raw) > NUMBER_LIMIT:
             raise Rejection("out_of_range", "that number is too large")
@@ -275,7 +285,7 @@ class QuizTally(ChoiceTally):
         limit = self.question.time_limit
         if not limit or self.opened_at is None:
             return self.question.points
-        elapsed = min(max(at - self.opened_at, 0.0), float(limit))
+        elapsed = min(max(_as_stored(at) - self.opened_at, 0.0), float(limit))
         return round(self.question.points * (1.0 - 0.5 * elapsed / limit))
 
     def add(self, voter: str, answer: Answer, at: float) -> None:
@@ -290,6 +300,16 @@ class QuizTally(ChoiceTally):
 
     def summary(self, guard: Guard) -> dict[str, Any]:
         return {"counts": list(self.counts), "right": len(self.scores)}
+
+
+def _as_stored(at: float) -> float:
+    """``at`` cut to whole milliseconds, exactly as the store keeps answer times.
+
+    A quiz score depends on the answer's time; scoring the time the store will give
+    back on a restart (or to an export) keeps the leaderboard the same after either.
+    """
+    moment = datetime.fromtimestamp(at, UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000).timestamp()
 
 
 class ScaleTally(Tally):
@@ -331,19 +351,20 @@ class NumberTally(Tally):
     def __init__(self, question: Question) -> None:
         super().__init__(question)
         self.values: Counter[int | float] = Counter()
-        self.total = 0.0
+        self.total = Fraction(0)
+        """Exact: a float running sum drifts as answers are added and taken back."""
 
     def add(self, voter: str, answer: Answer, at: float) -> None:
         assert isinstance(answer, int | float)
         self.values[answer] += 1
-        self.total += answer
+        self.total += Fraction(answer)
 
     def remove(self, voter: str, answer: Answer) -> None:
         assert isinstance(answer, int | float)
         self.values[answer] -= 1
         if not self.values[answer]:
             del self.values[answer]
-        self.total -= answer
+        self.total -= Fraction(answer)
 
     def summary(self, guard: Guard) -> dict[str, Any]:
         count = self.values.total()
@@ -353,7 +374,7 @@ class NumberTally(Tally):
         low, high = ordered[0][0], ordered[-1][0]
         return {
             "count": count,
-            "mean": round(self.total / count, 2),
+            "mean": round(float(self.total / count), 2),
             "median": _median(ordered, count),
             "min": low,
             "max": high,
@@ -363,29 +384,50 @@ class NumberTally(Tally):
     def histogram(
         self, ordered: list[tuple[int | float, int]], low: float, high: float
     ) -> list[dict[str, float | int]]:
-        """Counts in at most BINS bins of a round width (1, 2 or 5 times a power of ten)."""
-        start = self.question.minimum if self.question.minimum is not None else low
-        stop = self.question.maximum if self.question.maximum is not None else high
-        start, stop = min(start, low), max(stop, high)
-        width = _nice_width((stop - start) / self.BINS if stop > start else 1.0)
-        first = math.floor(start / width) * width
-        bins = max(1, min(self.BINS + 1, math.floor((stop - first) / width) + 1))
+        """Counts in at most BINS bins of a round width (1, 2 or 5 times a power of ten).
+
+        Bins are computed in decimals, from each number as it was typed (its shortest
+        ``repr``): in floats, 1 // 0.1 is 9, which would put the answer 1 in the bin
+        0.9-1.
+        """
+        bottom = self.question.minimum if self.question.minimum is not None else low
+        top = self.question.maximum if self.question.maximum is not None else high
+        start, stop = _decimal(min(bottom, low)), _decimal(max(top, high))
+        width = _nice_width((stop - start) / self.BINS if stop > start else Decimal(1))
+        first = math.floor(start / width)
+        bins = max(1, min(self.BINS + 1, math.floor(stop / width) - first + 1))
         counts = [0] * bins
         for value, n in ordered:
-            counts[min(bins - 1, int((value - first) // width))] += n
+            counts[min(bins - 1, math.floor(_decimal(value) / width) - first)] += n
         return [
-            {"from": _tidy(first + i * width), "to": _tidy(first + (i + 1) * width), "count": c}
+            {
+                "from": _plain((first + i) * width),
+                "to": _plain((first + i + 1) * width),
+                "count": c,
+            }
             for i, c in enumerate(counts)
         ]
 
 
-def _nice_width(raw: float) -> float:
-    exponent = math.floor(math.log10(raw)) if raw > 0 else 0
+def _decimal(value: float) -> Decimal:
+    """A number as the decimal people typed: 0.3 is 0.3, not 0.299999999999999988898."""
+    return Decimal(repr(value))
+
+
+def _plain(value: Decimal) -> int | float:
+    """A bin edge for JSON: an int when whole."""
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
+def _nice_width(raw: Decimal) -> Decimal:
+    """The smallest of 1, 2 or 5 times a power of ten that is at least ``raw`` (> 0)."""
+    exponent = raw.adjusted()
     for step in (1, 2, 5, 10):
-        width = step * 10.0**exponent
+        width = Decimal(step).scaleb(exponent)
         if width >= raw:
             return width
-    return 10.0 ** (exponent + 1)
+    return Decimal(1).scaleb(exponent + 1)
 
 
 def _tidy(value: float) -> int | float:

@@ -206,6 +206,7 @@ async def _json(store: Store, sessions: list[SessionSummary]) -> str:
                 "deck_file": session.deck.source,
                 "started_at": session.started_at,
                 "ended_at": session.ended_at,
+                "join_mode": session.join_mode,
                 "questions": [
                     _question_summary(engine, position, question)
                     for position, question in enumerate(session.deck.questions)

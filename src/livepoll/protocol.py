@@ -2,7 +2,7 @@
 
 Audience channel (phones, path ``/ws``)::
 
-    → {"type": "hello", "voter": TOKEN}
+    → {"type": "hello", "voter": TOKEN, "code": ROOM_CODE?, "ticket": TICKET?}
     → {"type": "vote", "q": QUESTION_ID, "answer": ANSWER, "seq": N}
     → {"type": "ask", "q": QUESTION_ID, "text": TEXT, "seq": N}            (Q&A)
     → {"type": "upvote", "q": QUESTION_ID, "item": ID, "up": BOOL, "seq": N}  (Q&A)
@@ -22,6 +22,8 @@ number, a number; text, a string. Q&A takes ``ask`` and ``upvote`` instead.
 Presenter channel (the TUI, path ``/presenter``, ``Authorization: Bearer TOKEN``)::
 
     → {"type": "command", "action": ACTION, "index": I (goto only),
+       (ACTION: toggle_voting open close next previous goto toggle_results extend
+        moderate rotate_code)
        "item": ID, "state": "visible" | "hidden" | "answered" (moderate only)}
     ← {"type": "welcome", "join_url": URL, "database": PATH, "version": V, "notices": [...]}
     ← {"type": "state", ...}                              (see PresenterState)
@@ -63,6 +65,7 @@ PRESENTER_ACTIONS = frozenset(
         "toggle_results",
         "extend",
         "moderate",
+        "rotate_code",
     }
 )
 
@@ -79,9 +82,12 @@ class ProtocolError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Hello:
-    """A phone introduces itself with its voter token (kept in its localStorage)."""
+    """A phone introduces itself with its voter token (kept in its localStorage),
+    plus the room code or ticket the session's join mode asks for."""
 
     voter: str
+    code: str | None = None
+    ticket: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +183,13 @@ def decode_audience(frame: str | bytes) -> AudienceMessage:
         voter = data.get("voter")
         if not isinstance(voter, str) or not VOTER_TOKEN.match(voter):
             raise ProtocolError("bad_voter", "the voter token must be 22-64 base64url characters")
-        return Hello(voter)
+        admission: dict[str, str | None] = {}
+        for key in ("code", "ticket"):
+            value = data.get(key)
+            if value is not None and (not isinstance(value, str) or len(value) > 32):
+                raise ProtocolError("bad_message", f'"{key}" must be a short string')
+            admission[key] = value.strip().upper() if value else None
+        return Hello(voter, admission["code"], admission["ticket"])
     if kind not in _AUDIENCE_FIELDS:
         raise ProtocolError(
             "unknown_type",
@@ -375,8 +387,23 @@ def encode_welcome(join_url: str, database: str, version: str, notices: Sequence
     )
 
 
+@dataclass(frozen=True, slots=True)
+class JoinInfo:
+    """How phones join right now: the URL for the QR code (with the room code in
+    ``code`` mode), the join mode, and the room code to show on the projector."""
+
+    url: str
+    mode: str = "open"
+    room_code: str | None = None
+
+
 def encode_presenter_state(
-    session: Session, *, phones: int, now: float, storage_problem: str | None = None
+    session: Session,
+    *,
+    phones: int,
+    now: float,
+    storage_problem: str | None = None,
+    join: JoinInfo | None = None,
 ) -> str:
     """The full state the TUI renders; sent at most ~10 times a second, when changed.
 
@@ -403,6 +430,9 @@ def encode_presenter_state(
             "leaderboard": session.leaderboard() if question.type == "quiz" else None,
             "phones": phones,
             "storage_problem": storage_problem,
+            "join": (
+                {"url": join.url, "mode": join.mode, "room_code": join.room_code} if join else None
+            ),
         }
     )
 
@@ -444,6 +474,8 @@ class PresenterState:
     """Q&A items (id, text, votes, state), most upvoted first."""
     leaderboard: tuple[dict[str, Any], ...] = ()
     """Quiz: players (name, points, right) by points."""
+    join: JoinInfo | None = None
+    """The join URL, mode and room code as of now (the code can rotate)."""
 
     @property
     def total_choices(self) -> int:
@@ -508,6 +540,7 @@ def decode_presenter_frame(frame: str | bytes) -> PresenterState | Welcome | Pro
                 time_left=data.get("time_left"),
                 items=tuple(data.get("items") or ()),
                 leaderboard=tuple(data.get("leaderboard") or ()),
+                join=JoinInfo(**data["join"]) if data.get("join") else None,
             )
     except (ValueError, KeyError, TypeError) as error:
         raise ProtocolError("bad_frame", f"unexpected frame from the server: {error}") from None

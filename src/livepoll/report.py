@@ -147,7 +147,8 @@ def _deck_section(group: list[SessionData]) -> str:
         data = group[0]
         ended = data.summary.ended_at or "not ended"
         parts.append(
-            f"<p class=meta>{esc(data.label)} · ended {esc(ended[:16].replace('T', ' '))}</p>"
+            f"<p class=meta>{esc(data.label)} · ended {esc(ended[:16].replace('T', ' '))}"
+            f" · join mode: {esc(data.summary.join_mode)}</p>"
         )
     for position, question in enumerate(deck.questions, start=1):
         parts.append(_question_section(position, question, group))

@@ -123,7 +123,18 @@ CREATE TABLE IF NOT EXISTS voters (
     session_id INTEGER NOT NULL REFERENCES sessions(id),
     voter TEXT NOT NULL,
     nickname TEXT,
+    admitted INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (session_id, voter)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tickets (
+    code_hash TEXT PRIMARY KEY,
+    device TEXT,
+    created_at TEXT NOT NULL,
+    bound_at TEXT
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS settings (
+    key TEXT PRIMARY KEY,
+    value BLOB NOT NULL
 ) WITHOUT ROWID;
 """
 
@@ -228,6 +239,11 @@ _INSERT_QA_VOTE = "INSERT OR IGNORE INTO qa_votes VALUES (?, ?, ?, ?, ?)"
 _DELETE_QA_VOTE = """
 DELETE FROM qa_votes WHERE session_id = ? AND question_id = ? AND item_id = ? AND voter = ?
 """
+_ADMIT_VOTER = """
+INSERT INTO voters (session_id, voter, admitted) VALUES (?, ?, 1)
+ON CONFLICT (session_id, voter) DO UPDATE SET admitted = 1
+"""
+_BIND_TICKET = "UPDATE tickets SET device = ?, bound_at = ? WHERE code_hash = ? AND device IS NULL"
 _UPSERT_NICKNAME = """
 INSERT INTO voters (session_id, voter, nickname) VALUES (?, ?, ?)
 ON CONFLICT (session_id, voter) DO UPDATE SET nickname = excluded.nickname
@@ -254,6 +270,26 @@ def iso_utc(timestamp: float) -> str:
 def voter_key(salt: bytes, token: str) -> str:
     """The stored identity of a phone: a keyed hash of its token, stable within a session."""
     return hashlib.blake2b(token.encode("utf-8"), key=salt[:64], digest_size=16).hexdigest()
+
+
+TICKET_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+"""No 0/O, 1/I/L: codes are read off a badge and typed on a phone."""
+TICKET_LENGTH = 8
+
+
+def new_ticket_code() -> str:
+    """A random ticket code (about 39 bits: unguessable within a rate limit)."""
+    return "".join(secrets.choice(TICKET_ALPHABET) for _ in range(TICKET_LENGTH))
+
+
+def normalise_code(code: str) -> str:
+    """A typed code as stored: capitals, without spaces or dashes."""
+    return "".join(character for character in code.upper() if character.isalnum())
+
+
+def keyed_hash(secret: bytes, value: str) -> str:
+    """A hash of a ticket code or a device token, keyed with the database's secret."""
+    return hashlib.blake2b(value.encode("utf-8"), key=secret, digest_size=16).hexdigest()
 
 
 def pseudonym(voter: str) -> str:
@@ -290,6 +326,7 @@ class SessionSummary:
     started_at: str
     ended_at: str | None
     salt: bytes
+    join_mode: str = "open"
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,7 +458,54 @@ class Store:
             await db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
         await db.execute("COMMIT")
 
-    async def begin_session(self, deck: Deck, mode: SessionMode, now: float) -> SessionRecord:
+    async def secret(self) -> bytes:
+        """This database's own secret (made on first use): keys the hashes that bind
+        tickets to devices, so neither codes nor tokens are stored in the clear."""
+        async with self._db.execute("SELECT value FROM settings WHERE key = 'secret'") as cursor:
+            row = await cursor.fetchone()
+        if row is not None:
+            return bytes(row[0])
+        value = secrets.token_bytes(32)
+        await self._db.execute(
+            "INSERT OR IGNORE INTO settings (key, value) VALUES ('secret', ?)", (value,)
+        )
+        return await self.secret()
+
+    async def create_tickets(self, count: int, now: float) -> list[str]:
+        """Make ``count`` new single-use ticket codes; only their hashes are stored."""
+        secret = await self.secret()
+        codes = [new_ticket_code() for _ in range(count)]
+        await self._db.execute("BEGIN IMMEDIATE")
+        await self._db.executemany(
+            "INSERT INTO tickets (code_hash, created_at) VALUES (?, ?)",
+            [(keyed_hash(secret, code), iso_utc(now)) for code in codes],
+        )
+        await self._db.execute("COMMIT")
+        return codes
+
+    async def tickets(self) -> dict[str, str | None]:
+        """Every ticket's hash and the device it is bound to (None while unused)."""
+        async with self._db.execute("SELECT code_hash, device FROM tickets") as cursor:
+            return {str(code): device async for code, device in cursor}
+
+    async def admitted(self, session_id: int) -> set[str]:
+        """Voters admitted to a session by its room code (they stay admitted)."""
+        async with self._db.execute(
+            "SELECT voter FROM voters WHERE session_id = ? AND admitted = 1", (session_id,)
+        ) as cursor:
+            return {str(voter) async for (voter,) in cursor}
+
+    def save_admission(self, session_id: int, voter: str) -> asyncio.Future[None]:
+        """Queue a voter's admission by room code; resolves once committed."""
+        return self._durable(_ADMIT_VOTER, (session_id, voter))
+
+    def save_ticket_binding(self, code_hash: str, device: str, at: float) -> asyncio.Future[None]:
+        """Queue a ticket's binding to a device; resolves once committed."""
+        return self._durable(_BIND_TICKET, (device, iso_utc(at), code_hash))
+
+    async def begin_session(
+        self, deck: Deck, mode: SessionMode, now: float, join_mode: str = "open"
+    ) -> SessionRecord:
         """Start a session for ``deck``, or resume a stored one.
 
         ``auto`` resumes the latest session of the same deck that did not end cleanly
@@ -453,7 +537,7 @@ class Store:
         await self._db.execute("BEGIN IMMEDIATE")
         cursor = await self._db.execute(
             "INSERT INTO sessions (deck_title, deck_source, deck_fingerprint, deck_json, salt,"
-            " started_at) VALUES (?, ?, ?, ?, ?, ?)",
+            " started_at, join_mode) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 deck.title,
                 deck.source,
@@ -461,6 +545,7 @@ class Store:
                 json.dumps(deck.to_dict(), ensure_ascii=False),
                 salt,
                 iso_utc(now),
+                join_mode,
             ),
         )
         new_id = cursor.lastrowid
@@ -498,8 +583,11 @@ class Store:
                 record.statuses[question_id] = StoredQuestionState(
                     Status(status), bool(shown), opened_at, deadline
                 )
+        # Oldest change first: replayed in this order, a text wall lists the latest
+        # answers first again (the table's own order is by voter key, i.e. random).
         async with db.execute(
-            "SELECT question_id, voter, answer, last_at FROM responses WHERE session_id = ?",
+            "SELECT question_id, voter, answer, last_at FROM responses WHERE session_id = ?"
+            " ORDER BY last_at, voter",
             session_id,
         ) as cursor:
             async for question_id, voter, answer, last_at in cursor:
@@ -714,12 +802,14 @@ class Store:
         """Every session in the database, oldest first."""
         summaries = []
         async with self._db.execute(
-            "SELECT id, deck_json, deck_source, started_at, ended_at, salt"
+            "SELECT id, deck_json, deck_source, started_at, ended_at, salt, join_mode"
             " FROM sessions ORDER BY id"
         ) as cursor:
-            async for session_id, deck_json, source, started, ended, salt in cursor:
+            async for session_id, deck_json, source, started, ended, salt, join_mode in cursor:
                 deck = Deck.from_dict(json.loads(deck_json), source=source)
-                summaries.append(SessionSummary(int(session_id), deck, started, ended, bytes(salt)))
+                summaries.append(
+                    SessionSummary(int(session_id), deck, started, ended, bytes(salt), join_mode)
+                )
         return summaries
 
     async def responses(self, session: SessionSummary) -> list[ResponseRow]:

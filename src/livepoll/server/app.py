@@ -38,6 +38,7 @@ from livepoll.engine import (
     Session,
     StoredQuestionState,
 )
+from livepoll.server.admission import Gate, JoinMode
 from livepoll.server.assets import StaticFiles
 from livepoll.server.limits import TokenBucket
 from livepoll.server.network import join_url, url_host
@@ -89,6 +90,8 @@ class ServerConfig:
     """A clean stop ends the session, so the next start on this deck begins anew."""
     rate_limit: float = DEFAULT_RATE_LIMIT
     """Messages a second one phone may send on average (votes, questions, upvotes)."""
+    join_mode: JoinMode = "open"
+    """Who may vote: any phone, phones with the room code, or phones with a ticket."""
     max_per_address: int = 0
     """Phones allowed from one IP address; 0 (the default) is no cap, because a whole
     conference may sit behind one NAT address."""
@@ -102,9 +105,16 @@ class LivepollServer:
     """A running server: its session, its store and its connections."""
 
     def __init__(
-        self, config: ServerConfig, store: Store, session: Session, session_id: int, salt: bytes
+        self,
+        config: ServerConfig,
+        store: Store,
+        session: Session,
+        session_id: int,
+        salt: bytes,
+        gate: Gate,
     ) -> None:
         self.config = config
+        self.gate = gate
         self.store = store
         self.session = session
         self.session_id = session_id
@@ -256,7 +266,17 @@ class LivepollServer:
                     )
                     continue
                 if isinstance(message, protocol.Hello):
-                    voter = voter_key(self._salt, message.voter)
+                    candidate = voter_key(self._salt, message.voter)
+                    try:
+                        await self.gate.admit(
+                            candidate, message.voter, message.code, message.ticket, time.time()
+                        )
+                    except Rejection as rejection:
+                        await connection.send(
+                            protocol.encode_error(rejection.code, rejection.message)
+                        )
+                        continue
+                    voter = candidate
                     self.audience.add(connection)
                     await connection.send(self._hello_state(voter))
                 elif voter is None:
@@ -360,6 +380,10 @@ class LivepollServer:
                 event = session.toggle_results(now)
             case "extend":
                 event = session.extend(now)
+            case "rotate_code":
+                if self.gate.rotate(now) is not None:
+                    events.append(Event(EventKind.CODE_ROTATED, session.current.question.id, now))
+                event = None
             case "moderate":
                 assert command.item is not None
                 assert command.state is not None
@@ -412,7 +436,14 @@ class LivepollServer:
             phones=self._sent_phones,
             now=time.time(),
             storage_problem=self._sent_problem,
+            join=self.join_info(),
         )
+
+    def join_info(self) -> protocol.JoinInfo:
+        """How phones join right now: the URL for the QR code, with the room code."""
+        code = self.gate.room_code
+        url = f"{self.join_url}?code={code}" if code else self.join_url
+        return protocol.JoinInfo(url, self.gate.mode, code)
 
     def _push_presenter_state(self) -> None:
         if self.presenters:
@@ -527,7 +558,9 @@ async def running_server(config: ServerConfig) -> AsyncIterator[LivepollServer]:
     """
     store = await Store.open(config.database)
     try:
-        record = await store.begin_session(config.deck, config.session_mode, time.time())
+        record = await store.begin_session(
+            config.deck, config.session_mode, time.time(), config.join_mode
+        )
         session = Session(config.deck)
         if record.resumed:
             session.restore(
@@ -537,7 +570,8 @@ async def running_server(config: ServerConfig) -> AsyncIterator[LivepollServer]:
                 record.qa_items,
                 record.nicknames,
             )
-        server = LivepollServer(config, store, session, record.id, record.salt)
+        gate = await Gate.open(config.join_mode, store, record.id)
+        server = LivepollServer(config, store, session, record.id, record.salt, gate)
         server.resumed = record.resumed
         websocket_server = await _listen(server, config)
         sockets = websocket_server.sockets
