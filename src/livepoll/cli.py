@@ -11,6 +11,7 @@ import os
 import secrets
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,65 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--output", "-o", type=Path, metavar="PATH", help="default: stdout")
     export.set_defaults(handler=_export)
+
+    simulate = commands.add_parser(
+        "simulate", help="rehearse with simulated phones", description=_doc(_simulate)
+    )
+    simulate.add_argument("url", metavar="URL", help="the join URL, e.g. http://192.168.1.20:8321/")
+    simulate.add_argument("--voters", type=int, required=True, metavar="N", help="phones to join")
+    simulate.add_argument(
+        "--ramp", type=float, default=0.0, metavar="SECONDS", help="connect them over this time"
+    )
+    simulate.add_argument(
+        "--think", type=float, default=3.0, metavar="SECONDS", help="mean time before answering"
+    )
+    simulate.add_argument(
+        "--duration", type=float, metavar="SECONDS", help="stop after this (default: Ctrl-C)"
+    )
+    simulate.add_argument("--processes", type=int, metavar="N", help="default: by phone count")
+    simulate.add_argument("--seed", type=int, help="repeatable answers and think times")
+    simulate.set_defaults(handler=_simulate)
+
+    sessions = commands.add_parser(
+        "sessions", help="list the sessions in a database", description=_doc(_sessions)
+    )
+    sessions.add_argument("--db", type=Path, default=Path(DEFAULT_DATABASE), metavar="FILE")
+    sessions.set_defaults(handler=_sessions)
+
+    report = commands.add_parser(
+        "report", help="write an HTML report of past sessions", description=_doc(_report)
+    )
+    report.add_argument("--db", type=Path, default=Path(DEFAULT_DATABASE), metavar="FILE")
+    report.add_argument(
+        "--session", type=int, action="append", metavar="ID", help="only these sessions"
+    )
+    report.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        default=Path("report.html"),
+        metavar="PATH",
+        help="default: report.html",
+    )
+    report.set_defaults(handler=_report)
+
+    tickets = commands.add_parser(
+        "tickets", help="make single-use tickets for --join tickets", description=_doc(_tickets)
+    )
+    tickets.add_argument("--count", type=int, required=True, metavar="N")
+    tickets.add_argument("--db", type=Path, default=Path(DEFAULT_DATABASE), metavar="FILE")
+    tickets.add_argument(
+        "--url", metavar="URL", help="the join URL, to print a QR code on each ticket"
+    )
+    tickets.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        default=Path("tickets.html"),
+        metavar="PATH",
+        help="printable page of tickets (default: tickets.html)",
+    )
+    tickets.set_defaults(handler=_tickets)
     return parser
 
 
@@ -116,6 +176,27 @@ def _server_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="the URL phones should open, when it is not this laptop's LAN address "
         "(a tunnel, a venue DNS name)",
+    )
+    parser.add_argument(
+        "--join",
+        choices=("open", "code", "tickets"),
+        default="open",
+        help="who may vote: any phone (open, the default), phones with the room code "
+        "shown on the projector (code), or phones with a ticket (tickets)",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        metavar="N",
+        help="messages a second one phone may send (default: 5)",
+    )
+    parser.add_argument(
+        "--max-per-address",
+        type=int,
+        default=0,
+        metavar="N",
+        help="phones allowed from one IP address (default: no cap, for venue NAT)",
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
@@ -171,6 +252,9 @@ def _server_config(args: argparse.Namespace, token: str) -> Any:
         public_url=args.public_url,
         presenter_token=token,
         session_mode=mode,
+        join_mode=args.join,
+        max_per_address=args.max_per_address,
+        **({"rate_limit": args.rate_limit} if args.rate_limit else {}),
     )
 
 
@@ -251,6 +335,9 @@ def _run(args: argparse.Namespace) -> int:
     ):
         if value is not None:
             arguments += [flag, str(value)]
+    arguments += ["--join", args.join, "--max-per-address", str(args.max_per_address)]
+    if args.rate_limit:
+        arguments += ["--rate-limit", str(args.rate_limit)]
     if args.new_session:
         arguments.append("--new-session")
     if args.resume:
@@ -301,4 +388,113 @@ def _export(args: argparse.Namespace) -> int:
     else:
         args.output.write_text(text, encoding="utf-8", newline="")
         print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    """Join a running session as N simulated phones, to rehearse before the talk: they
+    speak the voting page's protocol, follow the chair, answer each question once after
+    a think time (answers spread over 0-2x --think), and show what they saw."""
+    from livepoll.simulate.command import run
+
+    return run(
+        args.url,
+        voters=args.voters,
+        ramp=args.ramp,
+        think=args.think,
+        duration=args.duration,
+        processes=args.processes,
+        seed=args.seed,
+    )
+
+
+def _sessions(args: argparse.Namespace) -> int:
+    """List the sessions in a livepoll database: id, deck, start and end (UTC),
+    questions asked, answers and distinct voters."""
+    from livepoll.store import StorageError, Store
+
+    if not args.db.exists():
+        print(f"livepoll: no database at {args.db}", file=sys.stderr)
+        return 1
+
+    async def listing() -> list[tuple[str, ...]]:
+        store = await Store.open(args.db, read_only=True)
+        try:
+            rows: list[tuple[str, ...]] = []
+            for summary in await store.sessions():
+                asked, answers, voters = await store.session_counts(summary.id)
+                rows.append(
+                    (
+                        str(summary.id),
+                        summary.deck.title,
+                        summary.started_at[:16].replace("T", " "),
+                        (summary.ended_at or "(not ended)")[:16].replace("T", " "),
+                        f"{asked}/{len(summary.deck.questions)}",
+                        str(answers),
+                        str(voters),
+                    )
+                )
+            return rows
+        finally:
+            await store.close()
+
+    try:
+        rows = asyncio.run(listing())
+    except StorageError as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return 1
+    header = ("id", "deck", "started (UTC)", "ended (UTC)", "asked", "answers", "voters")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    if not rows:
+        print("(no sessions yet)")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Write one self-contained HTML report (inline CSS and SVG charts, no scripts,
+    prints on A4) of the chosen sessions; sessions of the same deck are compared."""
+    from livepoll.export import ExportError
+    from livepoll.report import build_report
+
+    if not args.db.exists():
+        print(f"livepoll: no database at {args.db}", file=sys.stderr)
+        return 1
+    try:
+        text = asyncio.run(build_report(args.db, args.session))
+    except ExportError as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return 1
+    args.output.write_text(text, encoding="utf-8")
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _tickets(args: argparse.Namespace) -> int:
+    """Make N single-use ticket codes for sessions run with --join tickets: prints the
+    codes and writes a printable page with a QR code per ticket. Each ticket lets one
+    phone vote; the database keeps only keyed hashes of the codes."""
+    from livepoll.store import Store
+    from livepoll.tickets import ticket_sheet
+
+    if not 1 <= args.count <= 100_000:
+        print("livepoll: --count must be between 1 and 100000", file=sys.stderr)
+        return 2
+
+    async def make() -> list[str]:
+        store = await Store.open(args.db)
+        try:
+            return await store.create_tickets(args.count, time.time())
+        finally:
+            await store.close()
+
+    codes = asyncio.run(make())
+    for code in codes:
+        print(code)
+    title = f"livepoll tickets ({len(codes)})"
+    args.output.write_text(ticket_sheet(codes, args.url, title), encoding="utf-8")
+    print(f"wrote {args.output}; the codes are shown only now", file=sys.stderr)
     return 0
