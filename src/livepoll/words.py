@@ -11,7 +11,13 @@ import unicodedata
 from collections.abc import Iterable
 
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_JOINERS = re.compile(r"['-]")
+# Every Unicode Bidi_Control character (U+061C, U+200E-F, U+202A-E, U+2066-9) and the
+# invisible zero-width ones (U+200B-D, U+2060-4, U+FEFF): they can reorder or hide
+# text on the projector.
+_CONTROL = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 
 STOP_WORDS = frozenset(
     """
@@ -73,8 +79,13 @@ class Guard:
         self.blocked = base | {word.casefold() for word in extra}
 
     def is_blocked(self, word: str) -> bool:
-        """True for a blocked word, also in its simple plural ("words")."""
-        folded = word.casefold()
+        """True for a blocked word, also in its simple plural ("words"), and for a
+        compound with a blocked part ("bull-shit", "shit's"): the word pattern keeps
+        hyphens and apostrophes inside one word, which would otherwise hide it."""
+        folded = word.casefold().replace("’", "'")
+        return self._listed(folded) or any(self._listed(p) for p in _JOINERS.split(folded))
+
+    def _listed(self, folded: str) -> bool:
         return folded in self.blocked or (folded.endswith("s") and folded[:-1] in self.blocked)
 
     def mask(self, text: str) -> str:
