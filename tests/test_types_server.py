@@ -511,6 +511,6 @@ async def test_hidden_and_answered_items_on_phones(server: LivepollServer) -> No
     assert (await send(phone, "upvote", q=FLOOR.id, item=3))["code"] == "no_such_item"
     assert [i["state"] for i in (await presenter_state(server))["items"]] == [
         "visible",
-        "hidden",
         "answered",
-    ]
+        "hidden",
+    ], "the chair's list keeps hidden items last"

@@ -569,6 +569,9 @@ class QaItem:
         return {"id": self.id, "text": text, "votes": len(self.voters), "state": self.state}
 
 
+_QA_ORDER: dict[str, int] = {"pending": 0, "visible": 1, "answered": 2, "hidden": 3}
+
+
 @dataclass(slots=True)
 class QaBoard:
     """The questions attendees posted in a Q&A, their upvotes and their moderation."""
@@ -603,12 +606,11 @@ class QaBoard:
         return True
 
     def ranked(self, states: Iterable[QaState]) -> list[QaItem]:
-        """Items in the given states, most upvoted first, then oldest first."""
+        """Items in the given states: those awaiting approval first (the chair's queue),
+        then open ones by upvotes, then answered ones, hidden ones last; ties oldest first."""
         wanted = set(states)
         chosen = [item for item in self.items.values() if item.state in wanted]
-        return sorted(
-            chosen, key=lambda item: (item.state == "answered", -len(item.voters), item.id)
-        )
+        return sorted(chosen, key=lambda item: (_QA_ORDER[item.state], -len(item.voters), item.id))
 
 
 @dataclass(slots=True)
