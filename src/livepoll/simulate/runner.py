@@ -174,6 +174,13 @@ class Simulation:
             )
 
     @property
+    def pids(self) -> list[int]:
+        """The processes running the phones (this one when there are few phones)."""
+        if self._workers:
+            return [w.process.pid for w in self._workers if w.process.pid is not None]
+        return [os.getpid()]
+
+    @property
     def stats(self) -> Stats:
         """What the phones have seen so far (a snapshot of the counters)."""
         if self._stopped is not None:
