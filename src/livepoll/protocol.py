@@ -156,12 +156,43 @@ def _load_object(frame: str | bytes) -> dict[str, Any]:
         raise ProtocolError("bad_json", f"not valid JSON: {error.msg}") from None
     except ValueError:
         raise ProtocolError("bad_json", "not valid JSON") from None
+    # A text frame is valid UTF-8 (the WebSocket layer checks), but a JSON escape such
+    # as "\ud800" still decodes to a lone surrogate, which no UTF-8 encoder accepts:
+    # it would fail later, when the text is stored or sent back to phones.
+    if "\\u" in frame and _has_lone_surrogate(data):
+        raise ProtocolError(
+            "bad_json",
+            "not valid JSON: a \\u escape is a lone surrogate, which is not Unicode text",
+            _seq_of(data) if isinstance(data, dict) else None,
+        )
     if not isinstance(data, dict):
         raise ProtocolError("bad_message", "a message must be a JSON object")
     kind = data.get("type")
     if not isinstance(kind, str):
         raise ProtocolError("bad_message", 'a message needs a "type" string')
     return data
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """True if any string in a decoded JSON value (keys included) holds a surrogate.
+
+    Iterative, so a value nested as deeply as the decoder allows cannot overflow it.
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+    return False
 
 
 def _seq_of(data: dict[str, Any]) -> int | None:
@@ -258,8 +289,12 @@ def decode_command(frame: str | bytes) -> Command:
     return Command(action)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+"""One encoder for every frame: ``json.dumps`` with options builds a new one each call."""
+
+
 def _dumps(message: dict[str, Any]) -> str:
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(message)
 
 
 def encode_error(code: str, message: str, seq: int | None = None) -> str:
