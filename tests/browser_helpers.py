@@ -122,7 +122,8 @@ class Relay:
     """Sits between the page and the server (Playwright WebSocket routing) to lose frames.
 
     Frames pass through unless a test holds them: ``hold_votes`` keeps the page's
-    votes from the server, ``hold_acks`` keeps acks from the page. Each connection
+    votes from the server, ``hold_acks`` keeps acks from the page, ``muted`` loses
+    everything the server sends on a connection. Each connection
     the page opens is recorded, so a test can drop one and watch the page recover.
     """
 
@@ -134,6 +135,8 @@ class Relay:
         self.sent: list[list[dict[str, Any]]] = []
         """Per connection, the frames the page sent."""
         self.routes: list[WebSocketRoute] = []
+        self.muted: set[int] = set()
+        """Connections (by number) whose server frames vanish: a socket dead but open."""
 
     async def install(self, page: Page) -> None:
         """Route ``page``'s WebSockets to /ws through this relay."""
@@ -141,6 +144,7 @@ class Relay:
 
     def _route(self, route: WebSocketRoute) -> None:
         server = route.connect_to_server()
+        number = len(self.sent)
         frames: list[dict[str, Any]] = []
         self.sent.append(frames)
         self.routes.append(route)
@@ -155,6 +159,8 @@ class Relay:
 
         def server_to_page(message: str | bytes) -> None:
             frame = json.loads(message)
+            if number in self.muted:
+                return
             if frame.get("type") == "ack" and self.hold_acks:
                 self.held_acks.append((route, str(message)))
             else:
@@ -162,6 +168,10 @@ class Relay:
 
         route.on_message(page_to_server)
         server.on_message(server_to_page)
+
+    def tell_page(self, frame: dict[str, Any]) -> None:
+        """Send ``frame`` to the page on its latest connection, as if from the server."""
+        self.routes[-1].send(json.dumps(frame))
 
     def release_votes(self) -> None:
         """Let the held votes through to the server."""

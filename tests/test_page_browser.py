@@ -253,7 +253,7 @@ async def test_vote_whose_ack_was_lost_is_resent_after_reconnecting_and_counted_
     await vote(phone, "No")
     await chair.wait_for_counts([0, 1, 0], respondents=1)
     await expect(status(phone)).to_have_text("Sending…")
-    await relay.routes[0].close(code=1006, reason="Wi-Fi dropped")
+    await relay.routes[0].close(code=1001, reason="Wi-Fi dropped")
     relay.held_acks.clear()  # lost with the connection
     relay.hold_acks = False
 
@@ -327,6 +327,49 @@ async def test_page_reconnects_and_catches_up_when_the_server_drops_it(
     await chair.press("toggle_voting")
     await expect(phone.locator("legend")).to_contain_text("hold your organisation back")
     await expect(phone.get_by_role("checkbox")).to_have_count(4)
+
+
+async def test_page_replaces_a_silently_dead_socket_when_the_phone_wakes(
+    livepoll_server: LivepollServer, phone: Page, chair: Chair
+) -> None:
+    """On waking, the page probes its socket with a hello and reconnects when nothing answers."""
+    relay = Relay()
+    await relay.install(phone)
+    await phone.goto(livepoll_server.base_url)
+    await expect(phone.locator("#waiting")).to_have_text(WAITING)
+    relay.muted.add(0)  # the socket stays open, but nothing gets through any more
+    await chair.press("toggle_voting")
+    await chair.wait_for(lambda state: state["status"] == "open")
+    await asyncio.sleep(0.2)
+    await expect(phone.locator("#waiting")).to_have_text(WAITING)  # missed the broadcast
+
+    await phone.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    await expect(phone.locator("legend")).to_contain_text("transformation", timeout=10_000)
+    hellos = [[f for f in frames if f["type"] == "hello"] for frames in relay.sent]
+    assert [len(h) for h in hellos] == [2, 1]  # hello, unanswered probe; then a new socket
+    assert hellos[0][0] == hellos[1][0]  # the same voter token
+
+
+async def test_storage_trouble_notice_keeps_the_vote_sending_and_says_saving_is_delayed(
+    livepoll_server: LivepollServer, phone: Page, chair: Chair
+) -> None:
+    """While the server reports disk trouble the vote stays unsaved, with a discreet notice."""
+    relay = Relay()
+    await relay.install(phone)
+    await phone.goto(livepoll_server.base_url)
+    await open_question(phone, chair, "Is your organisation running a transformation programme?")
+
+    relay.hold_acks = True
+    relay.tell_page({"type": "notice", "code": "storage_problem", "message": "not saving"})
+    await expect(phone.locator("#conn")).to_have_text("Saving delayed")
+    await vote(phone, "Yes")
+    await expect(status(phone)).to_contain_text("slow to save")
+
+    relay.tell_page({"type": "notice", "code": "storage_ok", "message": "Saving works again."})
+    await expect(phone.locator("#conn")).to_be_hidden()
+    await expect(status(phone)).to_have_text("Sending…")
+    relay.release_acks()
+    await expect(status(phone)).to_contain_text(SAVED)
 
 
 async def test_error_for_the_pending_vote_is_shown_in_plain_words(
@@ -451,6 +494,39 @@ options = ["<img src=x onerror=alert(1)>", "<b>bold</b>", "a & b"]
     assert recorder.dialogs == []
     assert recorder.page_errors == []
     assert not [url for url in recorder.requests if url.endswith("/x")]
+
+
+async def test_question_type_the_page_cannot_answer_is_not_shown_as_choices(
+    browser: Browser, recorder: PageRecorder, tmp_path: Path
+) -> None:
+    """A free-text question gets a plain sentence, not radio buttons that would send bad votes."""
+    deck = deck_module.from_text(
+        """
+title = "Words"
+[[questions]]
+id = "w"
+type = "text"
+prompt = "One word?"
+max_length = 30
+""",
+        "words.toml",
+    )
+    config = ServerConfig(deck=deck, database=tmp_path / "words.db", host="127.0.0.1", port=0)
+    async with running_server(config) as server:
+        context = await browser.new_context(**PHONE)
+        page = await context.new_page()
+        recorder.attach(page)
+        presenter = await open_presenter(server)
+        await Chair(presenter).press("toggle_voting")
+        await page.goto(server.base_url)
+        await expect(page.locator("#waiting")).to_have_text(
+            "This question cannot be answered on this page."
+        )
+        await expect(page.locator("fieldset")).to_be_hidden()
+        await expect(page.locator("#submit")).to_be_hidden()
+        await presenter.close()
+        await context.close()
+    assert recorder.page_errors == []
 
 
 async def test_page_requests_nothing_outside_its_origin_and_breaks_no_csp_rule(

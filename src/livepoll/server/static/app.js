@@ -18,6 +18,7 @@
   var BACKOFF_MAX = 10000;
   var ACK_PATIENCE = 8000; // no ack by then: check that the socket is still alive
   var PROBE_TIMEOUT = 5000; // a live server answers a hello within this
+  var CONNECT_TIMEOUT = 10000; // Wi-Fi that swallows packets would leave us waiting minutes
   var CLOSED = { question_closed: 1, question_not_open: 1, no_such_question: 1 };
   var PLAIN = {
     question_closed: "Voting on this question has closed.",
@@ -94,14 +95,17 @@
   var state = null; // the last state frame
   var shown = ""; // identity of the question the form was built for
   var notice = null; // {text, kind}: shown until the person's next action
+  var diskTrouble = false; // the server said it cannot save right now (and keeps trying)
   var lastAck = {}; // key -> highest acked seq, so a late older ack changes nothing
   var pending = load("pending"); // {k, q, t, a, seq}: sent or to send, not yet acked
   if (!pending || typeof pending.seq !== "number" || typeof pending.q !== "string" ||
       typeof pending.k !== "string" || !Array.isArray(pending.a)) pending = null;
 
+  // Answered by picking options; other question types need controls this page lacks.
+  var TYPES = { single: 1, multi: 1, quiz: 1 };
   function question() {
     var q = state && state.question;
-    if (!q || typeof q.id !== "string" || !Array.isArray(q.options)) return null;
+    if (!q || typeof q.id !== "string" || !Array.isArray(q.options) || !TYPES[q.type]) return null;
     return q;
   }
   function keyOf(id) { return (state && state.title ? String(state.title) : "") + "\n" + id; }
@@ -180,7 +184,8 @@
       text = notice.text;
       kind = notice.kind;
     } else if (sending) {
-      text = live ? "Sending…" : "Sending… (waiting for the connection)";
+      text = !live ? "Sending… (waiting for the connection)"
+        : diskTrouble ? "Sending… (the poll is slow to save; it keeps trying)" : "Sending…";
     } else if (q && state.status !== "open") {
       text = saved ? "Voting is closed. Your answer was saved." : "Voting is closed.";
     } else if (q && dirty()) {
@@ -193,8 +198,9 @@
     if (el.status.textContent !== text) el.status.textContent = text;
     el.status.className = "status" + (kind ? " " + kind : "");
     el.submit.textContent = q && state.status !== "open" ? "Voting closed"
-      : saved || sending ? "Update answer" : "Submit answer";
-    el.conn.textContent = live || !(everLive || attempt > 0) ? "" : "Reconnecting…";
+      : saved ? "Update answer" : "Submit answer";
+    el.conn.textContent = !live && (everLive || attempt > 0) ? "Reconnecting…"
+      : live && diskTrouble ? "Saving delayed" : "";
   }
 
   /* ---- messages from the server ---- */
@@ -210,7 +216,8 @@
     if (!q) {
       shown = "";
       notice = null;
-      el.waiting.textContent = "Waiting for the next question…";
+      el.waiting.textContent = m.question ? "This question cannot be answered on this page."
+        : "Waiting for the next question…";
       render();
       return;
     }
@@ -330,8 +337,10 @@
     clearTimeout(ackTimer);
     ackTimer = setTimeout(function () {
       ackTimer = 0;
+      // A server that reported disk trouble is alive and will ack once it
+      // commits; a probe would only queue behind that commit and time out.
       if (pending && ws) {
-        probe();
+        if (!diskTrouble) probe();
         watchAck();
       }
     }, ACK_PATIENCE);
@@ -357,6 +366,11 @@
       return;
     }
     ws = sock;
+    // Until the server answers, a silent network counts as a failed attempt.
+    probeTimer = setTimeout(function () {
+      probeTimer = 0;
+      drop();
+    }, CONNECT_TIMEOUT);
     sock.onopen = function () {
       if (ws !== sock) return;
       firstState = true;
@@ -427,6 +441,10 @@
       onAck(m);
     } else if (m.type === "error") {
       onError(m);
+    } else if (m.type === "notice") {
+      if (m.code === "storage_problem") diskTrouble = true;
+      if (m.code === "storage_ok") diskTrouble = false;
+      render();
     } else {
       render();
     }
