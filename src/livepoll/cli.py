@@ -275,6 +275,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 async def _serve_until_stopped(config: Any, *, ready_json: bool) -> int:
     from livepoll.server.app import PortInUse, running_server
+    from livepoll.server.tuning import tune_process
     from livepoll.store import StorageError
 
     stop = asyncio.Event()
@@ -284,6 +285,7 @@ async def _serve_until_stopped(config: Any, *, ready_json: bool) -> int:
             loop.add_signal_handler(signum, stop.set)
     try:
         async with running_server(config) as server:
+            tune_process()  # open files and garbage collection, for thousands of phones
             if ready_json:
                 ready = {
                     "port": server.port,

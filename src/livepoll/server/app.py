@@ -95,6 +95,13 @@ class ServerConfig:
     max_per_address: int = 0
     """Phones allowed from one IP address; 0 (the default) is no cap, because a whole
     conference may sit behind one NAT address."""
+    handshake_timeout: float = 10.0
+    """Seconds a client has to complete the WebSocket opening handshake (a client that
+    sends half a request and stalls is disconnected then)."""
+    ping_interval: float = 20.0
+    """Seconds between keepalive pings to each connection."""
+    ping_timeout: float = 20.0
+    """Seconds to wait for the pong; a connection that does not answer is closed."""
 
 
 class PortInUse(Exception):
@@ -257,7 +264,13 @@ class LivepollServer:
                         await connection.close(1008, "too many messages")
                         return
                     continue
-                dropped = 0
+                if bucket.tokens >= bucket.burst - 1:
+                    # The bucket was full before this message: the phone has been calm
+                    # for a whole burst's worth of time, so a later flood is told anew.
+                    # Not on any message let through: a flooder gets one every
+                    # 1/rate seconds as tokens refill, and resetting then kept a steady
+                    # flood (say 100 a second) from ever adding up to FLOOD_DROPS.
+                    dropped = 0
                 try:
                     message = protocol.decode_audience(frame)
                 except protocol.ProtocolError as error:
@@ -525,9 +538,9 @@ async def _listen(server: LivepollServer, config: ServerConfig) -> Server:
                 compression=None,
                 max_size=MAX_WEBSOCKET_MESSAGE,
                 max_queue=8,
-                ping_interval=20,
-                ping_timeout=20,
-                open_timeout=10,
+                ping_interval=config.ping_interval,
+                ping_timeout=config.ping_timeout,
+                open_timeout=config.handshake_timeout,
                 close_timeout=2,
                 server_header=f"livepoll/{__version__}",
                 backlog=LISTEN_BACKLOG,

@@ -33,7 +33,13 @@ from livepoll.protocol import (
 )
 from livepoll.tui.link import presenter_url, reconnect_delay
 from livepoll.tui.messages import LinkChanged, ServerRefused, StateReceived, WelcomeReceived
-from livepoll.tui.screens import JoinScreen, LinkStatus, MainScreen, QuitScreen
+from livepoll.tui.screens import (
+    JoinScreen,
+    LinkStatus,
+    MainScreen,
+    QuitScreen,
+    join_details,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +69,16 @@ class PresenterApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 
     BINDINGS = [
-        Binding("space", "toggle_voting", "Open/close voting"),
+        # Short descriptions: all of them must fit the footer of an 80-column terminal.
+        Binding("space", "toggle_voting", "Open/close"),
         Binding("n,right", "next", "Next", key_display="n →"),
-        Binding("p,left", "previous", "Previous", key_display="p ←"),
-        Binding("r", "toggle_results", "Show/hide results"),
-        Binding("j", "join_screen", "Join screen"),
+        Binding("p,left", "previous", "Prev", key_display="p ←"),
+        Binding("r", "toggle_results", "Results"),
+        Binding("j", "join_screen", "Join"),
         Binding("q", "quit", "Quit"),
+        # Shown only when they apply (see check_action): a running timer, a room code.
+        Binding("t", "extend", "+time"),
+        Binding("c", "rotate_code", "New code"),
     ]
 
     state: reactive[PresenterState | None] = reactive(None, init=False)
@@ -116,15 +126,20 @@ class PresenterApp(App[None]):
         self.welcome = welcome
 
     def watch_state(self, state: PresenterState | None) -> None:
-        """Hand the new state to the console screen."""
+        """Hand the new state to the screens, and update which keys apply."""
         self._main.state = state
+        self._update_join_screens()
+        self.refresh_bindings()
 
     def watch_welcome(self, welcome: Welcome | None) -> None:
         """Hand the join URL and database path to the screens that show them."""
         self._main.welcome = welcome
+        self._update_join_screens()
+
+    def _update_join_screens(self) -> None:
         for screen in self.screen_stack:
             if isinstance(screen, JoinScreen):
-                screen.join_url = welcome.join_url if welcome else ""
+                screen.join = join_details(self.welcome, self.state)
 
     def watch_link(self, link: LinkStatus) -> None:
         """Hand the link status to the console screen (for its banner)."""
@@ -201,6 +216,10 @@ class PresenterApp(App[None]):
 
     @on(WelcomeReceived)
     def _welcome_received(self, message: WelcomeReceived) -> None:
+        if message.welcome != self.welcome:
+            # Said once per server (not again on every reconnect to the same one).
+            for notice in message.welcome.notices:
+                self.notify(notice, title="Server", timeout=10, markup=False)
         self.apply_welcome(message.welcome)
 
     @on(LinkChanged)
@@ -235,6 +254,26 @@ class PresenterApp(App[None]):
                 markup=False,
             )
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer "more time" only while a timer runs, "new code" only in room-code mode.
+
+        Hidden bindings keep the footer short enough for an 80-column projector.
+        """
+        state = self.state
+        if action == "extend":
+            return state is not None and state.time_left is not None
+        if action == "rotate_code":
+            return state is not None and state.join is not None and state.join.mode == "code"
+        return True
+
+    async def action_extend(self) -> None:
+        """Give the running timer more time (the server decides how much)."""
+        await self._send("extend")
+
+    async def action_rotate_code(self) -> None:
+        """Replace the room code (the old one keeps working for a short grace period)."""
+        await self._send("rotate_code")
+
     async def action_toggle_voting(self) -> None:
         """Open voting on the current question, or close it."""
         await self._send("toggle_voting")
@@ -257,7 +296,7 @@ class PresenterApp(App[None]):
             self.screen.dismiss()
             return
         screen = JoinScreen()
-        screen.join_url = self.welcome.join_url if self.welcome else ""
+        screen.join = join_details(self.welcome, self.state)
         self.push_screen(screen)
 
     async def action_quit(self) -> None:

@@ -6,9 +6,11 @@ tall (5 above the baseline, 1 for descenders), drawn with half blocks so that tw
 pixels share a terminal cell and pixels stay square. A scale factor makes every
 pixel ``scale`` columns by ``scale`` half-rows when the screen is wide enough.
 
-Only what URLs need is covered: lower-case letters, digits and ``.:/-_?=&%~[]``.
-Upper case is deliberately missing: a path is case-sensitive, and drawing ``A`` as
-``a`` would send people to the wrong page; such URLs fall back to plain text.
+Covered: what URLs need (lower-case letters, digits and ``.:/-_?=&%~[]``) and
+upper-case letters and a space for room codes. At this size some capitals look like digits or
+small letters (``B``/``8``, ``C``/``c``), and a URL's path is case-sensitive, so
+text that mixes upper and lower case is not drawn big: :class:`BigText` falls back
+to plain bold text, and the full URL is always printed plainly as well.
 """
 
 from __future__ import annotations
@@ -65,6 +67,33 @@ _GLYPHS: dict[str, tuple[str, ...]] = {
     "x": ("...", "#.#", ".#.", ".#.", "#.#", "..."),
     "y": ("...", "#.#", "#.#", ".##", "..#", "##."),
     "z": ("...", "###", ".##", "##.", "###", "..."),
+    "A": (".#.", "#.#", "###", "#.#", "#.#", "..."),
+    "B": ("##.", "#.#", "##.", "#.#", "##.", "..."),
+    "C": (".##", "#..", "#..", "#..", ".##", "..."),
+    "D": ("##.", "#.#", "#.#", "#.#", "##.", "..."),
+    "E": ("###", "#..", "##.", "#..", "###", "..."),
+    "F": ("###", "#..", "##.", "#..", "#..", "..."),
+    "G": (".##", "#..", "#.#", "#.#", ".##", "..."),
+    "H": ("#.#", "#.#", "###", "#.#", "#.#", "..."),
+    "I": ("###", ".#.", ".#.", ".#.", "###", "..."),
+    "J": ("..#", "..#", "..#", "#.#", ".#.", "..."),
+    "K": ("#.#", "#.#", "##.", "#.#", "#.#", "..."),
+    "L": ("#..", "#..", "#..", "#..", "###", "..."),
+    "M": ("#...#", "##.##", "#.#.#", "#...#", "#...#", "....."),
+    "N": ("#..#", "##.#", "#.##", "#..#", "#..#", "...."),
+    "O": (".#.", "#.#", "#.#", "#.#", ".#.", "..."),
+    "P": ("##.", "#.#", "##.", "#..", "#..", "..."),
+    "Q": (".#.", "#.#", "#.#", "##.", ".##", "..."),
+    "R": ("##.", "#.#", "##.", "#.#", "#.#", "..."),
+    "S": (".##", "#..", ".#.", "..#", "##.", "..."),
+    "T": ("###", ".#.", ".#.", ".#.", ".#.", "..."),
+    "U": ("#.#", "#.#", "#.#", "#.#", "###", "..."),
+    "V": ("#.#", "#.#", "#.#", "#.#", ".#.", "..."),
+    "W": ("#...#", "#...#", "#.#.#", "##.##", "#...#", "....."),
+    "X": ("#.#", "#.#", ".#.", "#.#", "#.#", "..."),
+    "Y": ("#.#", "#.#", ".#.", ".#.", ".#.", "..."),
+    "Z": ("###", "..#", ".#.", "#..", "###", "..."),
+    " ": ("..", "..", "..", "..", "..", ".."),
     ".": (".", ".", ".", ".", "#", "."),
     ":": (".", ".", "#", ".", "#", "."),
     "/": ("..#", "..#", ".#.", "#..", "#..", "..."),
@@ -91,8 +120,14 @@ _HALF_BLOCKS = {
 
 
 def can_draw(text: str) -> bool:
-    """Whether every character of ``text`` has a glyph."""
-    return bool(text) and all(char in SUPPORTED for char in text)
+    """Whether ``text`` can be drawn big without ambiguity.
+
+    Every character needs a glyph, and the text must not mix upper and lower case
+    (a capital and a small letter can look alike at five pixels high).
+    """
+    if not text or not all(char in SUPPORTED for char in text):
+        return False
+    return not (any(char.isupper() for char in text) and any(char.islower() for char in text))
 
 
 def natural_width(text: str) -> int:

@@ -169,9 +169,12 @@ class QRCode(Widget):
     QRCode > .qrcode--too-small {
         color: $text-muted;
     }
+    QRCode > .qrcode--caption {
+        text-style: bold;
+    }
     """
 
-    COMPONENT_CLASSES = {"qrcode--too-small"}
+    COMPONENT_CLASSES = {"qrcode--too-small", "qrcode--caption"}
 
     data: reactive[str] = reactive("", layout=False)
     """The text to encode; an empty string draws nothing."""
@@ -179,11 +182,16 @@ class QRCode(Widget):
     max_scale: reactive[int] = reactive(8)
     """Never draw a module larger than this many cells."""
 
+    caption: reactive[str] = reactive("")
+    """A line above the code, drawn only when there is a spare row for it: the code
+    itself always gets the space first."""
+
     def __init__(
         self,
         data: str = "",
         *,
         max_scale: int = 8,
+        caption: str = "",
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -191,6 +199,7 @@ class QRCode(Widget):
         super().__init__(name=name, id=id, classes=classes)
         self.set_reactive(QRCode.data, data)
         self.set_reactive(QRCode.max_scale, max_scale)
+        self.set_reactive(QRCode.caption, caption)
 
     @property
     def layout_now(self) -> QRLayout | None:
@@ -216,7 +225,15 @@ class QRCode(Widget):
         left = " " * ((size.width - layout.width) // 2)
         top = (size.height - layout.height) // 2
         text = Text(no_wrap=True, overflow="crop", end="")
-        text.append("\n" * top)
+        if self.caption and top >= 1:
+            caption = Text(self.caption, style=self.get_component_rich_style("qrcode--caption"))
+            caption.truncate(size.width, overflow="ellipsis")
+            text.append("\n" * (top - 1))
+            text.append(" " * ((size.width - caption.cell_len) // 2))
+            text.append_text(caption)
+            text.append("\n")
+        else:
+            text.append("\n" * top)
         for number, line in enumerate(render_matrix(layout.matrix, layout.scale)):
             if number:
                 text.append("\n")

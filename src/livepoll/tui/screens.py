@@ -7,6 +7,7 @@ connection and the key bindings that talk to the server.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,9 +21,10 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Digits, Footer, Label, Static
 
 from livepoll.protocol import PresenterState, Welcome
-from livepoll.tui.bars import ResultsBars, Tally
+from livepoll.tui.bars import ResultsBars
 from livepoll.tui.bigtext import BigText, display_form
 from livepoll.tui.qr import QRCode
+from livepoll.tui.views import results_view
 
 LinkPhase = Literal["offline", "connecting", "up", "down"]
 """``offline``: no server configured (snapshots); ``down``: lost, reconnecting."""
@@ -36,11 +38,34 @@ class LinkStatus:
     detail: str = ""
 
 
+# Short: with the results chip and a timer they must fit the question pane at 80 columns.
 _VOTING_LABELS = {
-    "pending": "WAITING · voting not open yet",
+    "pending": "○ WAITING",
     "open": "● VOTING OPEN",
-    "closed": "VOTING CLOSED",
+    "closed": "■ VOTING CLOSED",
 }
+
+
+def format_seconds(seconds: float) -> str:
+    """A countdown as ``m:ss``, rounded up so it reads 0:00 only when time is up."""
+    whole = max(0, math.ceil(seconds))
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def join_details(
+    welcome: Welcome | None, state: PresenterState | None
+) -> tuple[str, str, str | None]:
+    """(URL for the QR code, URL for people to type, room code or None).
+
+    The state's join info wins over the welcome's: in room-code mode its URL
+    carries the current code (which the chair can rotate), so a scan needs no
+    typing, while people typing get the bare address and the code shown beside it.
+    """
+    base = welcome.join_url if welcome else ""
+    join = state.join if state else None
+    if join is None:
+        return base, base, None
+    return join.url, base or join.url.split("?", 1)[0], join.room_code
 
 
 class MainScreen(Screen[None]):
@@ -67,6 +92,7 @@ class MainScreen(Screen[None]):
                 with Horizontal(id="state-row"):
                     yield Label(id="voting-state")
                     yield Label(id="results-state")
+                    yield Label(id="timer")
                 yield Static(id="prompt")
                 yield ResultsBars(id="results")
                 with Horizontal(id="counters"):
@@ -74,12 +100,13 @@ class MainScreen(Screen[None]):
                     yield Label("answers", classes="counter-label")
                     yield Digits("0", id="phones")
                     yield Label("phones\nconnected", classes="counter-label")
+                yield Static(id="session-info")
             with Vertical(id="join-panel"):
-                yield Label("Scan to vote", id="join-caption")
-                yield QRCode(id="join-qr", max_scale=3)
+                yield QRCode(id="join-qr", max_scale=3, caption="Scan to vote")
+                yield BigText(id="join-big-url", max_scale=2, max_rows=6)
                 yield Static(id="join-url")
-        yield Static(id="session-info")
-        yield Footer()
+                yield Static(id="room-code")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Draw whatever the app already knew before this screen existed."""
@@ -114,13 +141,14 @@ class MainScreen(Screen[None]):
             title.update(Text("livepoll"))
             position.update("")
             prompt.update(Text("Waiting for the session state from the server…"))
-            voting.display = results_label.display = False
-            bars.tally = None
+            voting.update("")
+            results_label.update("")
+            self.query_one("#timer", Label).display = False
+            bars.view = None
             storage.display = False
             return
         title.update(Text(state.title))
         position.update(Text(f"Question {state.index + 1} / {state.count}"))
-        voting.display = results_label.display = True
         voting.update(_VOTING_LABELS[state.status])
         for status in _VOTING_LABELS:
             voting.set_class(status == state.status, f"-{status}")
@@ -128,9 +156,13 @@ class MainScreen(Screen[None]):
         results_label.set_class(state.results_shown, "-shown")
         results_label.set_class(not state.results_shown, "-hidden")
         prompt.update(Text(state.question.prompt))
-        bars.tally = Tally(
-            state.question.options, state.counts, state.respondents, state.results_shown
-        )
+        timer = self.query_one("#timer", Label)
+        timer.display = state.time_left is not None
+        if state.time_left is not None:
+            timer.update(format_seconds(state.time_left))
+            timer.set_class(state.time_left <= 10, "-ending")
+        bars.view = results_view(state)
+        self._show_join()
         self.query_one("#answers", Digits).update(str(state.respondents))
         self.query_one("#phones", Digits).update(str(state.phones))
         storage.display = bool(state.storage_problem)
@@ -144,17 +176,26 @@ class MainScreen(Screen[None]):
             )
 
     def _show_welcome(self, welcome: Welcome | None) -> None:
-        qr = self.query_one("#join-qr", QRCode)
-        url = self.query_one("#join-url", Static)
         info = self.query_one("#session-info", Static)
         if welcome is None:
-            qr.data = ""
-            url.update(Text("waiting for the join address…"))
             info.update("")
-            return
-        qr.data = welcome.join_url
-        url.update(Text(welcome.join_url))
-        info.update(Text(f"database: {welcome.database}   ·   server livepoll {welcome.version}"))
+        else:
+            info.update(
+                Text(f"database: {welcome.database}   ·   server livepoll {welcome.version}")
+            )
+        self._show_join()
+
+    def _show_join(self) -> None:
+        """The join panel follows the state's join info (its room code can rotate)."""
+        qr_url, typed_url, room_code = join_details(self.welcome, self.state)
+        self.query_one("#join-qr", QRCode).data = qr_url
+        self.query_one("#join-big-url", BigText).text = display_form(typed_url)
+        url = self.query_one("#join-url", Static)
+        url.update(Text(typed_url or "waiting for the join address…"))
+        code = self.query_one("#room-code", Static)
+        code.display = room_code is not None
+        if room_code is not None:
+            code.update(Text(f"room code  {room_code}"))
 
     def _show_link(self, link: LinkStatus) -> None:
         banner = self.query_one("#link-banner", Static)
@@ -177,34 +218,38 @@ class JoinScreen(Screen[None]):
     """
 
     BINDINGS = [
-        Binding("j,escape", "dismiss", "Back to results"),
+        Binding("j,escape", "dismiss", "Back", key_display="j/esc"),
     ]
 
-    join_url: reactive[str] = reactive("", init=False)
-    """The address to encode and print; empty until the server has sent it."""
+    join: reactive[tuple[str, str, str | None]] = reactive(("", "", None), init=False)
+    """(URL in the QR code, URL to type, room code or None), from :func:`join_details`."""
 
     def compose(self) -> ComposeResult:
-        """The caption, the code, the address big and then plain."""
-        yield Label("Scan to vote — or type the address", id="join-screen-caption")
-        yield QRCode(id="join-screen-qr", max_scale=8)
+        """The caption, the code, the address big and then plain, and any room code."""
+        yield QRCode(id="join-screen-qr", max_scale=8, caption="Scan to vote — or type the address")
         yield BigText(id="join-screen-big-url", max_scale=3, max_rows=6)
         yield Static(id="join-screen-url")
-        yield Footer()
+        yield BigText(id="join-screen-code", max_scale=3, max_rows=6)
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Draw the address known when the screen opened."""
-        self._show(self.join_url)
+        self._show(self.join)
 
-    def watch_join_url(self, join_url: str) -> None:
-        """Follow a new address (a reconnect to a restarted server)."""
+    def watch_join(self, join: tuple[str, str, str | None]) -> None:
+        """Follow a new address (a restarted server) or a rotated room code."""
         if self.is_mounted:
-            self._show(join_url)
+            self._show(join)
 
-    def _show(self, join_url: str) -> None:
-        self.query_one("#join-screen-qr", QRCode).data = join_url
-        self.query_one("#join-screen-big-url", BigText).text = display_form(join_url)
-        plain = join_url or "waiting for the join address from the server…"
+    def _show(self, join: tuple[str, str, str | None]) -> None:
+        qr_url, typed_url, room_code = join
+        self.query_one("#join-screen-qr", QRCode).data = qr_url
+        self.query_one("#join-screen-big-url", BigText).text = display_form(typed_url)
+        plain = typed_url or "waiting for the join address from the server…"
         self.query_one("#join-screen-url", Static).update(Text(plain))
+        code = self.query_one("#join-screen-code", BigText)
+        code.display = room_code is not None
+        code.text = f"CODE {room_code}" if room_code else ""
 
 
 class QuitScreen(ModalScreen[bool]):
@@ -226,7 +271,8 @@ class QuitScreen(ModalScreen[bool]):
         with Vertical(id="quit-dialog"):
             yield Label("Voting is still open.", id="quit-title")
             yield Label(
-                "Quit the console anyway? The server keeps counting votes.",
+                "Quit the console anyway? The server keeps counting votes,"
+                " but the room loses its live results.",
                 id="quit-question",
             )
             with Horizontal(id="quit-buttons"):

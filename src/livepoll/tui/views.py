@@ -1,0 +1,195 @@
+"""What the results area shows for each question type, worked out without Textual.
+
+The server sends every type's summary in its own shape (counts per option, Borda
+scores, a histogram, a word list, Q&A items). This module turns each into the one
+shape the bars widget draws: labelled rows with a bar length and a figure. Keeping
+it pure makes the per-type rules cheap to test and keeps the widget generic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from livepoll.protocol import PresenterState
+
+TEXT_ROWS = 12
+"""Words (cloud) or answers (wall) listed for a text question; the rest would not fit."""
+
+QA_ROWS = 12
+"""Audience questions listed for a Q&A, most upvoted first."""
+
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def option_letter(index: int) -> str:
+    """The letter the chair can call an option by (decks have at most 26)."""
+    return _LETTERS[index] if index < len(_LETTERS) else str(index + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of results: a key to call it by, user text, a bar and a figure."""
+
+    key: str
+    """A short handle, e.g. ``A`` for an option or ``4`` for a scale point; may be empty."""
+    label: str
+    """User text (an option, a word, an answer): always drawn literally."""
+    value: float = 0.0
+    """How long the bar is, against :attr:`ResultsView.full`."""
+    figure: str = ""
+    """The number(s) printed after the bar, e.g. ``12  40%``."""
+    mark: str = ""
+    """A short tag after the label, e.g. ``✓`` for a quiz's right answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResultsView:
+    """The results area of one state: rows, how to scale their bars, and a summary."""
+
+    rows: tuple[Row, ...]
+    full: float
+    """The value a full-width bar stands for; 0 draws labels without bars."""
+    shown: bool
+    """False while the chair keeps results off the projector (avoids herding)."""
+    listing: tuple[Row, ...] = ()
+    """Rows safe to show while results are hidden: the options, never the answers."""
+    summary: str = ""
+    """One line under the rows, e.g. ``mean 3.4 · median 4``."""
+    empty: str = ""
+    """Shown instead of rows when there are none yet."""
+
+
+def _number(value: Any) -> str:
+    """A figure from the server (int, float or None), short and without noise."""
+    if value is None:
+        return "–"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _share_rows(
+    keys: list[str], labels: list[str], counts: list[int], respondents: int
+) -> tuple[Row, ...]:
+    """Rows of ``count  percent`` where percent is of respondents, aligned in columns."""
+    width = len(str(max(counts, default=0)))
+    rows = []
+    for key, label, count in zip(keys, labels, counts, strict=False):
+        percent = 100.0 * count / respondents if respondents > 0 else 0.0
+        rows.append(Row(key, label, float(count), f"{count:>{width}}  {percent:>3.0f}%"))
+    return tuple(rows)
+
+
+def results_view(state: PresenterState) -> ResultsView:
+    """The results area for ``state``, whatever the question's type."""
+    question = state.question
+    results = state.results or {}
+    kind = question.type
+    letters = [option_letter(i) for i in range(len(question.options))]
+    listing = tuple(Row(key, label) for key, label in zip(letters, question.options, strict=True))
+    shown = state.results_shown
+
+    if kind in ("single", "multi", "quiz"):
+        counts = list(state.counts) or list(results.get("counts", []))
+        counts += [0] * (len(question.options) - len(counts))
+        rows = _share_rows(letters, list(question.options), counts, state.respondents)
+        summary = ""
+        if kind == "quiz" and state.status == "closed":
+            # The right answer is revealed with the results, once voting is over.
+            right = set(question.correct)
+            rows = tuple(
+                Row(r.key, r.label, r.value, r.figure, "✓" if i in right else "")
+                for i, r in enumerate(rows)
+            )
+            summary = f"{results.get('right', 0)} of {state.respondents} got it right"
+        elif kind == "multi" and question.max_choices > 1:
+            summary = f"up to {question.max_choices} choices each, so shares add up past 100%"
+        return ResultsView(rows, float(max(state.respondents, 1)), shown, listing, summary)
+
+    if kind == "ranking":
+        scores = list(results.get("scores", [0] * len(question.options)))
+        firsts = list(results.get("firsts", [0] * len(question.options)))
+        order = list(results.get("order", range(len(question.options))))
+        width = len(str(max(scores, default=0)))
+        rows = tuple(
+            Row(
+                letters[i],
+                question.options[i],
+                float(scores[i]),
+                f"{scores[i]:>{width}} pts  {firsts[i]} first",
+            )
+            for i in order
+            if 0 <= i < len(question.options)
+        )
+        most = state.respondents * max(len(question.options) - 1, 1)
+        summary = "points: each ranking gives n-1 to its first choice … 0 to its last"
+        return ResultsView(rows, float(max(most, 1)), shown, listing, summary)
+
+    if kind == "scale":
+        values = [int(v) for v in results.get("values", list(question.scale_values))]
+        counts = [int(c) for c in results.get("counts", [0] * len(values))]
+        ends = question.labels or ("", "")
+        labels = [
+            ends[0] if i == 0 else ends[1] if i == len(values) - 1 else ""
+            for i in range(len(values))
+        ]
+        total = int(results.get("count", sum(counts)))
+        rows = _share_rows([str(v) for v in values], labels, counts, total)
+        scale_listing = tuple(Row(str(v), label) for v, label in zip(values, labels, strict=True))
+        summary = f"mean {_number(results.get('mean'))} · median {_number(results.get('median'))}"
+        return ResultsView(rows, float(max(total, 1)), shown, scale_listing, summary)
+
+    if kind == "number":
+        bins = list(results.get("bins", []))
+        counts = [int(b.get("count", 0)) for b in bins]
+        labels = [f"{_number(b.get('from'))}–{_number(b.get('to'))}{question.unit}" for b in bins]
+        total = int(results.get("count", sum(counts)))
+        rows = _share_rows([""] * len(bins), labels, counts, total)
+        unit = question.unit
+        summary = (
+            f"median {_number(results.get('median'))}{unit} · "
+            f"mean {_number(results.get('mean'))}{unit} · "
+            f"range {_number(results.get('min'))}–{_number(results.get('max'))}{unit}"
+            if total
+            else ""
+        )
+        return ResultsView(rows, float(max(total, 1)), shown, (), summary, "No answers yet.")
+
+    if kind == "text":
+        total = int(results.get("count", 0))
+        if question.display == "wall":
+            answers = [str(a) for a in results.get("latest", [])][:TEXT_ROWS]
+            rows = tuple(Row("", answer) for answer in answers)
+            return ResultsView(
+                rows, 0.0, shown, (), f"{total} answers, newest first", "No answers yet."
+            )
+        words = [(str(w), int(c)) for w, c in results.get("words", [])][:TEXT_ROWS]
+        most = max((c for _, c in words), default=1)
+        rows = tuple(Row("", word, float(count), str(count)) for word, count in words)
+        return ResultsView(
+            rows, float(most), shown, (), f"most used words in {total} answers", "No answers yet."
+        )
+
+    if kind == "qa":
+        # Pending questions await the chair's approval: never on the projector.
+        public = [i for i in state.items if i.get("state") in ("visible", "answered")]
+        waiting = sum(1 for i in state.items if i.get("state") == "pending")
+        most = max((int(i.get("votes", 0)) for i in public), default=1)
+        rows = tuple(
+            Row(
+                "",
+                str(item.get("text", "")),
+                float(item.get("votes", 0)),
+                f"▲ {item.get('votes', 0)}",
+                "answered" if item.get("state") == "answered" else "",
+            )
+            for item in public[:QA_ROWS]
+        )
+        summary = f"{waiting} waiting for approval" if waiting else ""
+        # Audience questions are the content of a Q&A, not a result to hold back.
+        return ResultsView(
+            rows, float(max(most, 1)), True, (), summary, "No questions from the room yet."
+        )
+
+    return ResultsView((), 0.0, shown, listing, "", f"No live view for {kind!r} questions.")

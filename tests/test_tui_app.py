@@ -1,0 +1,323 @@
+"""The presenter console driven by keys (Textual's Pilot) against a real livepoll server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from textual.pilot import Pilot
+
+from clients import open_phone
+from livepoll.deck import Question
+from livepoll.engine import Status
+from livepoll.protocol import PresenterState, Welcome
+from livepoll.server.app import LivepollServer, ServerConfig, running_server
+from livepoll.tui.app import PresenterApp, make_app
+from livepoll.tui.screens import JoinScreen, QuitScreen
+
+SIZE = (80, 24)
+
+
+async def wait_until(
+    pilot: Pilot[None], condition: Callable[[], bool], within: float = 5.0
+) -> None:
+    """Let the app run until ``condition`` holds; fail after ``within`` seconds.
+
+    Pilot pauses (not a bare sleep) so the app processes its messages meanwhile.
+    """
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.02)
+
+
+def screen_text(app: PresenterApp) -> str:
+    """Everything on the terminal right now, as plain text, one line per row."""
+    # The compositor is private, but it is exactly what the terminal receives.
+    strips = app.screen._compositor.render_strips()
+    return "\n".join(strip.text for strip in strips)
+
+
+@contextlib.asynccontextmanager
+async def connected(server: LivepollServer) -> AsyncIterator[tuple[PresenterApp, Pilot[None]]]:
+    """The console, attached to ``server`` the way the CLI starts it, with its first state."""
+    app = make_app(server.base_url, server.token)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.state is not None and app.welcome is not None)
+        yield app, pilot
+
+
+async def test_console_shows_the_servers_first_question(livepoll_server: LivepollServer) -> None:
+    """On connecting, the console shows the deck, question 1 of 2, and the join URL."""
+    async with connected(livepoll_server) as (app, pilot):
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Test deck" in text
+        assert "Question 1 / 2" in text
+        assert "Is your organisation running" in text
+        assert app.welcome is not None
+        assert app.welcome.join_url in text
+        assert "WAITING" in text
+
+
+async def test_space_opens_voting_on_the_server(livepoll_server: LivepollServer) -> None:
+    """Space opens voting on the server, and the console then says so."""
+    async with connected(livepoll_server) as (app, pilot):
+        await pilot.press("space")
+        await wait_until(pilot, lambda: livepoll_server.session.current.status is Status.OPEN)
+        await wait_until(pilot, lambda: app.state is not None and app.state.status == "open")
+        await pilot.pause()
+        assert "VOTING OPEN" in screen_text(app)
+
+
+async def test_space_again_closes_voting_on_the_server(livepoll_server: LivepollServer) -> None:
+    """A second space closes voting."""
+    async with connected(livepoll_server) as (app, pilot):
+        await pilot.press("space")
+        await wait_until(pilot, lambda: app.state is not None and app.state.status == "open")
+        await pilot.press("space")
+        await wait_until(pilot, lambda: livepoll_server.session.current.status is Status.CLOSED)
+
+
+async def test_n_and_p_move_between_questions_on_the_server(
+    livepoll_server: LivepollServer,
+) -> None:
+    """``n``/right go to the next question and ``p``/left back, on the server."""
+    async with connected(livepoll_server) as (app, pilot):
+        await pilot.press("n")
+        await wait_until(pilot, lambda: livepoll_server.session.current_index == 1)
+        await wait_until(pilot, lambda: app.state is not None and app.state.index == 1)
+        await pilot.pause()
+        assert "Question 2 / 2" in screen_text(app)
+        await pilot.press("left")
+        await wait_until(pilot, lambda: livepoll_server.session.current_index == 0)
+        await pilot.press("right")
+        await wait_until(pilot, lambda: livepoll_server.session.current_index == 1)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: livepoll_server.session.current_index == 0)
+
+
+async def test_r_shows_and_hides_results_on_the_server(livepoll_server: LivepollServer) -> None:
+    """``r`` toggles whether results are shown, on the server and on the screen."""
+    async with connected(livepoll_server) as (app, pilot):
+        await pilot.press("r")
+        await wait_until(pilot, lambda: livepoll_server.session.current.results_shown)
+        await wait_until(pilot, lambda: app.state is not None and app.state.results_shown)
+        await pilot.pause()
+        assert "results shown" in screen_text(app)
+        await pilot.press("r")
+        await wait_until(pilot, lambda: not livepoll_server.session.current.results_shown)
+
+
+async def test_votes_from_phones_appear_in_the_bars(livepoll_server: LivepollServer) -> None:
+    """Votes sent by real audience clients show as counts and percentages."""
+    async with connected(livepoll_server) as (app, pilot):
+        await pilot.press("space", "r")
+        await wait_until(
+            pilot,
+            lambda: (
+                app.state is not None and app.state.status == "open" and app.state.results_shown
+            ),
+        )
+        phones = [await open_phone(livepoll_server) for _ in range(4)]
+        try:
+            for phone, answer in zip(phones, [0, 0, 0, 2], strict=True):
+                reply = await phone.vote("q1", answer)
+                assert reply["type"] == "ack"
+            await wait_until(pilot, lambda: app.state is not None and app.state.respondents == 4)
+            await pilot.pause()
+            text = screen_text(app)
+            assert "3   75%" in text
+            assert "0    0%" in text
+            assert "1   25%" in text
+            assert app.state is not None
+            assert app.state.phones == 4
+        finally:
+            for phone in phones:
+                await phone.connection.close()
+
+
+async def test_hidden_results_show_the_answer_count_but_no_bars(
+    livepoll_server: LivepollServer,
+) -> None:
+    """While results are hidden the room sees how many answered, not what they answered."""
+    async with connected(livepoll_server) as (app, pilot):
+        await pilot.press("space")
+        await wait_until(pilot, lambda: app.state is not None and app.state.status == "open")
+        phone = await open_phone(livepoll_server)
+        try:
+            assert (await phone.vote("q1", 1))["type"] == "ack"
+            await wait_until(pilot, lambda: app.state is not None and app.state.respondents == 1)
+            await pilot.pause()
+            text = screen_text(app)
+            assert "Results hidden" in text
+            assert "100%" not in text
+            assert "█" not in text.split("Scan to vote")[0]
+        finally:
+            await phone.connection.close()
+
+
+async def test_quit_asks_for_confirmation_while_voting_is_open(
+    livepoll_server: LivepollServer,
+) -> None:
+    """``q`` while voting is open asks first; ``n`` stays, ``y`` quits."""
+    async with connected(livepoll_server) as (app, pilot):
+        await pilot.press("space")
+        await wait_until(pilot, lambda: app.state is not None and app.state.status == "open")
+        await pilot.press("q")
+        await wait_until(pilot, lambda: isinstance(app.screen, QuitScreen))
+        await pilot.press("n")
+        await wait_until(pilot, lambda: not isinstance(app.screen, QuitScreen))
+        assert app.is_running
+        await pilot.press("q")
+        await wait_until(pilot, lambda: isinstance(app.screen, QuitScreen))
+        await pilot.press("y")
+        await wait_until(pilot, lambda: not app.is_running)
+    # Quitting the console leaves the session to the server: voting is still open.
+    assert livepoll_server.session.current.status is Status.OPEN
+
+
+async def test_quit_is_immediate_while_voting_is_not_open(
+    livepoll_server: LivepollServer,
+) -> None:
+    """``q`` with voting not open quits without a question."""
+    async with connected(livepoll_server) as (app, pilot):
+        await pilot.press("q")
+        await wait_until(pilot, lambda: not app.is_running)
+
+
+async def test_j_toggles_the_join_screen(livepoll_server: LivepollServer) -> None:
+    """``j`` opens the full-screen join code and ``j`` or escape comes back."""
+    async with connected(livepoll_server) as (app, pilot):
+        await pilot.press("j")
+        assert isinstance(app.screen, JoinScreen)
+        await pilot.pause()
+        assert livepoll_server.join_url in screen_text(app)
+        await pilot.press("j")
+        assert not isinstance(app.screen, JoinScreen)
+        await pilot.press("j", "escape")
+        assert not isinstance(app.screen, JoinScreen)
+
+
+async def test_keys_still_reach_the_server_from_the_join_screen(
+    livepoll_server: LivepollServer,
+) -> None:
+    """The chair can open voting while people are still scanning the big code."""
+    async with connected(livepoll_server) as (app, pilot):
+        await pilot.press("j", "space")
+        await wait_until(pilot, lambda: livepoll_server.session.current.status is Status.OPEN)
+        assert isinstance(app.screen, JoinScreen)
+
+
+async def test_link_down_shows_reconnecting_and_recovers(server_config: ServerConfig) -> None:
+    """When the server stops, the console says it is reconnecting, then reattaches by itself."""
+    first = running_server(server_config)
+    server = await first.__aenter__()
+    port = server.port
+    stopped = False
+    try:
+        async with connected(server) as (app, pilot):
+            await first.__aexit__(None, None, None)
+            stopped = True
+            await wait_until(pilot, lambda: app.link.phase == "down")
+            await pilot.pause()
+            assert "reconnecting" in screen_text(app)
+            await pilot.press("space")
+            await pilot.pause()
+            again = dataclasses.replace(server_config, port=port, session_mode="resume")
+            async with running_server(again) as restarted:
+                await wait_until(pilot, lambda: app.link.phase == "up", within=10)
+                await pilot.pause()
+                assert "reconnecting" not in screen_text(app)
+                await pilot.press("space")
+                await wait_until(pilot, lambda: restarted.session.current.status is Status.OPEN)
+    finally:
+        if not stopped:
+            await first.__aexit__(None, None, None)
+
+
+async def test_a_wrong_token_is_reported_not_retried_silently(
+    livepoll_server: LivepollServer,
+) -> None:
+    """A refused presenter token shows in the banner, so the chair knows why."""
+    app = make_app(livepoll_server.base_url, "not-the-token")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.link.phase == "down")
+        await pilot.pause()
+        assert "refused the presenter token" in " ".join(screen_text(app).split())
+
+
+# -- offline: fixed states, no server ------------------------------------------------------
+
+
+def _markup_state() -> PresenterState:
+    question = Question(
+        "q1", "single", "[b]Bold?[/b] prompt", ("[red]x[/]", "[link=http://x]y[/]", "plain")
+    )
+    return PresenterState(
+        title="[i]Deck[/i] title",
+        index=0,
+        count=1,
+        question=question,
+        status="open",
+        results_shown=True,
+        counts=(1, 1, 0),
+        respondents=2,
+        phones=2,
+        storage_problem="[blink]disk[/blink] full",
+    )
+
+
+async def test_user_text_is_never_read_as_markup() -> None:
+    """Titles, prompts, options, paths and problems show literally, brackets and all."""
+    app = PresenterApp(url=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.apply_welcome(Welcome("http://127.0.0.1:8000/", "/tmp/[u]db[/u].sqlite", "0.1.0"))
+        app.apply_state(_markup_state())
+        await pilot.pause()
+        text = screen_text(app)
+    for literal in (
+        "[i]Deck[/i] title",
+        "[b]Bold?[/b] prompt",
+        "[red]x[/]",
+        "[link=http://x]y[/]",
+        "/tmp/[u]db[/u].sqlite",
+        "[blink]disk[/blink] full",
+    ):
+        assert literal in text
+
+
+async def test_storage_problem_shows_a_banner() -> None:
+    """A storage problem from the server is shown loudly at the top."""
+    app = PresenterApp(url=None)
+    async with app.run_test(size=SIZE) as pilot:
+        app.apply_state(_markup_state())
+        await pilot.pause()
+        assert screen_text(app).splitlines()[0].startswith(" ⚠  STORAGE PROBLEM")
+
+
+async def test_keys_without_a_server_do_not_crash() -> None:
+    """Offline, the session keys only warn that nothing was sent."""
+    app = PresenterApp(url=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space", "n", "p", "r")
+        await pilot.pause()
+        assert app.is_running
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:1/", "ws://127.0.0.1:1"])
+async def test_unreachable_server_shows_the_reason(url: str) -> None:
+    """A server that cannot be reached shows a reconnecting banner with the reason."""
+    app = make_app(url, "token")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.link.phase == "down")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "reconnecting" in text
+        assert "refused" in text
+        await asyncio.sleep(0)
