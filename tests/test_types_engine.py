@@ -264,7 +264,8 @@ def test_number_summary_has_bins_median_mean_and_range() -> None:
     }
     bins = summary["bins"]
     assert [(b["from"], b["to"]) for b in bins][:2] == [(0, 10), (10, 20)]
-    assert [b["count"] for b in bins] == [0, 1, 2, 0, 0, 0, 0, 0, 0, 1, 1]
+    assert [b["count"] for b in bins] == [0, 1, 2, 0, 0, 0, 0, 0, 0, 2]
+    assert (bins[-1]["from"], bins[-1]["to"]) == (90, 100), "100 belongs in 90-100"
 
 
 def test_number_bins_of_an_unbounded_question_fit_the_answers() -> None:
@@ -283,15 +284,16 @@ def test_number_bins_of_an_unbounded_question_fit_the_answers() -> None:
 
 
 def test_a_number_on_a_bin_edge_goes_in_the_bin_it_starts() -> None:
-    """Edges are exact decimals: 1 is in 1-1.1 and 0.3 in 0.3-0.4, despite float rounding."""
+    """Edges are exact decimals: 0.3 is in 0.3-0.4 despite float rounding; the top
+    answer 1 closes the last bin, 0.9-1, rather than opening a bin of its own."""
     session = open_on(STAFF)
     for voter, value in (("a", 0), ("b", 0.3), ("c", 1)):
         session.apply_vote(voter, STAFF.id, value, 1.0)
     bins = session.summary(session.current)["bins"]
-    assert len(bins) == 11
+    assert len(bins) == 10
     assert bins[3] == {"from": 0.3, "to": 0.4, "count": 1}
-    assert bins[10] == {"from": 1, "to": 1.1, "count": 1}
-    assert bins[9]["count"] == 0
+    assert bins[9] == {"from": 0.9, "to": 1, "count": 1}
+    assert bins[8]["count"] == 0
 
 
 def test_one_distinct_number_gives_one_bin() -> None:
@@ -435,7 +437,7 @@ def test_number_summary_matches_statistics_and_every_value_is_in_its_bin(
     assert summary["mean"] == round(statistics.mean(final), 2)
     assert (summary["min"], summary["max"]) == (min(final), max(final))
     bins = summary["bins"]
-    assert 1 <= len(bins) <= 11
+    assert 1 <= len(bins) <= 10
     assert sum(b["count"] for b in bins) == len(final)
     for before, after in zip(bins, bins[1:], strict=False):
         assert before["to"] == after["from"]

@@ -386,6 +386,11 @@ class NumberTally(Tally):
     ) -> list[dict[str, float | int]]:
         """Counts in at most BINS bins of a round width (1, 2 or 5 times a power of ten).
 
+        Each bin holds the numbers from its lower edge up to, not including, its upper
+        edge, except the last, which also holds its upper edge: a 0-100 percentage
+        question gets ten bins with 100 in 90-100, not an eleventh bin 100-110 that
+        only that answer could ever fall in.
+
         Bins are computed in decimals, from each number as it was typed (its shortest
         ``repr``): in floats, 1 // 0.1 is 9, which would put the answer 1 in the bin
         0.9-1.
@@ -394,8 +399,10 @@ class NumberTally(Tally):
         top = self.question.maximum if self.question.maximum is not None else high
         start, stop = _decimal(min(bottom, low)), _decimal(max(top, high))
         width = _nice_width((stop - start) / self.BINS if stop > start else Decimal(1))
-        first = math.floor(start / width)
-        bins = max(1, min(self.BINS + 1, math.floor(stop / width) - first + 1))
+        first, bins = _bin_span(start, stop, width)
+        while bins > self.BINS:
+            width = _nice_width(width * Decimal("1.000001"))
+            first, bins = _bin_span(start, stop, width)
         counts = [0] * bins
         for value, n in ordered:
             counts[min(bins - 1, math.floor(_decimal(value) / width) - first)] += n
@@ -407,6 +414,12 @@ class NumberTally(Tally):
             }
             for i, c in enumerate(counts)
         ]
+
+
+def _bin_span(start: Decimal, stop: Decimal, width: Decimal) -> tuple[int, int]:
+    """The first bin's index and how many bins of ``width`` cover start..stop inclusive."""
+    first = math.floor(start / width)
+    return first, max(1, math.ceil(stop / width) - first)
 
 
 def _decimal(value: float) -> Decimal:
