@@ -231,8 +231,8 @@ async def test_number_bins_reach_the_presenter(server: LivepollServer) -> None:
     state = await presenter_state(server)
     assert state["question"]["unit"] == "%"
     bins = state["results"]["bins"]
-    assert [b["from"] for b in bins] == list(range(0, 101, 10))
-    assert [b["count"] for b in bins] == [0, 1, 0, 0, 2, 0, 0, 0, 0, 1, 0]
+    assert [(b["from"], b["to"]) for b in bins] == [(n, n + 10) for n in range(0, 100, 10)]
+    assert [b["count"] for b in bins] == [0, 1, 0, 0, 2, 0, 0, 0, 0, 1]
     assert state["results"]["median"] == 40.25
 
 
