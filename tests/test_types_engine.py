@@ -524,6 +524,23 @@ def test_quiz_answer_may_change_before_the_deadline_and_is_rescored() -> None:
     assert session.summary(session.current) == {"counts": [1, 0, 0], "right": 1}
 
 
+def test_reopened_quiz_scores_from_the_first_opening_live_and_after_a_restart() -> None:
+    """Reopening a quiz restarts its timer but not its speed clock: a latecomer let in
+    earns the buzzer's half points, early answers keep theirs, and a restore agrees."""
+    session = open_on(QUIZ, at=0.0)
+    session.apply_vote(A, QUIZ.id, 0, 5.0)
+    session.close_voting(8.0)
+    session.open_voting(60.0)
+    session.apply_vote(B, QUIZ.id, 0, 61.0)
+    live = [row["points"] for row in session.leaderboard()]
+    restored = Session(session.deck)
+    restored.restore(
+        0, stored_states(session), [(QUIZ.id, A, [0], 5.0), (QUIZ.id, B, [0], 61.0)]
+    )
+    assert restored.leaderboard() == session.leaderboard()
+    assert live == [875, 500]
+
+
 def test_quiz_answer_after_the_deadline_is_time_up_even_before_the_tick_closes_it() -> None:
     """Past the deadline a quiz refuses new and changed answers with time_up."""
     session = open_on(QUIZ, at=0.0)
@@ -627,14 +644,15 @@ def test_extend_just_after_the_deadline_counts_from_now() -> None:
 
 
 def test_reopening_restarts_the_timer() -> None:
-    """A question reopened after time ran out gets its full time again from the reopening."""
+    """A question reopened after time ran out gets its full time again from the reopening;
+    a quiz's speed points still count from the first opening, so waiting never pays."""
     session = open_on(QUIZ, at=0.0)
     session.expire(20.0)
     event = session.open_voting(50.0)
     assert event == Event(EventKind.REOPENED, QUIZ.id, 50.0, "20s")
     assert session.current.deadline == 70.0
     session.apply_vote(A, QUIZ.id, 0, 50.0)
-    assert session.leaderboard()[0]["points"] == 1000
+    assert session.leaderboard()[0]["points"] == 500
 
 
 def test_moving_away_stops_the_timer() -> None:

@@ -638,6 +638,8 @@ class QuestionState:
     tally: Tally = field(init=False)
     qa: QaBoard | None = field(init=False)
     opened_at: float | None = None
+    """When voting first opened; reopening keeps it, so a quiz's speed scores have one
+    starting gun that a restart restores (the store keeps this one time)."""
     deadline: float | None = None
     """When a timed question closes by itself; None when the chair closes it."""
 
@@ -822,11 +824,12 @@ class Session:
             return None
         kind = EventKind.REOPENED if state.status is Status.CLOSED else EventKind.OPENED
         state.status = Status.OPEN
-        state.opened_at = at
+        if state.opened_at is None:
+            state.opened_at = at
         limit = state.question.time_limit
         state.deadline = at + limit if limit else None
         if isinstance(state.tally, QuizTally):
-            state.tally.opened_at = at
+            state.tally.opened_at = state.opened_at
         detail = f"{limit}s" if limit else ""
         return self._changed(Event(kind, state.question.id, at, detail))
 
