@@ -110,6 +110,11 @@ async def test_disk_trouble_holds_acks_and_tells_everyone(livepoll_server: Livep
     assert notice["code"] == "storage_problem"
     assert livepoll_server.store.problem is not None
     assert "readonly" in livepoll_server.store.problem
+    latecomer = await open_phone(livepoll_server)
+    joined_notice = await latecomer.receive()
+    assert (joined_notice["type"], joined_notice["code"]) == ("notice", "storage_problem"), (
+        "a phone joining during the outage is told right after its state"
+    )
     await asyncio.sleep(0.3)
     assert livepoll_server.store.problem is not None, "still failing, still no ack"
     await database.execute("PRAGMA query_only = OFF")

@@ -71,6 +71,10 @@ FLOOD_DROPS = 200
 AUDIENCE_PATH = "/ws"
 PRESENTER_PATH = "/presenter"
 
+STORAGE_PROBLEM_NOTICE = protocol.encode_notice(
+    "storage_problem", "Votes are not being saved right now; retrying…"
+)
+
 
 @dataclass(slots=True)
 class ServerConfig:
@@ -292,6 +296,10 @@ class LivepollServer:
                     voter = candidate
                     self.audience.add(connection)
                     await connection.send(self._hello_state(voter))
+                    if self.store.problem is not None:
+                        # A phone that joins during a disk problem learns of it at once,
+                        # not only from the next change of it.
+                        await connection.send(STORAGE_PROBLEM_NOTICE)
                 elif voter is None:
                     await connection.send(
                         protocol.encode_error(
@@ -470,9 +478,7 @@ class LivepollServer:
         """
         if problem is not None:
             logger.error("storage: %s", problem)
-            notice = protocol.encode_notice(
-                "storage_problem", "Votes are not being saved right now; retrying…"
-            )
+            notice = STORAGE_PROBLEM_NOTICE
         else:
             logger.warning("storage: recovered; queued votes are being saved")
             notice = protocol.encode_notice("storage_ok", "Saving works again.")
