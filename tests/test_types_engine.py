@@ -534,9 +534,7 @@ def test_reopened_quiz_scores_from_the_first_opening_live_and_after_a_restart() 
     session.apply_vote(B, QUIZ.id, 0, 61.0)
     live = [row["points"] for row in session.leaderboard()]
     restored = Session(session.deck)
-    restored.restore(
-        0, stored_states(session), [(QUIZ.id, A, [0], 5.0), (QUIZ.id, B, [0], 61.0)]
-    )
+    restored.restore(0, stored_states(session), [(QUIZ.id, A, [0], 5.0), (QUIZ.id, B, [0], 61.0)])
     assert restored.leaderboard() == session.leaderboard()
     assert live == [875, 500]
 
@@ -581,6 +579,22 @@ def test_leaderboard_ranks_players_by_total_points_with_nicknames() -> None:
         {"name": "•••• head", "points": 1000, "right": 1},
         {"name": "Anonymous", "points": 500, "right": 1},
     ]
+
+
+def test_leaderboard_through_a_quiz_counts_only_the_quizzes_up_to_it() -> None:
+    """The board after the first quiz holds only its scores, as the room saw it then."""
+    first = Question("first", "quiz", "P", ("a", "b"), correct=(0,), points=100)
+    second = Question("second", "quiz", "P", ("a", "b"), correct=(1,), points=100)
+    session = Session(Deck("T", (first, second)))
+    session.open_voting(0.0)
+    session.apply_vote(A, "first", 0, 1.0)
+    session.next(2.0)
+    session.open_voting(3.0)
+    session.apply_vote(B, "second", 1, 4.0)
+    session.apply_vote(A, "second", 1, 4.0)
+    assert [row["points"] for row in session.leaderboard(through="first")] == [100]
+    assert [row["points"] for row in session.leaderboard(through="second")] == [200, 100]
+    assert session.leaderboard() == session.leaderboard(through="second")
 
 
 def test_pending_quizzes_do_not_count_on_the_leaderboard() -> None:

@@ -799,14 +799,22 @@ class Session:
         self.version += 1
         return name
 
-    def leaderboard(self) -> list[dict[str, Any]]:
-        """Quiz players by total points across the session's quizzes, best first."""
+    def leaderboard(self, through: str | None = None) -> list[dict[str, Any]]:
+        """Quiz players by total points across the session's quizzes, best first.
+
+        With ``through``, only the quizzes up to and including that question in deck
+        order count: the board the room saw when that quiz closed, which is what a
+        report shows under each quiz rather than the final board every time.
+        """
         totals: Counter[str] = Counter()
         right: Counter[str] = Counter()
-        for state in self.states.values():
+        for question in self.deck.questions:
+            state = self.states[question.id]
             if isinstance(state.tally, QuizTally) and state.status is not Status.PENDING:
                 totals.update(state.tally.scores)
                 right.update(state.tally.scores.keys())
+            if question.id == through:
+                break
         ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:LEADERBOARD_SIZE]
         return [
             {

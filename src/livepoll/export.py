@@ -189,7 +189,7 @@ def _question_summary(engine: Session, position: int, question: Question) -> dic
             for item in state.qa.ranked(("visible", "answered", "pending", "hidden"))
         ]
     if question.type == "quiz":
-        summary["leaderboard"] = engine.leaderboard()
+        summary["leaderboard"] = engine.leaderboard(through=question.id)
     return summary
 
 

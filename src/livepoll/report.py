@@ -214,7 +214,7 @@ def _chart(question: Question, data: SessionData) -> str:
         ]
         chart = bars_svg(rows, highlight=set(question.correct))
         if kind == "quiz":
-            chart += _leaderboard(data.engine.leaderboard())
+            chart += _leaderboard(data.engine.leaderboard(through=question.id))
         return chart
     if kind == "ranking":
         rows = [
@@ -296,7 +296,8 @@ def _leaderboard(players: list[dict[str, Any]]) -> str:
         for rank, player in enumerate(players, start=1)
     )
     return (
-        "<table class=leaderboard><thead><tr><th class=num>#</th><th>Player</th>"
+        "<table class=leaderboard><caption>Leaderboard after this quiz</caption>"
+        "<thead><tr><th class=num>#</th><th>Player</th>"
         "<th class=num>Points</th><th class=num>Right</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
     )
@@ -417,7 +418,8 @@ max-width:60rem;margin:0 auto;padding:1.5rem}
 h1{margin:0 0 .2rem;font-size:1.8rem}h2{margin:2rem 0 .3rem;font-size:1.45rem;
 border-bottom:3px solid var(--ink);padding-bottom:.2rem}
 h3{font-size:1.1rem;margin:0 0 .1rem}h4{margin:.2rem 0;font-size:.95rem}
-.meta,.caption{color:var(--muted);font-size:.85rem;margin:.2rem 0}
+.meta,.caption,caption{color:var(--muted);font-size:.85rem;margin:.2rem 0}
+caption{text-align:left}
 .number{display:inline-block;min-width:1.6rem;padding:0 .3rem;margin-right:.3rem;
 border-radius:.3rem;background:var(--ink);color:#fff;text-align:center}
 article.question{border:1px solid var(--line);border-radius:.5rem;padding:1rem;margin:1rem 0;

@@ -49,6 +49,10 @@ TEXT_WORDS = (
     "risk",
     "change",
 )
+NICKNAME_SHARE = 0.6
+"""Quiz: the share of phones that give a nickname when the first quiz opens."""
+NICKNAMES = ("Priya", "Tom", "Aisha", "Gareth", "Mei", "Kwame", "Siobhan", "Dev", "Olu", "Kate")
+
 QA_QUESTIONS = (
     "How did you get buy-in from senior leaders?",
     "What would you do differently next time?",
@@ -217,3 +221,11 @@ def reply_answer(message: Mapping[str, Any]) -> Any:
     if message.get("type") == "vote":
         return message.get("answer")
     return message.get("item", message.get("text"))
+
+
+def nickname_message(rng: random.Random, number: int) -> dict[str, Any] | None:
+    """The nickname a phone gives before its first quiz, or None for one that stays
+    anonymous (the page makes the nickname optional). Numbered, so names differ."""
+    if rng.random() >= NICKNAME_SHARE:
+        return None
+    return {"type": "nickname", "name": f"{rng.choice(NICKNAMES)} {number + 1}"}

@@ -29,7 +29,7 @@ from websockets.asyncio.connection import broadcast
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from livepoll import __version__
-from livepoll.simulate.answers import ReplyContext, make_reply, reply_answer
+from livepoll.simulate.answers import ReplyContext, make_reply, nickname_message, reply_answer
 from livepoll.simulate.stats import Stats
 
 OPEN_TIMEOUT = 15.0
@@ -159,6 +159,7 @@ class _Phone:
         "open_question",
         "items",
         "timer",
+        "named",
     )
 
     def __init__(self, group: PhoneGroup, number: int) -> None:
@@ -175,6 +176,8 @@ class _Phone:
         self.open_question: Mapping[str, Any] | None = None
         self.items: Sequence[Mapping[str, Any]] = ()
         self.timer: asyncio.TimerHandle | None = None
+        self.named = False
+        """Whether this phone has been asked for its quiz nickname (it may have declined)."""
 
     async def run(self, delay: float) -> None:
         """Connect (after ``delay``), follow the server, reconnect until stopped."""
@@ -286,8 +289,23 @@ class _Phone:
         your_answer = state.get("your_answer")
         if your_answer is not None and question_id not in self.answers:
             self.answers[question_id] = your_answer  # answered before a reconnect
+        if open_now.get("type") == "quiz" and not self.named:
+            self._give_nickname()
         if question_id not in self.answers:
             self._think(question_id)
+
+    def _give_nickname(self) -> None:
+        """As the page asks once per session, before the first quiz: most give a name.
+
+        Sent with its own ``seq`` but not kept pending: its ack is then ignored, and a
+        nickname lost to a dropped connection only leaves that phone anonymous.
+        """
+        self.named = True
+        message = nickname_message(self.group.rng, self.number)
+        if message is None or self.connection is None:
+            return
+        self.seq += 1
+        broadcast((self.connection,), json.dumps({**message, "seq": self.seq}))
 
     def _think(self, question_id: str) -> None:
         loop = asyncio.get_running_loop()
