@@ -1,6 +1,6 @@
 """Fuzzing a real server: every bad frame is refused precisely and nobody else notices.
 
-How hypothesis meets the server (the docstring the brief asks for):
+How hypothesis meets the server:
 
 * The shape fuzz runs hypothesis inside one ordinary (sync) test. A real server runs
   in a thread with its own event loop for the whole test, and an inner ``@given``
