@@ -129,7 +129,18 @@ async def test_tokens_tickets_and_addresses_appear_nowhere(tmp_path: Path) -> No
     deck = tmp_path / "deck.toml"
     deck.write_text(DECK, encoding="utf-8")
     database = tmp_path / "privacy.db"
-    made = livepoll("tickets", "--count", "3", "--db", str(database), "--url", "http://x/")
+    sheet = tmp_path / "tickets.html"
+    made = livepoll(
+        "tickets",
+        "--count",
+        "3",
+        "--db",
+        str(database),
+        "--url",
+        "http://x/",
+        "--output",
+        str(sheet),
+    )
     tickets = made.stdout.split()
     tokens = [new_voter_token() for _ in tickets]
 

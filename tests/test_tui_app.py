@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 from textual.pilot import Pilot
+from websockets.asyncio.client import connect
 
-from clients import open_phone
+from clients import Phone, new_voter_token, open_phone
+from livepoll import deck as deck_module
 from livepoll.deck import Question
 from livepoll.engine import Status
 from livepoll.protocol import PresenterState, Welcome
@@ -23,11 +26,13 @@ SIZE = (80, 24)
 
 
 async def wait_until(
-    pilot: Pilot[None], condition: Callable[[], bool], within: float = 5.0
+    pilot: Pilot[None], condition: Callable[[], bool], within: float = 20.0
 ) -> None:
     """Let the app run until ``condition`` holds; fail after ``within`` seconds.
 
-    Pilot pauses (not a bare sleep) so the app processes its messages meanwhile.
+    Pilot pauses (not a bare sleep) so the app processes its messages meanwhile. The
+    limit is generous: it costs nothing when things work, and a loaded 2-core
+    machine running the suite in parallel can take seconds to schedule a reconnect.
     """
     deadline = time.monotonic() + within
     while not condition():
@@ -224,16 +229,17 @@ async def test_link_down_shows_reconnecting_and_recovers(server_config: ServerCo
         async with connected(server) as (app, pilot):
             await first.__aexit__(None, None, None)
             stopped = True
+            # Conditions, not sleeps: under load each step may take seconds.
             await wait_until(pilot, lambda: app.link.phase == "down")
+            await wait_until(pilot, lambda: "reconnecting" in screen_text(app))
+            await pilot.press("space")  # only warns: nothing to send it to
             await pilot.pause()
-            assert "reconnecting" in screen_text(app)
-            await pilot.press("space")
-            await pilot.pause()
+            assert app.is_running
             again = dataclasses.replace(server_config, port=port, session_mode="resume")
             async with running_server(again) as restarted:
-                await wait_until(pilot, lambda: app.link.phase == "up", within=10)
-                await pilot.pause()
-                assert "reconnecting" not in screen_text(app)
+                await wait_until(pilot, lambda: app.link.phase == "up", within=60)
+                await wait_until(pilot, lambda: "reconnecting" not in screen_text(app))
+                assert restarted.session.current.status is Status.PENDING
                 await pilot.press("space")
                 await wait_until(pilot, lambda: restarted.session.current.status is Status.OPEN)
     finally:
@@ -250,6 +256,100 @@ async def test_a_wrong_token_is_reported_not_retried_silently(
         await wait_until(pilot, lambda: app.link.phase == "down")
         await pilot.pause()
         assert "refused the presenter token" in " ".join(screen_text(app).split())
+
+
+PANEL_DECK = """title = "Panel"
+
+[[questions]]
+id = "panel"
+type = "qa"
+prompt = "Questions for the panel"
+moderated = true
+"""
+
+
+async def test_chair_approves_and_hides_questions_from_the_queue(
+    server_config: ServerConfig,
+) -> None:
+    """In a moderated Q&A the chair walks the queue with ↓ and a/h; the server and the
+    phones follow, and waiting questions reach the projector only while moderating."""
+    server_config.deck = deck_module.from_text(PANEL_DECK, "panel.toml")
+    async with running_server(server_config) as server, connected(server) as (app, pilot):
+        await pilot.press("space")
+        await wait_until(pilot, lambda: app.state is not None and app.state.status == "open")
+        phones = [await open_phone(server) for _ in range(3)]
+        texts = ["[red]First[/] question?", "Rude one", "Third question?"]
+        try:
+            for n, (phone, text) in enumerate(zip(phones, texts, strict=True)):
+                await phone.connection.send(
+                    json.dumps({"type": "ask", "q": "panel", "text": text, "seq": n + 1})
+                )
+                assert (await phone.reply())["type"] == "ack"
+            await wait_until(pilot, lambda: app.state is not None and len(app.state.items) == 3)
+            await pilot.pause()
+            room_view = screen_text(app)
+            assert "3 waiting for approval" in room_view
+            assert "Rude one" not in room_view
+            assert "Moderate" in room_view  # the footer offers it on a Q&A
+
+            await pilot.press("down")  # starts moderating, the cursor on the oldest waiting
+            assert app.qa_cursor == 1
+            await pilot.pause()
+            moderating = screen_text(app)
+            assert "[red]First[/] question?" in moderating
+            assert "Rude one" in moderating
+            assert "PENDING" in moderating
+            assert "Approve" in moderating
+
+            await pilot.press("a")  # approve item 1; the cursor moves on to item 2
+            board = server.session.states["panel"].qa
+            assert board is not None
+            await wait_until(pilot, lambda: board.items[1].state == "visible")
+            assert app.qa_cursor == 2
+            await pilot.press("h")  # hide item 2
+            await wait_until(pilot, lambda: board.items[2].state == "hidden")
+            assert board.items[3].state == "pending"
+            await wait_until(
+                pilot,
+                lambda: (
+                    app.state is not None
+                    and [i["state"] for i in app.state.items] == ["pending", "visible", "hidden"]
+                ),
+            )
+            await pilot.pause()
+            assert "HIDDEN" in screen_text(app)
+
+            # A phone joining now sees the approved question only.
+            late = Phone(await connect(server.audience_url), new_voter_token())
+            try:
+                seen = await late.hello()
+                assert [item["text"] for item in seen["items"]] == ["[red]First[/] question?"]
+            finally:
+                await late.connection.close()
+
+            await pilot.press("escape")  # back to the room's view
+            assert app.qa_cursor is None
+            await pilot.pause()
+            room_view = screen_text(app)
+            assert "[red]First[/] question?" in room_view
+            assert "Rude one" not in room_view
+            assert "1 waiting for approval" in room_view
+        finally:
+            for phone in phones:
+                await phone.connection.close()
+
+
+async def test_moderation_keys_are_not_offered_outside_a_qa(
+    livepoll_server: LivepollServer,
+) -> None:
+    """On a choice question ↑↓, a, h and x do nothing and stay out of the footer."""
+    async with connected(livepoll_server) as (app, pilot):
+        await pilot.press("down", "a", "h", "x")
+        await pilot.pause()
+        assert app.qa_cursor is None
+        text = screen_text(app)
+        assert "Moderate" not in text
+        assert "Approve" not in text
 
 
 # -- offline: fixed states, no server ------------------------------------------------------

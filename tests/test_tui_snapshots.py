@@ -9,11 +9,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
+from livepoll import deck as deck_module
 from livepoll.deck import Question
-from livepoll.protocol import JoinInfo, PresenterState, Welcome
-from livepoll.tui.app import PresenterApp
+from livepoll.engine import Session
+from livepoll.protocol import (
+    JoinInfo,
+    PresenterState,
+    Welcome,
+    decode_presenter_frame,
+    encode_presenter_state,
+)
+from livepoll.tui.app import PresenterApp, make_replay_app
 from livepoll.tui.screens import LinkStatus
 
 SnapCompare = Callable[..., bool]
@@ -122,3 +131,212 @@ def test_quit_confirmation(snap_compare: SnapCompare) -> None:
     assert snap_compare(
         PresenterApp(), press=["q"], terminal_size=(80, 24), run_before=showing(state())
     )
+
+
+# -- one snapshot per question type, from states the engine itself computed ---------------
+
+TYPES_DECK = """title = "Digital Leaders Day"
+
+[[questions]]
+id = "single"
+type = "single"
+prompt = "Is your organisation running a transformation programme?"
+options = ["Yes", "No", "Not sure"]
+
+[[questions]]
+id = "multi"
+type = "multi"
+prompt = "Which of these hold your organisation back?"
+options = ["Legacy systems", "Culture", "Skills", "Budget", "Data sharing rules"]
+max_choices = 2
+
+[[questions]]
+id = "scale"
+type = "scale"
+prompt = "How ready is your council for AI?"
+min = 1
+max = 5
+labels = ["Not at all", "Fully"]
+
+[[questions]]
+id = "cloud"
+type = "text"
+prompt = "One word for your digital strategy"
+
+[[questions]]
+id = "wall"
+type = "text"
+display = "wall"
+prompt = "What should we stop doing?"
+
+[[questions]]
+id = "ranking"
+type = "ranking"
+prompt = "Rank the service design principles"
+options = ["Person-centred", "Persistent delivery", "Digital and IT", "Open by default"]
+
+[[questions]]
+id = "number"
+type = "number"
+prompt = "What share of your services is fully online?"
+min = 0
+max = 100
+unit = "%"
+
+[[questions]]
+id = "qa"
+type = "qa"
+prompt = "Questions for the panel"
+moderated = true
+
+[[questions]]
+id = "quiz"
+type = "quiz"
+prompt = "How long does an Estonian tax declaration take?"
+options = ["3 minutes", "3 hours", "3 days"]
+correct = "3 minutes"
+time_limit = 60
+"""
+
+ANSWERS: dict[str, list[object]] = {
+    "single": [0, 0, 1, 2, 0, 0, 2, 1, 0, 0, 0, 2],
+    "multi": [[0, 1], [1], [1, 3], [0, 3], [3], [0, 1], [4], [1, 2], [0], [1, 3]],
+    "scale": [1, 2, 2, 3, 3, 3, 3, 4, 4, 5, 3, 2],
+    "cloud": [
+        "people",
+        "people first",
+        "data",
+        "Culture",
+        "data",
+        "cloud",
+        "people",
+        "[red]markup[/]",
+        "legacy",
+        "data",
+        "trust",
+        "people",
+    ],
+    "wall": [
+        "Printing emails",
+        "Meetings without an agenda",
+        "Buying software before asking users",
+        "[b]Bold[/b] claims in business cases",
+        "Annual budgets for agile work",
+    ],
+    "ranking": [[0, 1, 2, 3], [0, 2, 1, 3], [1, 0, 2, 3], [0, 1, 3, 2], [3, 0, 1, 2]],
+    "number": [50, 72.5, 10, 99, 50, 64, 35, 80, 45, 55, 60, 20],
+    "quiz": [0, 1, 0, 0, 2, 0, 1, 0],
+}
+QA_POSTS = [
+    ("How will you fund the legacy migration?", 6, "visible"),
+    ("Is the [b]data[/b] strategy public?", 3, "answered"),
+    ("What about staff without smartphones?", 0, "pending"),
+    ("Off-topic rant", 0, "hidden"),
+    ("Will this reach district councils?", 0, "pending"),
+]
+NICKNAMES = ["Ada", "Grace", "[red]Linus[/]", "Margaret", "Alan"]
+
+
+def engine_state(question_id: str, *, closed: bool = False) -> PresenterState:
+    """The state a live server would send for one question of TYPES_DECK, with the
+    engine's own tallies (fixed clock, no server): the shape the console really gets."""
+    deck = deck_module.from_text(TYPES_DECK, "types.toml")
+    session = Session(deck)
+    index = [question.id for question in deck.questions].index(question_id)
+    start = 1_000.0
+    voters = [f"voter-{n:02d}" for n in range(12)]
+    for voter, name in zip(voters, NICKNAMES, strict=False):
+        session.set_nickname(voter, name)
+    session.go_to(index, start)
+    session.open_voting(start)
+    if question_id == "qa":
+        for n, (text, _, _) in enumerate(QA_POSTS):
+            session.post_question(voters[n], "qa", text, start + n)
+        for item_id, (_, votes, item_state) in enumerate(QA_POSTS, start=1):
+            if item_state != "pending":
+                session.moderate(item_id, "visible", start)
+            for voter in voters[:votes]:
+                session.upvote(voter, "qa", item_id, True, start + 10)
+            if item_state in ("answered", "hidden"):
+                session.moderate(item_id, item_state, start)
+    else:
+        for n, answer in enumerate(ANSWERS[question_id]):
+            session.apply_vote(voters[n], question_id, answer, start + 2 + n)
+    if closed:
+        session.close_voting(start + 30)
+    session.set_results_shown(True, start + 30)
+    frame = encode_presenter_state(session, phones=63, now=start + 18)
+    decoded = decode_presenter_frame(frame)
+    assert isinstance(decoded, PresenterState)
+    return decoded
+
+
+@pytest.mark.parametrize(
+    ("question_id", "closed"),
+    [
+        ("single", False),
+        ("multi", False),
+        ("scale", False),
+        ("cloud", False),
+        ("wall", False),
+        ("ranking", True),
+        ("number", True),
+        ("qa", False),
+        ("quiz", True),
+    ],
+)
+def test_each_question_type_at_80x24(
+    snap_compare: SnapCompare, question_id: str, closed: bool
+) -> None:
+    """Every type's live view fits 80×24: bars, words, answers, questions or leaderboard."""
+    assert snap_compare(
+        PresenterApp(),
+        terminal_size=(80, 24),
+        run_before=showing(engine_state(question_id, closed=closed)),
+    )
+
+
+def test_quiz_with_leaderboard_at_200x60(snap_compare: SnapCompare) -> None:
+    """On a large screen a closed quiz shows its bars, the right answer and the leaderboard."""
+    assert snap_compare(
+        PresenterApp(),
+        terminal_size=(200, 60),
+        run_before=showing(engine_state("quiz", closed=True)),
+    )
+
+
+def test_qa_moderation_cursor(snap_compare: SnapCompare) -> None:
+    """Moderating a Q&A lists waiting questions first, marks each state, and shows the cursor."""
+    assert snap_compare(
+        PresenterApp(),
+        press=["down", "down"],
+        terminal_size=(80, 24),
+        run_before=showing(engine_state("qa")),
+    )
+
+
+def test_qa_moderation_cursor_at_200x60(snap_compare: SnapCompare) -> None:
+    """On a large screen the moderation list gets bars for the upvotes."""
+    assert snap_compare(
+        PresenterApp(),
+        press=["down"],
+        terminal_size=(200, 60),
+        run_before=showing(engine_state("qa")),
+    )
+
+
+def test_results_read_only_view(snap_compare: SnapCompare) -> None:
+    """A past session shown again: a read-only line, final results, no join panel, n/p/q only."""
+    states = [engine_state(question_id, closed=True) for question_id in ("single", "multi")]
+    app = make_replay_app(
+        states,
+        Welcome("", "/home/chair/talks/livepoll.db", "0.1.0"),
+        "read-only: session 3 from 2025-03-14 10:02 UTC · past results",
+    )
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.press("n")
+        while app.state is None or app.state.index != 1:
+            await pilot.pause(0.02)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

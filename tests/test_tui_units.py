@@ -7,7 +7,7 @@ import random
 import pytest
 
 from livepoll.deck import Question
-from livepoll.protocol import JoinInfo, PresenterState, Welcome
+from livepoll.protocol import JoinInfo, PresenterState, ProtocolError, Welcome, encode_command
 from livepoll.tui.bars import bar_cells, choose_layout
 from livepoll.tui.bigtext import (
     SUPPORTED,
@@ -17,9 +17,15 @@ from livepoll.tui.bigtext import (
     render_lines,
     rendered_size,
 )
-from livepoll.tui.link import BACKOFF_CAP, presenter_url, reconnect_delay
+from livepoll.tui.link import (
+    BACKOFF_CAP,
+    LinkUp,
+    ReplayLink,
+    presenter_url,
+    reconnect_delay,
+)
 from livepoll.tui.screens import format_seconds, join_details
-from livepoll.tui.views import results_view
+from livepoll.tui.views import cursor_after, moderation_items, move_cursor, results_view
 
 
 def make_state(question: Question, **changes: object) -> PresenterState:
@@ -248,3 +254,112 @@ def test_countdown_rounds_up() -> None:
     assert format_seconds(61.2) == "1:02"
     assert format_seconds(0.1) == "0:01"
     assert format_seconds(0) == "0:00"
+
+
+# -- Q&A moderation ------------------------------------------------------------------------
+
+QA_ITEMS = (
+    {"id": 4, "text": "Waiting [b]one[/b]", "votes": 0, "state": "pending"},
+    {"id": 1, "text": "Popular", "votes": 5, "state": "visible"},
+    {"id": 2, "text": "Done", "votes": 2, "state": "answered"},
+    {"id": 3, "text": "Rude", "votes": 0, "state": "hidden"},
+)
+
+
+def test_moderation_view_lists_everything_waiting_first_with_marks() -> None:
+    """The chair sees every item in the server's order, each state marked, the cursor on one."""
+    question = Question("qa", "qa", "Ask us", moderated=True)
+    view = results_view(make_state(question, items=QA_ITEMS), cursor=1)
+    assert [row.label for row in view.rows] == ["Waiting [b]one[/b]", "Popular", "Done", "Rude"]
+    assert [row.mark for row in view.rows] == ["PENDING", "", "answered", "HIDDEN"]
+    assert [row.selected for row in view.rows] == [False, True, False, False]
+    assert view.rows[1].key == "▶"
+    assert view.focus == 1
+    assert view.summary == "1 waiting · 1 answered · 1 hidden"
+
+
+def test_moderation_cursor_moves_within_the_list() -> None:
+    """↑/↓ stop at the ends; a vanished item puts the cursor back on the first."""
+    assert move_cursor(QA_ITEMS, None, 0) == 4
+    assert move_cursor(QA_ITEMS, 4, 1) == 1
+    assert move_cursor(QA_ITEMS, 4, -1) == 4
+    assert move_cursor(QA_ITEMS, 3, 1) == 3
+    assert move_cursor(QA_ITEMS, 99, 1) == 4
+    assert move_cursor((), None, 1) is None
+
+
+def test_cursor_moves_on_to_the_next_item_after_an_action() -> None:
+    """Approving or hiding moves to the next item (the next in the queue), else back one."""
+    assert cursor_after(QA_ITEMS, 4) == 1
+    assert cursor_after(QA_ITEMS, 3) == 2
+    assert cursor_after(QA_ITEMS[:1], 4) == 4
+
+
+def test_only_qa_questions_have_items_to_moderate() -> None:
+    """A choice question offers no moderation, whatever its state carries."""
+    question = Question("q1", "single", "Pick", ("Yes", "No"))
+    assert moderation_items(make_state(question, items=QA_ITEMS)) == ()
+
+
+def test_qa_room_view_counts_waiting_questions_when_none_is_shown_yet() -> None:
+    """Before the chair approves anything, the room is told questions are waiting."""
+    question = Question("qa", "qa", "Ask us", moderated=True)
+    view = results_view(make_state(question, items=QA_ITEMS[:1]))
+    assert view.rows == ()
+    assert view.empty == "1 waiting for approval"
+
+
+def test_closed_quiz_names_the_leaderboard() -> None:
+    """A closed quiz's summary adds the best players, nicknames as typed."""
+    question = Question("quiz", "quiz", "Which?", ("A", "B"), correct=(0,))
+    board = ({"name": "[red]Ada[/]", "points": 980, "right": 1}, {"name": "Bo", "points": 0})
+    view = results_view(make_state(question, status="closed", leaderboard=board))
+    assert view.summary.splitlines()[1] == "Leaderboard  1 [red]Ada[/] 980 · 2 Bo 0"
+
+
+# -- the replay link -------------------------------------------------------------------------
+
+
+def _replay(count: int = 3) -> ReplayLink:
+    question = Question("q1", "single", "Pick", ("Yes", "No"))
+    states = [make_state(question, index=i, count=count, status="closed") for i in range(count)]
+    return ReplayLink(states, Welcome("", "/tmp/x.db", "0.1.0"), "read-only: session 1")
+
+
+def test_replay_link_moves_like_a_server_within_its_questions() -> None:
+    """next / previous / goto answer with that question's state; moving past the ends
+    or to where it already is answers nothing."""
+    link = _replay()
+    assert link.answer(encode_command("previous")) is None
+    moved = link.answer(encode_command("next"))
+    assert isinstance(moved, PresenterState)
+    assert moved.index == 1
+    assert link.answer(encode_command("goto", 2)) == link.states[2]
+    assert link.answer(encode_command("next")) is None
+    assert link.answer(encode_command("goto", 9)) is None
+    assert link.answer(encode_command("goto", 0)) == link.states[0]
+
+
+def test_replay_link_refuses_what_would_change_a_past_session() -> None:
+    """Opening voting, showing results or moderating is refused: it is read-only."""
+    link = _replay()
+    for frame in (
+        encode_command("toggle_voting"),
+        encode_command("toggle_results"),
+        encode_command("moderate", item=1, state="hidden"),
+    ):
+        refused = link.answer(frame)
+        assert isinstance(refused, ProtocolError)
+        assert refused.code == "read_only"
+    assert link.index == 0
+
+
+async def test_replay_link_starts_with_the_welcome_and_the_first_state() -> None:
+    """The stream opens like a server's: up, welcome, then the state; a command's answer follows."""
+    link = _replay()
+    events = link.events()
+    first = [await anext(events) for _ in range(3)]
+    assert first == [LinkUp(), link.welcome, link.states[0]]
+    await link.send(encode_command("next"))
+    assert await anext(events) == link.states[1]
+    await events.aclose()

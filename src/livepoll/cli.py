@@ -127,6 +127,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.set_defaults(handler=_report)
 
+    results = commands.add_parser(
+        "results",
+        help="show a past session's results again in the console (read-only)",
+        description=_doc(_results),
+    )
+    results.add_argument("--db", type=Path, default=Path(DEFAULT_DATABASE), metavar="FILE")
+    results.add_argument(
+        "--session", type=int, metavar="ID", help="the session to show (default: the latest)"
+    )
+    results.set_defaults(handler=_results)
+
     tickets = commands.add_parser(
         "tickets", help="make single-use tickets for --join tickets", description=_doc(_tickets)
     )
@@ -472,6 +483,27 @@ def _report(args: argparse.Namespace) -> int:
         return 1
     args.output.write_text(text, encoding="utf-8")
     print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _results(args: argparse.Namespace) -> int:
+    """Open the presenter console read-only on a past session (the latest by default)
+    to step through its questions with n/p and show the final results again. Nothing
+    is sent to phones and nothing in the database changes."""
+    from livepoll.export import ExportError
+    from livepoll.past import load_past_session
+
+    if not args.db.exists():
+        print(f"livepoll: no database at {args.db}", file=sys.stderr)
+        return 1
+    try:
+        past = asyncio.run(load_past_session(args.db, args.session))
+    except ExportError as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return 1
+    from livepoll.tui.app import make_replay_app
+
+    make_replay_app(past.states, past.welcome, past.read_only).run()
     return 0
 
 

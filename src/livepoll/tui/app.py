@@ -1,37 +1,41 @@
 """The presenter console: a Textual app that is a client of the livepoll server.
 
-The server owns the session; this app only draws the state the server pushes over
-the presenter WebSocket and sends the chair's keys back as commands. It never
-polls and never computes results itself, so a slow repaint here cannot lose or
-delay a vote, and quitting it leaves the session running.
+The server owns the session; this app only draws the state its link delivers and
+sends the chair's keys back as presenter commands. It never polls and never
+computes results itself, so a slow repaint here cannot lose or delay a vote, and
+quitting it leaves the session running.
 
-The link lives in one async worker that reconnects forever with capped, jittered
-backoff. Each frame becomes a message; state messages merge in the queue
-(``can_replace``) so a burst is drawn once.
+The link (:mod:`livepoll.tui.link`) is either the live server's presenter channel
+or a replay of a past session; one async worker reads its events and turns each
+into a message. State messages merge in the queue (``can_replace``) so a burst is
+drawn once.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import random
+from collections.abc import Sequence
 
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from livepoll.protocol import (
     PresenterState,
     ProtocolError,
     Welcome,
-    decode_presenter_frame,
     encode_command,
 )
-from livepoll.tui.link import presenter_url, reconnect_delay
+from livepoll.tui.link import (
+    LinkDown,
+    LinkUnavailable,
+    LinkUp,
+    PresenterLink,
+    ReplayLink,
+    WebSocketLink,
+)
 from livepoll.tui.messages import LinkChanged, ServerRefused, StateReceived, WelcomeReceived
 from livepoll.tui.screens import (
     JoinScreen,
@@ -40,27 +44,29 @@ from livepoll.tui.screens import (
     QuitScreen,
     join_details,
 )
+from livepoll.tui.views import QaAction, cursor_after, moderation_items, move_cursor
 
-logger = logging.getLogger(__name__)
+_MOVING = frozenset({"next", "previous", "quit"})
+"""The only keys a read-only replay offers: a past session can be stepped through, not run."""
 
-OPEN_TIMEOUT = 5.0
-"""Seconds to wait for the handshake: a dead host should not block the retry loop."""
+_SET_ASIDE_WHILE_MODERATING = frozenset({"toggle_results", "join_screen"})
 
-PING_INTERVAL = 2.0
-"""Keepalive pings, so a silently dead link (Wi-Fi gone) is noticed within seconds."""
-
-PING_TIMEOUT = 4.0
+_MODERATION = {"approve": "visible", "hide": "hidden", "answered": "answered"}
+"""The chair's moderation keys and the item state each one asks the server for."""
 
 
 class PresenterApp(App[None]):
     """The session chair's console.
 
     Args:
-        url: the server's base URL (``http://host:port/``) or presenter URL; None
-            runs without a server, drawing only what :meth:`apply_welcome` and
-            :meth:`apply_state` are given (snapshot tests, previews).
+        url: the server's base URL (``http://host:port/``) or presenter URL, for a
+            live link; ignored when ``link`` is given.
         token: the presenter secret, sent as a bearer token.
         rng: randomness for the backoff jitter (a seeded one in tests).
+        link: where the session lives (a live server or a replay). With neither
+            ``url`` nor ``link`` the app runs offline, drawing only what
+            :meth:`apply_welcome` and :meth:`apply_state` are given (snapshot
+            tests, previews).
     """
 
     CSS_PATH = "presenter.tcss"
@@ -76,9 +82,18 @@ class PresenterApp(App[None]):
         Binding("r", "toggle_results", "Results"),
         Binding("j", "join_screen", "Join"),
         Binding("q", "quit", "Quit"),
-        # Shown only when they apply (see check_action): a running timer, a room code.
+        # Shown only when they apply (see check_action): a running timer, a room code,
+        # a Q&A with questions to moderate.
         Binding("t", "extend", "+time"),
         Binding("c", "rotate_code", "New code"),
+        Binding("up,down", "start_moderating", "Moderate", key_display="↑↓"),
+        # While moderating, the same keys move the cursor (the first enabled binding wins).
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("a", "moderate('approve')", "Approve"),
+        Binding("h", "moderate('hide')", "Hide"),
+        Binding("x", "moderate('answered')", "Answered"),
+        Binding("escape", "stop_moderating", "Done", key_display="esc"),
     ]
 
     state: reactive[PresenterState | None] = reactive(None, init=False)
@@ -90,30 +105,42 @@ class PresenterApp(App[None]):
     link: reactive[LinkStatus] = reactive(LinkStatus("offline"), init=False)
     """Whether commands can reach the server right now."""
 
+    qa_cursor: reactive[int | None] = reactive(None, init=False)
+    """The Q&A item the chair's cursor is on, by id; None when not moderating."""
+
     def __init__(
         self,
         url: str | None = None,
         token: str = "",
         *,
         rng: random.Random | None = None,
+        link: PresenterLink | None = None,
     ) -> None:
         super().__init__()
-        self.presenter_url = presenter_url(url) if url is not None else None
-        """Where the presenter channel lives; None when running offline."""
-        self._token = token
-        self._rng = rng or random.Random()
-        self._socket: ClientConnection | None = None
+        if link is None and url is not None:
+            link = WebSocketLink(url, token, rng=rng)
+        self.session_link = link
+        """Where the session lives; None when running offline."""
+        self.read_only = link.read_only if link is not None else None
+        """Set when showing a past session: what it is (shown on screen); None when live."""
         self._main = MainScreen()
+        self._main.read_only = self.read_only
+
+    @property
+    def presenter_url(self) -> str | None:
+        """The live server's presenter channel, if this console is attached to one."""
+        link = self.session_link
+        return link.url if isinstance(link, WebSocketLink) else None
 
     def get_default_screen(self) -> Screen[None]:
         """The console screen, kept so state can be handed to it at any time."""
         return self._main
 
     def on_mount(self) -> None:
-        """Start the link to the server (unless running offline)."""
-        if self.presenter_url is not None:
+        """Start following the link (unless running offline)."""
+        if self.session_link is not None:
             self.link = LinkStatus("connecting")
-            self._maintain_link()
+            self._follow_link(self.session_link)
 
     # -- what the screens show -------------------------------------------------------
 
@@ -125,8 +152,15 @@ class PresenterApp(App[None]):
         """Use ``welcome`` as if the server had sent it (used offline, and by the link)."""
         self.welcome = welcome
 
-    def watch_state(self, state: PresenterState | None) -> None:
+    def watch_state(self, old: PresenterState | None, state: PresenterState | None) -> None:
         """Hand the new state to the screens, and update which keys apply."""
+        if state is None or old is None or state.question.id != old.question.id:
+            # Moderation belongs to one Q&A: moving on ends it.
+            self.qa_cursor = None
+        elif self.qa_cursor is not None:
+            items = moderation_items(state)
+            if all(item["id"] != self.qa_cursor for item in items):
+                self.qa_cursor = move_cursor(items, None, 0)
         self._main.state = state
         self._update_join_screens()
         self.refresh_bindings()
@@ -135,6 +169,11 @@ class PresenterApp(App[None]):
         """Hand the join URL and database path to the screens that show them."""
         self._main.welcome = welcome
         self._update_join_screens()
+
+    def watch_qa_cursor(self, cursor: int | None) -> None:
+        """Show the moderation list (or the room's view) with the cursor where it is."""
+        self._main.qa_cursor = cursor
+        self.refresh_bindings()
 
     def _update_join_screens(self) -> None:
         for screen in self.screen_stack:
@@ -148,67 +187,25 @@ class PresenterApp(App[None]):
     # -- the link ----------------------------------------------------------------------
 
     @work(exclusive=True, group="presenter-link", exit_on_error=False)
-    async def _maintain_link(self) -> None:
-        """Stay connected to the presenter channel for as long as the app runs.
+    async def _follow_link(self, link: PresenterLink) -> None:
+        """Turn each event of the link into a message, for as long as the app runs.
 
-        Runs on the app's event loop (an async worker, not a thread): websockets'
-        asyncio client must live on the loop that uses it. Each attempt's failure
-        is reported, waited out with backoff, and retried; only cancellation (the
-        app exiting) ends it.
+        An async worker on the app's loop (not a thread): the live link's websockets
+        client must live on the loop that uses it. Only cancellation ends it.
         """
-        assert self.presenter_url is not None
-        attempt = 0
-        while True:
-            detail = "connection closed"
-            try:
-                async with connect(
-                    self.presenter_url,
-                    additional_headers={"Authorization": f"Bearer {self._token}"},
-                    open_timeout=OPEN_TIMEOUT,
-                    ping_interval=PING_INTERVAL,
-                    ping_timeout=PING_TIMEOUT,
-                    max_size=2**20,
-                ) as socket:
-                    self._socket = socket
-                    attempt = 0
-                    self.post_message(LinkChanged(connected=True))
-                    async for frame in socket:
-                        self._dispatch(frame)
-            except InvalidStatus as error:
-                status = error.response.status_code
-                if status in (401, 403):
-                    detail = f"the server refused the presenter token (HTTP {status})"
-                else:
-                    detail = f"the server answered HTTP {status}"
-            except (OSError, TimeoutError, InvalidHandshake) as error:
-                detail = _describe(error)
-            except ConnectionClosed:
-                detail = "connection lost"
-            except Exception as error:  # the console must keep trying, whatever broke
-                logger.exception("presenter link failed")
-                detail = f"unexpected error: {error}"
-            finally:
-                self._socket = None
-            delay = reconnect_delay(attempt, self._rng)
-            attempt += 1
-            self.post_message(LinkChanged(connected=False, detail=detail, retry_in=delay))
-            await asyncio.sleep(delay)
-
-    def _dispatch(self, frame: str | bytes) -> None:
-        """Turn one server frame into a message for the app's queue."""
-        try:
-            decoded = decode_presenter_frame(frame)
-        except ProtocolError as error:
-            # A frame this version cannot read: skip it rather than drop the link,
-            # the next state frame carries everything again.
-            logger.warning("ignored a frame from the server: %s", error.message)
-            return
-        if isinstance(decoded, PresenterState):
-            self.post_message(StateReceived(decoded))
-        elif isinstance(decoded, Welcome):
-            self.post_message(WelcomeReceived(decoded))
-        else:
-            self.post_message(ServerRefused(decoded.code, decoded.message))
+        async for event in link.events():
+            if isinstance(event, PresenterState):
+                self.post_message(StateReceived(event))
+            elif isinstance(event, Welcome):
+                self.post_message(WelcomeReceived(event))
+            elif isinstance(event, ProtocolError):
+                self.post_message(ServerRefused(event.code, event.message))
+            elif isinstance(event, LinkUp):
+                self.post_message(LinkChanged(connected=True))
+            elif isinstance(event, LinkDown):
+                self.post_message(
+                    LinkChanged(connected=False, detail=event.detail, retry_in=event.retry_in)
+                )
 
     @on(StateReceived)
     def _state_received(self, message: StateReceived) -> None:
@@ -235,10 +232,12 @@ class PresenterApp(App[None]):
 
     # -- the chair's keys --------------------------------------------------------------
 
-    async def _send(self, action: str) -> None:
+    async def _send(
+        self, action: str, *, item: int | None = None, item_state: str | None = None
+    ) -> None:
         """Send a command; the screen changes only when the server's state says so."""
-        socket = self._socket
-        if socket is None:
+        link = self.session_link
+        if link is None:
             self.notify(
                 "Not connected to the server: the key had no effect.",
                 severity="warning",
@@ -246,24 +245,31 @@ class PresenterApp(App[None]):
             )
             return
         try:
-            await socket.send(encode_command(action))
-        except ConnectionClosed:
-            self.notify(
-                "The link dropped before the command was sent; try again once reconnected.",
-                severity="warning",
-                markup=False,
-            )
+            await link.send(encode_command(action, item=item, state=item_state))
+        except LinkUnavailable as error:
+            self.notify(str(error), severity="warning", markup=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Offer "more time" only while a timer runs, "new code" only in room-code mode.
+        """Offer each key only where it applies, so the footer fits 80 columns.
 
-        Hidden bindings keep the footer short enough for an 80-column projector.
+        "More time" only while a timer runs, "new code" only in room-code mode, the
+        moderation keys only on a Q&A (approve, hide and answered while moderating),
+        and in a read-only replay only the keys that move between questions.
         """
         state = self.state
+        if self.read_only is not None and action not in _MOVING:
+            return False
         if action == "extend":
             return state is not None and state.time_left is not None
         if action == "rotate_code":
             return state is not None and state.join is not None and state.join.mode == "code"
+        if action == "start_moderating":
+            return self.qa_cursor is None and state is not None and bool(moderation_items(state))
+        if action in ("cursor", "moderate", "stop_moderating"):
+            return self.qa_cursor is not None
+        if action in _SET_ASIDE_WHILE_MODERATING:
+            # The moderation keys need the footer's room; esc gives these back.
+            return self.qa_cursor is None
         return True
 
     async def action_extend(self) -> None:
@@ -290,6 +296,32 @@ class PresenterApp(App[None]):
         """Show or hide the bars, on the projector and on the phones."""
         await self._send("toggle_results")
 
+    def action_start_moderating(self) -> None:
+        """Show every Q&A item, waiting ones first, with the cursor on the first."""
+        if self.state is not None:
+            self.qa_cursor = move_cursor(moderation_items(self.state), None, 0)
+
+    def action_cursor(self, step: int) -> None:
+        """Move the moderation cursor ``step`` items down (up when negative)."""
+        if self.state is not None:
+            self.qa_cursor = move_cursor(moderation_items(self.state), self.qa_cursor, step)
+
+    async def action_moderate(self, key: QaAction) -> None:
+        """Approve, hide or mark answered the item under the cursor.
+
+        The cursor moves on to the next item at once, so a queue is worked through
+        with one key per question; the item's new state shows when the server says so.
+        """
+        item = self.qa_cursor
+        if item is None or self.state is None:
+            return
+        self.qa_cursor = cursor_after(moderation_items(self.state), item)
+        await self._send("moderate", item=item, item_state=_MODERATION[key])
+
+    def action_stop_moderating(self) -> None:
+        """Back to the room's view of the Q&A: waiting and hidden questions leave the screen."""
+        self.qa_cursor = None
+
     def action_join_screen(self) -> None:
         """Show the join code full screen (the join screen's own ``j`` comes back)."""
         if isinstance(self.screen, JoinScreen):
@@ -303,7 +335,7 @@ class PresenterApp(App[None]):
         """Quit, asking first while voting is open (the room would lose its bars)."""
         if isinstance(self.screen, QuitScreen):
             return
-        if self.state is not None and self.state.status == "open":
+        if self.state is not None and self.state.status == "open" and self.read_only is None:
             self.push_screen(QuitScreen(), self._quit_answered)
             return
         self.exit()
@@ -313,20 +345,16 @@ class PresenterApp(App[None]):
             self.exit()
 
 
-def _describe(error: BaseException) -> str:
-    """A short reason for the banner, e.g. 'connection refused'."""
-    if isinstance(error, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(error, TimeoutError):
-        return "timed out"
-    if isinstance(error, OSError) and error.strerror:
-        return error.strerror.lower()
-    return str(error) or type(error).__name__
-
-
 def make_app(url: str, token: str) -> PresenterApp:
     """The console connected to the server at ``url`` (``http://host:port/``).
 
     The one factory the CLI, the Pilot tests and previews share.
     """
-    return PresenterApp(url=url, token=token)
+    return PresenterApp(link=WebSocketLink(url, token))
+
+
+def make_replay_app(
+    states: Sequence[PresenterState], welcome: Welcome, read_only: str, *, start: int = 0
+) -> PresenterApp:
+    """The console showing a past session read-only: one state per question, steppable."""
+    return PresenterApp(link=ReplayLink(states, welcome, read_only, start=start))

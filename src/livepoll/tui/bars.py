@@ -7,7 +7,7 @@ as typed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.style import Style
 from rich.text import Text
@@ -75,6 +75,22 @@ class ResultsBars(Widget):
         color: $success;
         text-style: bold;
     }
+    ResultsBars > .results-bars--mark-warning {
+        color: $warning;
+        text-style: bold;
+    }
+    ResultsBars > .results-bars--mark-muted {
+        color: $text-muted;
+        text-style: bold;
+    }
+    ResultsBars > .results-bars--dim {
+        color: $text-muted;
+        text-style: strike;
+    }
+    ResultsBars > .results-bars--cursor {
+        background: $accent-muted;
+        text-style: bold;
+    }
     ResultsBars > .results-bars--bar {
         color: $accent;
         background: $boost;
@@ -92,6 +108,10 @@ class ResultsBars(Widget):
         "results-bars--key",
         "results-bars--label",
         "results-bars--mark",
+        "results-bars--mark-warning",
+        "results-bars--mark-muted",
+        "results-bars--dim",
+        "results-bars--cursor",
         "results-bars--bar",
         "results-bars--figures",
         "results-bars--note",
@@ -116,7 +136,11 @@ class ResultsBars(Widget):
             return self._finish(self._listing(view.listing, width, height - 2), self.hidden_hint)
         if not view.rows:
             return self._finish([], view.empty)
-        room = height - (2 if view.summary else 0)
+        room = height - (1 + len(view.summary.splitlines()) if view.summary else 0)
+        if view.focus is not None and len(view.rows) > room > 0:
+            # Not every row fits, even one a line: keep the cursor's row in the window.
+            start = max(0, min(view.focus - room // 2, len(view.rows) - room))
+            view = replace(view, rows=view.rows[start : start + room])
         if view.full <= 0:
             lines = self._listing(view.rows, width, room)
         else:
@@ -128,30 +152,54 @@ class ResultsBars(Widget):
         return self._finish(lines[: max(room, 0)], view.summary)
 
     def _finish(self, lines: list[Text], note: str) -> Text:
-        """Add ``note`` under the rows, always visible: it explains what is (not) shown."""
+        """Add ``note`` under the rows, always visible: it explains what is (not) shown.
+
+        Each line of ``note`` gets a row of its own (a quiz adds its leaderboard).
+        """
         width, height = self.content_size
         if note:
-            hint = Text(note, style=self.get_component_rich_style("results-bars--note"))
-            hint.truncate(width, overflow="ellipsis")
-            lines = lines[: max(height - 2, 0)]
+            style = self.get_component_rich_style("results-bars--note")
+            hints = []
+            for part in note.splitlines():
+                hint = Text(part, style=style)
+                hint.truncate(width, overflow="ellipsis")
+                hints.append(hint)
+            lines = lines[: max(height - 1 - len(hints), 0)]
             if lines:
                 lines.append(Text(""))
-            lines.append(hint)
+            lines.extend(hints)
         return Text("\n", no_wrap=True, end="").join(lines[: max(height, 1)])
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"results-bars--{name}", partial=True)
 
     def _label(self, row: Row, width: int) -> Text:
-        text = Text()
+        """Key, label and mark in ``width`` cells; a long label gives way, never the mark
+        (a Q&A's PENDING or HIDDEN must stay readable)."""
+        prefix = Text()
         if row.key:
-            text.append(row.key, self._style("key"))
-            text.append("  ")
-        text.append(row.label, self._style("label"))
+            prefix.append(row.key, self._style("key"))
+            prefix.append("  ")
+        suffix = Text()
         if row.mark:
-            text.append("  ")
-            text.append(row.mark, self._style("mark"))
+            tone = f"mark-{row.tone}" if row.tone in ("warning", "muted") else "mark"
+            suffix.append("  ")
+            suffix.append(row.mark, self._style(tone))
+        label_style = self._style("label")
+        if row.tone == "muted":
+            label_style += self._style("dim")
+        label = Text(row.label, label_style)
+        room = width - prefix.cell_len - suffix.cell_len
+        if room < min(label.cell_len, 8):
+            # Too narrow for both: the label first, as before.
+            suffix = Text()
+            room = width - prefix.cell_len
+        label.truncate(max(room, 0), overflow="ellipsis")
+        text = Text.assemble(prefix, label, suffix)
         text.truncate(width, overflow="ellipsis")
+        if row.selected:
+            text.pad_right(width - text.cell_len)
+            text.stylize(self._style("cursor"))
         return text
 
     def _bar(self, fraction: float, width: int) -> Text:
@@ -192,7 +240,9 @@ class ResultsBars(Widget):
 
     def _compact_lines(self, view: ResultsView, width: int, gap: int) -> list[Text]:
         figures_width = max(len(row.figure) for row in view.rows)
-        longest = max(self._label(row, width).cell_len for row in view.rows)
+        longest = max(
+            self._label(replace(row, selected=False), width).cell_len for row in view.rows
+        )
         label_width = max(min(longest, width // 3), 4)
         bar_width = max(width - label_width - figures_width - 3, 1)
         lines: list[Text] = []

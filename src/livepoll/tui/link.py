@@ -1,13 +1,41 @@
-"""The presenter link's pure parts: where to connect and how long to wait between tries.
+"""The presenter link: what the console talks through, live or replayed.
 
-Kept apart from the app so the URL rules and the backoff curve are unit-tested
-without a terminal or a socket.
+The app does not care where session states come from. It reads one stream of
+events (:meth:`PresenterLink.events`) and sends the chair's commands as presenter
+command frames (:meth:`PresenterLink.send`). Two links implement it:
+
+- :class:`WebSocketLink`: the live server's presenter channel, reconnecting
+  forever with capped, jittered backoff;
+- :class:`ReplayLink`: an in-memory sequence of states (a past session shown again
+  by ``livepoll results``), which answers next / previous / goto like a server
+  whose session cannot change.
+
+The URL rules and the backoff curve are plain functions, unit-tested without a
+terminal or a socket.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from livepoll.protocol import (
+    PresenterState,
+    ProtocolError,
+    Welcome,
+    decode_command,
+    decode_presenter_frame,
+)
+
+logger = logging.getLogger(__name__)
 
 PRESENTER_PATH = "presenter"
 """The presenter channel's path, below the server's base URL."""
@@ -17,6 +45,14 @@ BACKOFF_FIRST = 0.2
 
 BACKOFF_CAP = 5.0
 """Longest wait between tries, so the console is back within seconds of the server."""
+
+OPEN_TIMEOUT = 5.0
+"""Seconds to wait for the handshake: a dead host should not block the retry loop."""
+
+PING_INTERVAL = 2.0
+"""Keepalive pings, so a silently dead link (Wi-Fi gone) is noticed within seconds."""
+
+PING_TIMEOUT = 4.0
 
 _SCHEMES = {"http": "ws", "ws": "ws", "https": "wss", "wss": "wss"}
 
@@ -57,3 +93,208 @@ def reconnect_delay(attempt: int, rng: random.Random | None = None) -> float:
     step = min(BACKOFF_CAP, BACKOFF_FIRST * 2.0 ** min(attempt, 16))
     draw = rng.random() if rng is not None else random.random()
     return step / 2 + draw * step / 2
+
+
+# -- the interface the app talks through ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LinkUp:
+    """Commands can reach the session now."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkDown:
+    """The link was lost (or never made): why, and seconds until the next try."""
+
+    detail: str
+    retry_in: float
+
+
+LinkEvent = LinkUp | LinkDown | PresenterState | Welcome | ProtocolError
+"""What a link reports: its own ups and downs, and the decoded server frames
+(a :class:`ProtocolError` value is an error frame: a command the session refused)."""
+
+
+class LinkUnavailable(Exception):
+    """A command could not be sent; the message says why, for the chair."""
+
+
+class PresenterLink(ABC):
+    """Where the console's session lives: a stream of events in, command frames out."""
+
+    read_only: str | None = None
+    """None for a live session; for a replayed one, a line saying what is shown
+    (e.g. ``read-only: session 3 from 2025-03-14 10:02``). The app then offers only
+    the keys that move between questions."""
+
+    @abstractmethod
+    def events(self) -> AsyncIterator[LinkEvent]:
+        """Everything the console needs to draw, in order, for as long as the app runs."""
+
+    @abstractmethod
+    async def send(self, command: str) -> None:
+        """Send one presenter command frame (:func:`livepoll.protocol.encode_command`).
+
+        Raises:
+            LinkUnavailable: it could not be sent (no connection right now).
+        """
+
+
+class WebSocketLink(PresenterLink):
+    """The live server's presenter channel, kept up for as long as events are read.
+
+    Runs on the app's event loop (websockets' asyncio client must live on the loop
+    that uses it). Each failure is reported as :class:`LinkDown`, waited out with
+    backoff and retried; only cancellation (the app exiting) ends it.
+
+    Args:
+        url: the server's base URL (``http://host:port/``) or presenter URL.
+        token: the presenter secret, sent as a bearer token.
+        rng: randomness for the backoff jitter (a seeded one in tests).
+    """
+
+    def __init__(self, url: str, token: str, *, rng: random.Random | None = None) -> None:
+        self.url = presenter_url(url)
+        """The presenter channel's WebSocket URL."""
+        self._token = token
+        self._rng = rng or random.Random()
+        self._socket: ClientConnection | None = None
+
+    async def events(self) -> AsyncIterator[LinkEvent]:
+        """Connect, yield every decoded frame, and reconnect whenever the link drops."""
+        attempt = 0
+        while True:
+            detail = "connection closed"
+            try:
+                async with connect(
+                    self.url,
+                    additional_headers={"Authorization": f"Bearer {self._token}"},
+                    open_timeout=OPEN_TIMEOUT,
+                    ping_interval=PING_INTERVAL,
+                    ping_timeout=PING_TIMEOUT,
+                    max_size=2**20,
+                ) as socket:
+                    self._socket = socket
+                    attempt = 0
+                    yield LinkUp()
+                    async for frame in socket:
+                        decoded = _decode(frame)
+                        if decoded is not None:
+                            yield decoded
+            except InvalidStatus as error:
+                status = error.response.status_code
+                if status in (401, 403):
+                    detail = f"the server refused the presenter token (HTTP {status})"
+                else:
+                    detail = f"the server answered HTTP {status}"
+            except (OSError, TimeoutError, InvalidHandshake) as error:
+                detail = _describe(error)
+            except ConnectionClosed:
+                detail = "connection lost"
+            except Exception as error:  # the console must keep trying, whatever broke
+                logger.exception("presenter link failed")
+                detail = f"unexpected error: {error}"
+            finally:
+                self._socket = None
+            delay = reconnect_delay(attempt, self._rng)
+            attempt += 1
+            yield LinkDown(detail, delay)
+            await asyncio.sleep(delay)
+
+    async def send(self, command: str) -> None:
+        """Send on the current connection, if there is one."""
+        socket = self._socket
+        if socket is None:
+            raise LinkUnavailable("Not connected to the server: the key had no effect.")
+        try:
+            await socket.send(command)
+        except ConnectionClosed:
+            raise LinkUnavailable(
+                "The link dropped before the command was sent; try again once reconnected."
+            ) from None
+
+
+def _decode(frame: str | bytes) -> PresenterState | Welcome | ProtocolError | None:
+    """One server frame, decoded; None for a frame this version cannot read."""
+    try:
+        return decode_presenter_frame(frame)
+    except ProtocolError as error:
+        # Skip it rather than drop the link: the next state frame carries everything.
+        logger.warning("ignored a frame from the server: %s", error.message)
+        return None
+
+
+def _describe(error: BaseException) -> str:
+    """A short reason for the banner, e.g. 'connection refused'."""
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    return str(error) or type(error).__name__
+
+
+class ReplayLink(PresenterLink):
+    """A fixed sequence of states, one per question, that the chair can step through.
+
+    It answers ``next``, ``previous`` and ``goto`` the way the server would (moving
+    to that question's state) and refuses every other command: a past session
+    cannot change.
+
+    Args:
+        states: one state per question, in deck order (``states[i].index == i``).
+        welcome: what the console shows in its session line.
+        read_only: the line saying which session this is and when it ran.
+        start: the question shown first.
+    """
+
+    def __init__(
+        self,
+        states: Sequence[PresenterState],
+        welcome: Welcome,
+        read_only: str,
+        *,
+        start: int = 0,
+    ) -> None:
+        if not states:
+            raise ValueError("a replay needs at least one state")
+        self.states = tuple(states)
+        self.welcome = welcome
+        self.read_only = read_only
+        self.index = max(0, min(start, len(self.states) - 1))
+        """The question shown now."""
+        self._commands: asyncio.Queue[str] = asyncio.Queue()
+
+    async def events(self) -> AsyncIterator[LinkEvent]:
+        """The welcome and the first state at once, then one reply per command."""
+        yield LinkUp()
+        yield self.welcome
+        yield self.states[self.index]
+        while True:
+            reply = self.answer(await self._commands.get())
+            if reply is not None:
+                yield reply
+
+    async def send(self, command: str) -> None:
+        """Queue a command; its answer comes out of :meth:`events`."""
+        self._commands.put_nowait(command)
+
+    def answer(self, command: str) -> PresenterState | ProtocolError | None:
+        """The state a command leads to, an error for one a past session refuses,
+        or None when nothing changes (``next`` on the last question)."""
+        try:
+            decoded = decode_command(command)
+        except ProtocolError as error:
+            return error
+        moves = {"next": self.index + 1, "previous": self.index - 1, "goto": decoded.index}
+        if decoded.action not in moves:
+            return ProtocolError(
+                "read_only", "This is a past session, shown read-only: it cannot change."
+            )
+        target = moves[decoded.action]
+        if target is None or not 0 <= target < len(self.states) or target == self.index:
+            return None
+        self.index = target
+        return self.states[target]

@@ -7,7 +7,9 @@ connection and the key bindings that talk to the server.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,6 +18,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Digits, Footer, Label, Static
@@ -43,6 +46,14 @@ _VOTING_LABELS = {
     "pending": "○ WAITING",
     "open": "● VOTING OPEN",
     "closed": "■ VOTING CLOSED",
+}
+
+
+# A past session: its questions were either asked (their results are final) or not.
+_PAST_LABELS = {
+    "pending": "○ NOT ASKED",
+    "open": "■ FINAL",
+    "closed": "■ FINAL",
 }
 
 
@@ -80,8 +91,15 @@ class MainScreen(Screen[None]):
     link: reactive[LinkStatus] = reactive(LinkStatus("offline"), init=False)
     """Whether the presenter link is up; drives the reconnecting banner."""
 
+    qa_cursor: reactive[int | None] = reactive(None, init=False)
+    """The Q&A item under the chair's moderation cursor; None shows the room's view."""
+
+    read_only: reactive[str | None] = reactive(None, init=False)
+    """Set when a past session is shown: what it is. No join panel, no phones."""
+
     def compose(self) -> ComposeResult:
         """Lay out the console; the stylesheet sizes it for small and large screens."""
+        yield Static(id="read-only-banner", classes="banner")
         yield Static(id="link-banner", classes="banner")
         yield Static(id="storage-banner", classes="banner")
         with Horizontal(id="top-bar"):
@@ -99,7 +117,7 @@ class MainScreen(Screen[None]):
                     yield Digits("0", id="answers")
                     yield Label("answers", classes="counter-label")
                     yield Digits("0", id="phones")
-                    yield Label("phones\nconnected", classes="counter-label")
+                    yield Label("phones\nconnected", id="phones-label", classes="counter-label")
                 yield Static(id="session-info")
             with Vertical(id="join-panel"):
                 yield QRCode(id="join-qr", max_scale=3, caption="Scan to vote")
@@ -110,24 +128,60 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         """Draw whatever the app already knew before this screen existed."""
+        self._show_read_only(self.read_only)
         self._show_state(self.state)
         self._show_welcome(self.welcome)
         self._show_link(self.link)
 
+    @contextlib.contextmanager
+    def _drawing(self) -> Iterator[bool]:
+        """Yields whether there is anything to draw on: not before the screen is mounted.
+
+        A widget of this screen can only be missing while the app is closing (they
+        are removed one by one while the server may still be sending states): that
+        last frame is dropped rather than crashing the exit.
+        """
+        with contextlib.suppress(NoMatches):
+            yield self.is_mounted
+
     def watch_state(self, state: PresenterState | None) -> None:
         """Redraw the question, bars and counters (at most ~10 times a second)."""
-        if self.is_mounted:
-            self._show_state(state)
+        with self._drawing() as ready:
+            if ready:
+                self._show_state(state)
+
+    def watch_qa_cursor(self) -> None:
+        """Switch between the room's view of a Q&A and the chair's moderation list."""
+        with self._drawing() as ready:
+            if ready and self.state is not None:
+                bars = self.query_one("#results", ResultsBars)
+                bars.view = results_view(self.state, self.qa_cursor)
+
+    def watch_read_only(self, read_only: str | None) -> None:
+        """Say which past session is shown, and drop what only a live session has."""
+        with self._drawing() as ready:
+            if ready:
+                self._show_read_only(read_only)
+                self._show_state(self.state)
+                self._show_welcome(self.welcome)
+
+    def _show_read_only(self, read_only: str | None) -> None:
+        banner = self.query_one("#read-only-banner", Static)
+        banner.display = read_only is not None
+        banner.update(Text(read_only or ""))
+        self.set_class(read_only is not None, "-read-only")
 
     def watch_welcome(self, welcome: Welcome | None) -> None:
         """Redraw the join panel and the session line."""
-        if self.is_mounted:
-            self._show_welcome(welcome)
+        with self._drawing() as ready:
+            if ready:
+                self._show_welcome(welcome)
 
     def watch_link(self, link: LinkStatus) -> None:
         """Show or hide the link banner."""
-        if self.is_mounted:
-            self._show_link(link)
+        with self._drawing() as ready:
+            if ready:
+                self._show_link(link)
 
     def _show_state(self, state: PresenterState | None) -> None:
         title = self.query_one("#deck-title", Static)
@@ -149,7 +203,8 @@ class MainScreen(Screen[None]):
             return
         title.update(Text(state.title))
         position.update(Text(f"Question {state.index + 1} / {state.count}"))
-        voting.update(_VOTING_LABELS[state.status])
+        labels = _VOTING_LABELS if self.read_only is None else _PAST_LABELS
+        voting.update(labels[state.status])
         for status in _VOTING_LABELS:
             voting.set_class(status == state.status, f"-{status}")
         results_label.update("results shown" if state.results_shown else "results hidden")
@@ -161,7 +216,7 @@ class MainScreen(Screen[None]):
         if state.time_left is not None:
             timer.update(format_seconds(state.time_left))
             timer.set_class(state.time_left <= 10, "-ending")
-        bars.view = results_view(state)
+        bars.view = results_view(state, self.qa_cursor)
         self._show_join()
         self.query_one("#answers", Digits).update(str(state.respondents))
         self.query_one("#phones", Digits).update(str(state.phones))
@@ -179,6 +234,8 @@ class MainScreen(Screen[None]):
         info = self.query_one("#session-info", Static)
         if welcome is None:
             info.update("")
+        elif self.read_only is not None:
+            info.update(Text(f"database: {welcome.database} (opened read-only)"))
         else:
             info.update(
                 Text(f"database: {welcome.database}   ·   server livepoll {welcome.version}")

@@ -8,8 +8,9 @@ it pure makes the per-type rules cheap to test and keeps the widget generic.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from livepoll.protocol import PresenterState
 
@@ -18,6 +19,15 @@ TEXT_ROWS = 12
 
 QA_ROWS = 12
 """Audience questions listed for a Q&A, most upvoted first."""
+
+LEADERBOARD_NAMES = 5
+"""Quiz players named on the leaderboard line under the bars."""
+
+QaAction = Literal["approve", "hide", "answered"]
+"""The chair's moderation keys (``a``, ``h``, ``x``)."""
+
+_QA_MARKS = {"pending": "PENDING", "visible": "", "answered": "answered", "hidden": "HIDDEN"}
+_QA_TONES = {"pending": "warning", "visible": "", "answered": "success", "hidden": "muted"}
 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -41,6 +51,10 @@ class Row:
     """The number(s) printed after the bar, e.g. ``12  40%``."""
     mark: str = ""
     """A short tag after the label, e.g. ``✓`` for a quiz's right answer."""
+    tone: str = "success"
+    """How the mark is coloured: ``success``, ``warning`` or ``muted`` (also dims the label)."""
+    selected: bool = False
+    """The chair's moderation cursor is on this row."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +72,8 @@ class ResultsView:
     """One line under the rows, e.g. ``mean 3.4 · median 4``."""
     empty: str = ""
     """Shown instead of rows when there are none yet."""
+    focus: int | None = None
+    """The row that must stay on screen when not all fit (the moderation cursor)."""
 
 
 def _number(value: Any) -> str:
@@ -81,8 +97,85 @@ def _share_rows(
     return tuple(rows)
 
 
-def results_view(state: PresenterState) -> ResultsView:
-    """The results area for ``state``, whatever the question's type."""
+def moderation_items(state: PresenterState) -> tuple[dict[str, Any], ...]:
+    """The Q&A items the chair moderates, in the server's order: waiting for approval
+    first, then shown ones by upvotes, answered ones, hidden ones last. Empty for
+    other types."""
+    if state.question.type != "qa":
+        return ()
+    return tuple(item for item in state.items if isinstance(item.get("id"), int))
+
+
+def move_cursor(items: Sequence[dict[str, Any]], current: int | None, step: int) -> int | None:
+    """The item id ``step`` rows from ``current`` (clamped to the list); the first
+    item when ``current`` is None or gone; None when there are no items."""
+    ids = [int(item["id"]) for item in items]
+    if not ids:
+        return None
+    if current not in ids:
+        return ids[0]
+    position = max(0, min(ids.index(current) + step, len(ids) - 1))
+    return ids[position]
+
+
+def cursor_after(items: Sequence[dict[str, Any]], acted_on: int) -> int:
+    """Where the cursor goes once the chair has acted on ``acted_on``: the next item
+    in the list (the next one waiting, in a queue), else the one before, else itself."""
+    ids = [int(item["id"]) for item in items]
+    if acted_on not in ids or len(ids) == 1:
+        return acted_on
+    position = ids.index(acted_on)
+    return ids[position + 1] if position + 1 < len(ids) else ids[position - 1]
+
+
+def _qa_count(items: Sequence[dict[str, Any]], state: str) -> int:
+    return sum(1 for item in items if item.get("state") == state)
+
+
+def _moderation_view(state: PresenterState, cursor: int) -> ResultsView:
+    """Every Q&A item for the chair, waiting ones first, with its state and the cursor."""
+    items = moderation_items(state)
+    most = max((int(i.get("votes", 0)) for i in items), default=1)
+    rows = tuple(
+        Row(
+            "▶" if item["id"] == cursor else " ",
+            str(item.get("text", "")),
+            float(item.get("votes", 0)),
+            f"▲ {item.get('votes', 0)}",
+            _QA_MARKS.get(str(item.get("state")), str(item.get("state"))),
+            _QA_TONES.get(str(item.get("state")), ""),
+            selected=item["id"] == cursor,
+        )
+        for item in items
+    )
+    focus = next((i for i, row in enumerate(rows) if row.selected), None)
+    # Shown ones carry no mark; the counts say what needs the chair, or was set aside.
+    summary = " · ".join(
+        f"{count} {label}"
+        for label, count in (
+            ("waiting", _qa_count(items, "pending")),
+            ("answered", _qa_count(items, "answered")),
+            ("hidden", _qa_count(items, "hidden")),
+        )
+        if count
+    )
+    return ResultsView(rows, float(max(most, 1)), True, (), summary, "", focus)
+
+
+def _leaderboard_line(state: PresenterState) -> str:
+    """``Leaderboard  1 Ada 1840 · 2 Grace 1720 …`` (nicknames are user text)."""
+    players = [
+        f"{place} {player.get('name', '')} {player.get('points', 0)}"
+        for place, player in enumerate(state.leaderboard[:LEADERBOARD_NAMES], start=1)
+    ]
+    return "Leaderboard  " + " · ".join(players) if players else ""
+
+
+def results_view(state: PresenterState, cursor: int | None = None) -> ResultsView:
+    """The results area for ``state``, whatever the question's type.
+
+    ``cursor`` is the Q&A item the chair is moderating (None: the room's view).
+    """
     question = state.question
     results = state.results or {}
     kind = question.type
@@ -103,6 +196,9 @@ def results_view(state: PresenterState) -> ResultsView:
                 for i, r in enumerate(rows)
             )
             summary = f"{results.get('right', 0)} of {state.respondents} got it right"
+            board = _leaderboard_line(state)
+            if board:
+                summary += "\n" + board
         elif kind == "multi" and question.max_choices > 1:
             summary = f"up to {question.max_choices} choices each, so shares add up past 100%"
         return ResultsView(rows, float(max(state.respondents, 1)), shown, listing, summary)
@@ -171,6 +267,9 @@ def results_view(state: PresenterState) -> ResultsView:
             rows, float(most), shown, (), f"most used words in {total} answers", "No answers yet."
         )
 
+    if kind == "qa" and cursor is not None:
+        return _moderation_view(state, cursor)
+
     if kind == "qa":
         # Pending questions await the chair's approval: never on the projector.
         public = [i for i in state.items if i.get("state") in ("visible", "answered")]
@@ -188,8 +287,7 @@ def results_view(state: PresenterState) -> ResultsView:
         )
         summary = f"{waiting} waiting for approval" if waiting else ""
         # Audience questions are the content of a Q&A, not a result to hold back.
-        return ResultsView(
-            rows, float(max(most, 1)), True, (), summary, "No questions from the room yet."
-        )
+        empty = summary or "No questions from the room yet."
+        return ResultsView(rows, float(max(most, 1)), True, (), summary, empty)
 
     return ResultsView((), 0.0, shown, listing, "", f"No live view for {kind!r} questions.")
