@@ -7,9 +7,9 @@ For each deck (default: every deck in ``polls/``) and each session it starts
 ``livepoll serve`` on 127.0.0.1 with one SQLite file, joins ``--voters`` simulated
 phones (:mod:`livepoll.simulate`), and plays the chair over the presenter channel:
 every question is opened, answered for a few seconds, closed and its results shown;
-on Q&A the chair approves every pending question but the last, which is hidden, and
-marks the most upvoted one answered. Each deck runs in two sessions (two tracks), so
-the report compares them side by side.
+on a moderated Q&A the chair lets questions through as they arrive (hiding every
+fifth) and marks the most upvoted one answered. Each deck runs in two sessions (two
+tracks), so the report compares them side by side.
 
 It then runs ``livepoll sessions`` and ``livepoll report`` on the file and, when
 Chromium is installed, takes a full-page screenshot of the report (``report.png``).
@@ -121,7 +121,9 @@ async def play(port: int, token: str, voters: int, seed: int) -> None:
         count = chair.state["count"]
         for index in range(count):
             await chair.do("open")
-            await asyncio.sleep(ANSWER_SECONDS)
+            for _ in range(int(ANSWER_SECONDS)):
+                await asyncio.sleep(1)
+                await approve_waiting(chair)
             await moderate(chair)
             await chair.do("close")
             await chair.do("toggle_results")
@@ -135,14 +137,17 @@ async def play(port: int, token: str, voters: int, seed: int) -> None:
     await chair.close()
 
 
+async def approve_waiting(chair: Chair) -> None:
+    """While a moderated Q&A is open, the chair lets questions through as they come."""
+    for item in chair.state.get("items") or []:
+        if item.get("state") == "pending":
+            verdict = "hidden" if item["id"] % 5 == 0 else "visible"
+            await chair.do("moderate", item=item["id"], state=verdict)
+
+
 async def moderate(chair: Chair) -> None:
-    """On a Q&A: approve what waits (hiding the last), mark the top question answered."""
-    items = chair.state.get("items") or []
-    pending = [item for item in items if item.get("state") == "pending"]
-    for item in pending[:-1]:
-        await chair.do("moderate", item=item["id"], state="visible")
-    if pending:
-        await chair.do("moderate", item=pending[-1]["id"], state="hidden")
+    """At the close of a Q&A: decide what still waits, mark the top question answered."""
+    await approve_waiting(chair)
     visible = [item for item in chair.state.get("items") or [] if item.get("state") == "visible"]
     if visible:
         top = max(visible, key=lambda item: item.get("votes", 0))
