@@ -3,8 +3,10 @@
 
     python3 tasks.py run [DECK] [livepoll run options]   install, then run a session
     python3 tasks.py test [pytest options]               install, then check everything
+    python3 tasks.py livepoll COMMAND [options]          any other livepoll command
+                                                         (export, report, sessions, ...)
 
-Both create ``.venv`` next to this file on first use and (re)install livepoll into
+They create ``.venv`` next to this file on first use and (re)install livepoll into
 it whenever ``pyproject.toml`` changes, so nothing has to be set up by hand.
 ``test`` runs, in order: ruff format --check, ruff check, mypy (strict) on src/,
 the import-linter contracts, and the whole pytest suite in parallel.
@@ -39,8 +41,10 @@ def ensure_environment(extras: str) -> None:
     """Create the virtual environment and install livepoll (with ``extras``) if stale."""
     if sys.version_info < (3, 11):  # noqa: UP036 - this file runs under any python3
         sys.exit(f"livepoll needs Python 3.11 or newer; this is {sys.version.split()[0]}")
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
-    if STAMP.exists() and STAMP.read_text().strip() == wanted and PYTHON.exists():
+    project = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    installed = STAMP.read_text().split() if STAMP.exists() and PYTHON.exists() else []
+    # An install with the test extra also serves `run`: no reinstall between the two.
+    if installed[:1] == [project] and extras in ("", *installed[1:]):
         return
     if not PYTHON.exists():
         say(f"creating a virtual environment in {VENV}")
@@ -56,7 +60,7 @@ def ensure_environment(extras: str) -> None:
     say(f"installing livepoll{f'[{extras}]' if extras else ''} into .venv (first run only)")
     pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "install", "-e", target], check=True)
-    STAMP.write_text(wanted)
+    STAMP.write_text(f"{project} {extras}".strip())
 
 
 def ensure_chromium() -> None:
@@ -104,13 +108,22 @@ def run(args: list[str]) -> int:
     return subprocess.run(command).returncode
 
 
+def livepoll(args: list[str]) -> int:
+    """Any livepoll command, from the same environment (the same as .venv/bin/livepoll)."""
+    ensure_environment("")
+    return subprocess.run([str(PYTHON), "-m", "livepoll", *args]).returncode
+
+
+TASKS = {"run": run, "test": test, "livepoll": livepoll}
+
+
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test"):
+    if len(sys.argv) < 2 or sys.argv[1] not in TASKS:
         print(__doc__)
         return 2
     task, rest = sys.argv[1], sys.argv[2:]
     try:
-        return test(rest) if task == "test" else run(rest)
+        return TASKS[task](rest)
     except KeyboardInterrupt:
         return 130
 
