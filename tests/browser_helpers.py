@@ -95,6 +95,15 @@ class Chair:
         """Send a presenter command (``toggle_voting``, ``next``, ``previous``, ...)."""
         await self.connection.send(protocol.encode_command(action))
 
+    async def goto(self, index: int) -> None:
+        """Move to question ``index`` (from 0) and wait until the server is there."""
+        await self.connection.send(protocol.encode_command("goto", index))
+        await self.wait_for(lambda state: state["index"] == index)
+
+    async def moderate(self, item: int, state: str) -> None:
+        """Set a Q&A item's state (``visible``, ``hidden`` or ``answered``)."""
+        await self.connection.send(protocol.encode_command("moderate", item=item, state=state))
+
     async def wait_for(self, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
         """Read presenter state frames until one satisfies ``predicate``; return it."""
         if self.state and predicate(self.state):
@@ -134,6 +143,8 @@ class Relay:
         self.held_acks: list[tuple[WebSocketRoute, str]] = []
         self.sent: list[list[dict[str, Any]]] = []
         """Per connection, the frames the page sent."""
+        self.received: list[dict[str, Any]] = []
+        """Every frame the server sent the page, on any connection."""
         self.routes: list[WebSocketRoute] = []
         self.muted: set[int] = set()
         """Connections (by number) whose server frames vanish: a socket dead but open."""
@@ -159,6 +170,7 @@ class Relay:
 
         def server_to_page(message: str | bytes) -> None:
             frame = json.loads(message)
+            self.received.append(frame)
             if number in self.muted:
                 return
             if frame.get("type") == "ack" and self.hold_acks:

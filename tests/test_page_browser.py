@@ -7,8 +7,12 @@ server. Set LIVEPOLL_SCREENSHOT_DIR to also save phone-size screenshots.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gzip
+import json
 import os
 import re
+import time
 import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,9 +21,10 @@ import pytest
 from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 
 from browser_helpers import CHROMIUM, CHROMIUM_ARGS, PHONE, Chair, PageRecorder, Relay, snapshot
-from clients import open_presenter
+from clients import open_phone, open_presenter
 from livepoll import deck as deck_module
 from livepoll.server.app import LivepollServer, ServerConfig, running_server
+from livepoll.store import Store
 
 pytestmark = pytest.mark.browser
 
@@ -496,37 +501,22 @@ options = ["<img src=x onerror=alert(1)>", "<b>bold</b>", "a & b"]
     assert not [url for url in recorder.requests if url.endswith("/x")]
 
 
-async def test_question_type_the_page_cannot_answer_is_not_shown_as_choices(
-    browser: Browser, recorder: PageRecorder, tmp_path: Path
+async def test_question_type_the_page_does_not_know_is_not_shown_as_choices(
+    livepoll_server: LivepollServer, phone: Page, chair: Chair
 ) -> None:
-    """A free-text question gets a plain sentence, not radio buttons that would send bad votes."""
-    deck = deck_module.from_text(
-        """
-title = "Words"
-[[questions]]
-id = "w"
-type = "text"
-prompt = "One word?"
-max_length = 30
-""",
-        "words.toml",
+    """A question of a type this page has no controls for gets a sentence, not a form."""
+    relay = Relay()
+    await relay.install(phone)
+    await phone.goto(livepoll_server.base_url)
+    await open_question(phone, chair, "Is your organisation running a transformation programme?")
+    last = [frame for frame in relay.received if frame["type"] == "state"][-1]
+    strange = dict(last["question"], type="poll-of-the-future")
+    relay.tell_page(dict(last, question=strange))
+    await expect(phone.locator("#waiting")).to_have_text(
+        "This question cannot be answered on this page."
     )
-    config = ServerConfig(deck=deck, database=tmp_path / "words.db", host="127.0.0.1", port=0)
-    async with running_server(config) as server:
-        context = await browser.new_context(**PHONE)
-        page = await context.new_page()
-        recorder.attach(page)
-        presenter = await open_presenter(server)
-        await Chair(presenter).press("toggle_voting")
-        await page.goto(server.base_url)
-        await expect(page.locator("#waiting")).to_have_text(
-            "This question cannot be answered on this page."
-        )
-        await expect(page.locator("fieldset")).to_be_hidden()
-        await expect(page.locator("#submit")).to_be_hidden()
-        await presenter.close()
-        await context.close()
-    assert recorder.page_errors == []
+    await expect(phone.locator("fieldset")).to_be_hidden()
+    await expect(phone.locator("#submit")).to_be_hidden()
 
 
 async def test_page_requests_nothing_outside_its_origin_and_breaks_no_csp_rule(
@@ -568,20 +558,27 @@ async def test_voter_token_is_random_base64url_and_kept_across_reloads(
     await other.close()
 
 
-def page_bytes(base_url: str) -> dict[str, int]:
-    """Size in bytes of each file of the page as the server sends it."""
+def page_bytes(base_url: str) -> dict[str, tuple[int, int]]:
+    """Bytes of each file of the page as the server sends it: (gzip, plain)."""
     sizes = {}
     for path in ("", "app.js", "app.css"):
-        with urllib.request.urlopen(base_url + path, timeout=5) as response:
-            sizes["/" + path] = len(response.read())
+        sent = []
+        for encoding in ("gzip", "identity"):
+            request = urllib.request.Request(base_url + path, headers={"Accept-Encoding": encoding})
+            with urllib.request.urlopen(request, timeout=5) as response:
+                sent.append(len(response.read()))
+        sizes["/" + path] = (sent[0], sent[1])
     return sizes
 
 
 async def test_page_weighs_at_most_25_kb(livepoll_server: LivepollServer) -> None:
-    """The page, its script and its styles together stay within 25 KB uncompressed."""
+    """A phone downloads at most 25 KB for the page, its script and its styles (gzip)."""
     sizes = await asyncio.to_thread(page_bytes, livepoll_server.base_url)
-    assert sizes["/"] == (STATIC / "index.html").stat().st_size
-    assert sum(sizes.values()) <= 25 * 1024, sizes
+    assert sizes["/"][1] == (STATIC / "index.html").stat().st_size
+    for path, name in (("/", "index.html"), ("/app.js", "app.js"), ("/app.css", "app.css")):
+        plain = (STATIC / name).read_bytes()
+        assert sizes[path][0] == len(gzip.compress(plain, 9, mtime=0)), path
+    assert sum(gzipped for gzipped, _ in sizes.values()) <= 25 * 1024, sizes
 
 
 def test_page_source_never_uses_inner_html() -> None:
@@ -589,3 +586,544 @@ def test_page_source_never_uses_inner_html() -> None:
     script = (STATIC / "app.js").read_text(encoding="utf-8")
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in script
+
+
+# Every question type, on the deck in tests/phone_types.toml.
+
+TYPES_DECK = Path(__file__).parent / "phone_types.toml"
+PROMPTS = [
+    "How ready is your team for AI?",
+    "What share of your services can people complete online?",
+    "One word for your organisation's culture?",
+    "What should we do next?",
+    "Rank these priorities for next year",
+    "Questions for the panel",
+    "Which country has 99% of state services online?",
+    "How long does it take to set up a business in Estonia?",
+]
+MARKUP = "<img src=x onerror=alert(1)>"
+BBCODE = "[b]x[/b]"
+
+expect.set_options(timeout=10_000)  # generous: two browsers and two servers share 2 cores
+
+
+@pytest.fixture
+async def types_server(tmp_path: Path) -> AsyncIterator[LivepollServer]:
+    """A real server on the deck with every question type."""
+    config = ServerConfig(
+        deck=deck_module.from_file(TYPES_DECK),
+        database=tmp_path / "types.db",
+        host="127.0.0.1",
+        port=0,
+    )
+    async with running_server(config) as server:
+        yield server
+
+
+@pytest.fixture
+async def types_chair(types_server: LivepollServer) -> AsyncIterator[Chair]:
+    """The chair of the every-type deck."""
+    connection = await open_presenter(types_server)
+    yield Chair(connection)
+    await connection.close()
+
+
+async def ask(page: Page, chair: Chair, index: int) -> None:
+    """The chair moves to question ``index`` and opens it; the page shows its prompt."""
+    await chair.goto(index)
+    await chair.press("toggle_voting")
+    await chair.wait_for(lambda state: state["status"] == "open")
+    await expect(page.locator("legend")).to_have_text(PROMPTS[index])
+
+
+def answers(server: LivepollServer) -> list[object]:
+    """The answers the server holds for its current question."""
+    return list(server.session.current.answers.values())
+
+
+@contextlib.asynccontextmanager
+async def other_phone(browser: Browser, recorder: PageRecorder) -> AsyncIterator[Page]:
+    """A second phone-sized page in its own browser context (its own localStorage)."""
+    context = await browser.new_context(**PHONE)
+    page = await context.new_page()
+    recorder.attach(page)
+    try:
+        yield page
+    finally:
+        await context.close()
+
+
+async def no_markup_was_run(page: Page, recorder: PageRecorder) -> None:
+    """No element was made from user text, no dialog opened, no image fetched."""
+    assert await page.locator("main img, main b, main script").count() == 0
+    assert recorder.dialogs == []
+    assert not [url for url in recorder.requests if url.endswith("/x")]
+
+
+async def test_scale_is_a_row_of_numbered_buttons_with_its_end_labels(
+    types_server: LivepollServer, phone: Page, types_chair: Chair
+) -> None:
+    """A 1-5 scale shows five large buttons and its end words; the chosen point is tallied."""
+    await phone.goto(types_server.base_url)
+    await ask(phone, types_chair, 0)
+    points = phone.get_by_role("radio")
+    await expect(points).to_have_count(5)
+    for value in range(1, 6):
+        await expect(points.nth(value - 1)).to_have_accessible_name(str(value))
+    await expect(phone.locator(".ends span")).to_have_text(["1 · Not at all", "Fully ready · 5"])
+    await expect(phone.get_by_role("group", name=PROMPTS[0])).to_have_accessible_description(
+        "Choose from 1 (Not at all) to 5 (Fully ready)."
+    )
+    box = await phone.locator(".pt").first.bounding_box()
+    assert box is not None
+    assert box["height"] >= 48
+    assert box["width"] >= 44
+
+    await phone.get_by_role("radio", name="4").check()
+    await expect(phone.locator(".pt.on")).to_have_text("4")
+    await phone.locator("#submit").click()
+    await expect(status(phone)).to_contain_text(SAVED)
+    await types_chair.wait_for(lambda state: state["results"]["counts"] == [0, 0, 0, 1, 0])
+    assert answers(types_server) == [4]
+    results = phone.locator("#results")
+    await expect(results).to_be_visible()
+    await expect(phone.locator("#resSum")).to_have_text("1 answer · mean 4 · median 4")
+    await expect(phone.locator("#resList li")).to_have_count(5)
+    await snapshot(phone, "page-scale")
+
+
+async def test_number_shows_its_unit_and_refuses_what_is_not_an_answer(
+    types_server: LivepollServer, phone: Page, types_chair: Chair
+) -> None:
+    """Out-of-range and non-numbers get a clear message and are not sent; "42,5" is 42.5."""
+    relay = Relay()
+    await relay.install(phone)
+    await phone.goto(types_server.base_url)
+    await ask(phone, types_chair, 1)
+    field = phone.get_by_role("textbox", name="Your answer (%)")
+    await expect(field).to_have_accessible_description("A number from 0 to 100 %.")
+    await expect(phone.locator(".unit")).to_have_text("%")
+    await expect(field).to_have_attribute("inputmode", "decimal")
+
+    await phone.locator("#submit").click()
+    await expect(status(phone)).to_have_text("Enter a number first.")
+    await field.fill("150")
+    await phone.locator("#submit").click()
+    await expect(status(phone)).to_have_text("The highest answer is 100 %.")
+    await expect(field).to_have_attribute("aria-invalid", "true")
+    await field.fill("-3")
+    await field.press("Enter")
+    await expect(status(phone)).to_have_text("The lowest answer is 0 %.")
+    await field.fill("lots")
+    await field.press("Enter")
+    await expect(status(phone)).to_have_text("Enter a number, such as 42 or 3.5.")
+    assert relay.votes() == []
+
+    await field.fill("42,5")
+    await field.press("Enter")
+    await expect(status(phone)).to_contain_text(SAVED)
+    await expect(field).to_have_value("42.5")
+    await types_chair.wait_for(lambda state: state["results"]["median"] == 42.5)
+    assert answers(types_server) == [42.5]
+    assert [frame["answer"] for _, frame in relay.votes()] == [42.5]
+    await expect(phone.locator("#resSum")).to_have_text("1 answer · median 42.5 % · mean 42.5 %")
+
+
+async def test_text_answer_counts_characters_and_stops_at_max_length(
+    types_server: LivepollServer, phone: Page, types_chair: Chair
+) -> None:
+    """The box counts "n / 20" as you type, takes no more than 20, and can be changed."""
+    await phone.goto(types_server.base_url)
+    await ask(phone, types_chair, 2)
+    box = phone.get_by_role("textbox", name="Your answer")
+    count = phone.locator("#count")
+    await expect(box).to_have_attribute("maxlength", "20")
+    await expect(count).to_have_text("0 / 20")
+    await expect(box).to_have_accessible_description(re.compile(r"word cloud.*0 / 20"))
+
+    await box.press_sequentially("Open and curious")
+    await expect(count).to_have_text("16 / 20")
+    await expect(status(phone)).to_contain_text("Not sent yet")
+    await box.press_sequentially(" and more words")
+    await expect(box).to_have_value("Open and curious and")
+    await expect(count).to_have_text("20 / 20")
+    await box.press("Enter")
+    await expect(status(phone)).to_contain_text(SAVED)
+    await types_chair.wait_for(lambda state: state["respondents"] == 1)
+    assert answers(types_server) == ["Open and curious and"]
+
+    await box.fill("  Curious   people ")
+    await expect(status(phone)).to_contain_text("Changed, not sent yet")
+    await phone.get_by_role("button", name="Update answer").click()
+    await expect(status(phone)).to_contain_text(SAVED)
+    await expect(box).to_have_value("Curious people")
+    await types_chair.wait_for(
+        lambda state: [word for word, _ in state["results"]["words"]] == ["curious", "people"]
+    )
+    assert answers(types_server) == ["Curious people"]
+    await expect(phone.locator("#resList .rl")).to_have_text(["curious", "people"])
+
+
+async def test_text_answers_with_markup_are_shown_literally(
+    types_server: LivepollServer, phone: Page, types_chair: Chair, recorder: PageRecorder
+) -> None:
+    """On the wall, "<img onerror>" and "[b]x[/b]" answers are text: no element, nothing run."""
+    await phone.goto(types_server.base_url)
+    await ask(phone, types_chair, 3)
+    box = phone.get_by_role("textbox", name="Your answer")
+    await expect(box).to_have_attribute("maxlength", "120")
+    await box.fill(MARKUP)
+    await phone.locator("#submit").click()
+    await expect(status(phone)).to_contain_text(SAVED)
+    neighbour = await open_phone(types_server)
+    reply = await neighbour.vote("next", BBCODE)
+    assert reply["type"] == "ack"
+    await neighbour.connection.close()
+
+    await expect(phone.locator("#resList .rl")).to_have_text([BBCODE, MARKUP])
+    await expect(phone.locator("#resSum")).to_have_text("2 answers")
+    await phone.reload()
+    await expect(box).to_have_value(MARKUP)
+    await expect(phone.locator("#resList .rl")).to_have_text([BBCODE, MARKUP])
+    assert sorted(map(str, answers(types_server))) == sorted([MARKUP, BBCODE])
+    await no_markup_was_run(phone, recorder)
+
+
+async def test_ranking_is_reordered_with_the_keyboard_and_moves_are_announced(
+    types_server: LivepollServer, phone: Page, types_chair: Chair
+) -> None:
+    """Up/down buttons move options; focus follows the option; each move is announced."""
+    await phone.goto(types_server.base_url)
+    await ask(phone, types_chair, 4)
+    names = phone.locator(".rk .txt")
+    await expect(names).to_have_text(["Skills", "Budget", "Culture", "Data"])
+    await expect(phone.get_by_role("button", name="Move Skills up")).to_be_disabled()
+    await expect(phone.get_by_role("button", name="Move Data down")).to_be_disabled()
+    await expect(phone.locator("#say")).to_have_attribute("aria-live", "polite")
+    keyboard = phone.keyboard
+
+    await expect(phone.locator("legend")).to_be_focused()
+    await keyboard.press("Tab")
+    await expect(phone.get_by_role("button", name="Move Skills down")).to_be_focused()
+    await keyboard.press("Enter")
+    await expect(names).to_have_text(["Budget", "Skills", "Culture", "Data"])
+    await expect(phone.locator("#say")).to_have_text("Skills moved to position 2 of 4.")
+    await expect(phone.get_by_role("button", name="Move Skills down")).to_be_focused()
+    await keyboard.press("Space")
+    await expect(names).to_have_text(["Budget", "Culture", "Skills", "Data"])
+
+    await phone.get_by_role("button", name="Move Data up").focus()
+    for _ in range(3):
+        await keyboard.press("Enter")
+    await expect(names).to_have_text(["Data", "Budget", "Culture", "Skills"])
+    await expect(phone.locator("#say")).to_have_text("Data moved to position 1 of 4.")
+    # At the top "up" is disabled, so focus moves to the same option's "down".
+    await expect(phone.get_by_role("button", name="Move Data down")).to_be_focused()
+    await expect(status(phone)).to_contain_text("Not sent yet")
+
+    await phone.locator("#submit").focus()
+    await keyboard.press("Enter")
+    await expect(status(phone)).to_contain_text(SAVED)
+    await types_chair.wait_for(lambda state: state["respondents"] == 1)
+    assert answers(types_server) == [(3, 1, 2, 0)]
+    await expect(phone.locator("#resList .rl")).to_have_text(
+        ["1. Data", "2. Budget", "3. Culture", "4. Skills"]
+    )
+    await phone.reload()
+    await expect(names).to_have_text(["Data", "Budget", "Culture", "Skills"])
+    await expect(status(phone)).to_contain_text(SAVED)
+    await snapshot(phone, "page-ranking")
+
+
+async def test_qa_asks_lists_and_upvotes_once_remembered_after_a_reload(
+    types_server: LivepollServer, phone: Page, types_chair: Chair, recorder: PageRecorder
+) -> None:
+    """Ask with a counter; others' questions listed; one upvote, toggled, kept by the server."""
+    await phone.goto(types_server.base_url)
+    await ask(phone, types_chair, 5)
+    await expect(phone.locator("#qaEmpty")).to_have_text("No questions yet.")
+    box = phone.get_by_role("textbox", name="Your question")
+    await expect(box).to_have_attribute("maxlength", "200")
+    await expect(phone.locator("#submit")).to_have_text("Send question")
+    mine = f"{MARKUP} {BBCODE} how?"
+    await box.fill(mine)
+    await expect(phone.locator("#count")).to_have_text(f"{len(mine)} / 200")
+    await phone.locator("#submit").click()
+    await expect(status(phone)).to_have_text("✓ Your question was sent.")
+    await expect(box).to_have_value("")
+    await expect(phone.locator("#count")).to_have_text("0 / 200")
+
+    neighbour = await open_phone(types_server)
+    await neighbour.connection.send(
+        json.dumps({"type": "ask", "q": "panel", "text": "What about skills?", "seq": 1})
+    )
+    assert (await neighbour.reply())["type"] == "ack"
+    texts = phone.locator(".item .qt")
+    await expect(texts).to_have_text([mine, "What about skills?"])  # ties: oldest first
+    other = phone.locator(".item").filter(has_text="What about skills?")
+    upvote = other.get_by_role("button", name="Upvote")
+    await expect(upvote).to_have_attribute("aria-pressed", "false")
+    await upvote.click()
+    await expect(upvote).to_have_attribute("aria-pressed", "true")
+    await types_chair.wait_for(lambda state: [i["votes"] for i in state["items"] or []] == [1, 0])
+    await expect(texts).to_have_text(["What about skills?", mine])  # the server's order
+    await expect(other).to_contain_text("1 vote")
+    await snapshot(phone, "page-qa")
+
+    # The server remembers the upvote: a reload without the phone's memory still shows it.
+    await phone.evaluate("localStorage.removeItem('livepoll.answers')")
+    await phone.reload()
+    await expect(upvote).to_have_attribute("aria-pressed", "true")
+    await expect(
+        phone.locator(".item").filter(has_text=BBCODE).get_by_role("button")
+    ).to_have_attribute("aria-pressed", "false")
+    await upvote.click()
+    await expect(upvote).to_have_attribute("aria-pressed", "false")
+    await types_chair.wait_for(lambda state: all(item["votes"] == 0 for item in state["items"]))
+    await expect(other).to_contain_text("0 votes")
+
+    (item,) = [item for item in types_chair.state["items"] if item["text"] == mine]
+    await types_chair.moderate(item["id"], "answered")
+    answered = phone.locator(".item").filter(has_text=BBCODE)
+    await expect(answered.locator(".tag")).to_have_text("Answered")
+    await expect(texts).to_have_text(["What about skills?", mine])
+    await neighbour.connection.close()
+    await no_markup_was_run(phone, recorder)
+
+
+async def test_quiz_counts_down_asks_a_nickname_once_and_says_right_or_wrong(
+    types_server: LivepollServer, phone: Page, types_chair: Chair, recorder: PageRecorder
+) -> None:
+    """The timer ticks; the nickname is asked once and shown literally on the leaderboard."""
+    await phone.goto(types_server.base_url)
+    await ask(phone, types_chair, 6)
+    timer = phone.locator("#timer")
+    await expect(timer).to_have_text(re.compile(r"Time left [12]:\d\d"))
+    await expect(timer).to_have_attribute("role", "timer")
+    shown = await timer.inner_text()
+    await expect(timer).not_to_have_text(shown)  # it ticks by itself
+
+    nickname = phone.get_by_role("textbox", name="Your name on the quiz leaderboard")
+    await expect(nickname).to_be_visible()
+    await nickname.fill("<b>Ada</b>")
+    await phone.get_by_role("button", name="Save").click()
+    await expect(nickname).to_be_hidden()
+    await expect(phone.locator("#nickShow")).to_contain_text("Playing as <b>Ada</b>")
+    await phone.get_by_role("radio", name="Estonia").check()
+    await phone.locator("#submit").click()
+    await expect(status(phone)).to_contain_text(SAVED)
+    await types_chair.wait_for(lambda state: state["respondents"] == 1)
+    assert list(types_server.session.nicknames.values()) == ["<b>Ada</b>"]
+
+    await types_chair.press("toggle_voting")
+    await expect(status(phone)).to_have_text("✓ Right! Well done.")
+    await expect(timer).to_be_hidden()
+    await expect(phone.locator(".opt.right")).to_have_text("Estonia")
+    await expect(phone.locator("#board li")).to_have_text(
+        [re.compile(r"^<b>Ada</b> · \d+ points$")]
+    )
+    await expect(phone.locator("#resList .rl").first).to_have_text("✓ Estonia")
+    await snapshot(phone, "page-quiz")
+
+    await ask(phone, types_chair, 7)
+    await expect(nickname).to_be_hidden()  # asked once
+    await expect(phone.locator("#nickShow")).to_be_visible()
+    await phone.get_by_role("radio", name="3 days").check()
+    await phone.locator("#submit").click()
+    await expect(status(phone)).to_contain_text(SAVED)
+    await types_chair.wait_for(lambda state: state["respondents"] == 1)
+    await types_chair.press("toggle_voting")
+    await expect(status(phone)).to_have_text("✗ Not this time. The right answer: 18 minutes.")
+    await expect(phone.locator(".opt.wrong")).to_have_text("3 days")
+    await expect(phone.locator(".opt.right")).to_have_text("18 minutes")
+    await no_markup_was_run(phone, recorder)
+
+
+async def test_quiz_cannot_be_answered_once_its_time_has_run_out_on_the_phone(
+    types_server: LivepollServer, phone: Page, types_chair: Chair
+) -> None:
+    """The page counts down from the server's time_left and locks the answer at zero itself."""
+    relay = Relay()
+    await relay.install(phone)
+    await phone.goto(types_server.base_url)
+    await ask(phone, types_chair, 6)
+    await phone.get_by_role("button", name="Skip").click()
+    await phone.get_by_role("radio", name="Finland").check()
+    last = [frame for frame in relay.received if frame["type"] == "state"][-1]
+    relay.tell_page(dict(last, time_left=1.2))  # as if the chair's clock said 1.2 s left
+
+    await expect(phone.locator("#timer")).to_have_text("Time is up")
+    await expect(phone.locator("#submit")).to_be_disabled()
+    await expect(phone.locator("#submit")).to_have_text("Time is up")
+    await expect(status(phone)).to_have_text("Time is up.")
+    await expect(phone.get_by_role("radio", name="Estonia")).to_be_disabled()
+    assert relay.votes() == []
+    assert types_server.session.current.status == "open"  # the phone stopped on its own
+
+
+async def test_quiz_nickname_can_be_skipped_and_is_not_asked_again(
+    types_server: LivepollServer, phone: Page, types_chair: Chair
+) -> None:
+    """Skip hides the prompt for good (kept in localStorage), and no nickname is sent."""
+    relay = Relay()
+    await relay.install(phone)
+    await phone.goto(types_server.base_url)
+    await ask(phone, types_chair, 6)
+    await phone.get_by_role("button", name="Skip").click()
+    await expect(phone.locator("#nick")).to_be_hidden()
+    await expect(phone.locator("#nickShow")).to_be_hidden()
+    await expect(phone.locator("legend")).to_be_focused()
+    assert await stored(phone, "nick") == ""
+    await phone.reload()
+    await expect(phone.locator("legend")).to_have_text(PROMPTS[6])
+    await expect(phone.locator("#nick")).to_be_hidden()
+    assert not [f for frames in relay.sent for f in frames if f["type"] == "nickname"]
+
+
+async def test_every_question_type_fits_a_320_pixel_screen(
+    types_server: LivepollServer, phone: Page, types_chair: Chair
+) -> None:
+    """At 320 CSS pixels nothing scrolls sideways and every control stays a large target."""
+    await phone.set_viewport_size({"width": 320, "height": 640})
+    await phone.goto(types_server.base_url)
+    for index in range(len(PROMPTS)):
+        await ask(phone, types_chair, index)
+        width = await phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 320, (PROMPTS[index], width)
+        targets = phone.locator("#options input:not(.field), .mv, #submit, #nick button")
+        for target in await targets.all():
+            if not await target.is_visible():
+                continue
+            box = await target.evaluate(
+                "e => (e.closest('label') || e).getBoundingClientRect().toJSON()"
+            )
+            assert box["height"] >= 44, (PROMPTS[index], box)
+            assert box["width"] >= 44, (PROMPTS[index], box)
+
+
+async def test_revealed_results_show_bars_on_the_phone(
+    livepoll_server: LivepollServer, phone: Page, chair: Chair, recorder: PageRecorder
+) -> None:
+    """When the chair reveals results the phone shows a bar per option; hiding removes them."""
+    await phone.goto(livepoll_server.base_url)
+    await open_question(phone, chair, "Is your organisation running a transformation programme?")
+    await vote(phone, "No")
+    await expect(status(phone)).to_contain_text(SAVED)
+    results = phone.locator("#results")
+    await expect(results).to_be_hidden()  # on-reveal: nothing while voting
+
+    await chair.press("toggle_results")
+    await expect(results).to_be_visible()
+    await expect(phone.locator("#resList .rv")).to_have_text(["0 · 0%", "1 · 100%", "0 · 0%"])
+    await expect(phone.locator("#resSum")).to_have_text("1 vote")
+    widths = await phone.locator("#resList .rb span").evaluate_all(
+        "bars => bars.map(bar => bar.style.width)"
+    )
+    assert widths == ["0%", "100%", "0%"]
+    await chair.press("toggle_results")
+    await expect(results).to_be_hidden()
+    assert recorder.console_errors == []  # bar widths set through the CSSOM break no CSP rule
+
+
+def join_server(
+    tmp_path: Path, mode: str
+) -> contextlib.AbstractAsyncContextManager[LivepollServer]:
+    """A server on the sample deck that admits phones by room code or by ticket."""
+    config = ServerConfig(
+        deck=deck_module.from_text(SAMPLE, "join.toml"),
+        database=tmp_path / "join.db",
+        host="127.0.0.1",
+        port=0,
+        join_mode=mode,  # type: ignore[arg-type]
+    )
+    return running_server(config)
+
+
+SAMPLE = """
+title = "Join deck"
+[[questions]]
+id = "q1"
+type = "single"
+prompt = "Coffee or tea?"
+options = ["Coffee", "Tea"]
+"""
+
+
+async def test_room_code_is_asked_for_and_a_wrong_one_can_be_corrected(
+    browser: Browser, phone: Page, recorder: PageRecorder, tmp_path: Path
+) -> None:
+    """Without a code the page asks for it; a wrong code says so; the right one joins."""
+    async with join_server(tmp_path, "code") as server:
+        presenter = await open_presenter(server)
+        chair = Chair(presenter)
+        await phone.goto(server.base_url)
+        field = phone.get_by_role("textbox", name="Room code")
+        await expect(field).to_be_visible()
+        await expect(field).to_be_focused()
+        await expect(phone.locator("#joinMsg")).to_have_text(
+            "Enter the room code shown on the screen."
+        )
+        await expect(phone.locator("#waiting")).to_be_hidden()
+        await field.fill("0000")  # 0 is not in the code alphabet: never a room code
+        await phone.get_by_role("button", name="Join").click()
+        await expect(phone.locator("#joinMsg")).to_contain_text("not the one on the screen")
+        await expect(field).to_have_attribute("aria-invalid", "true")
+
+        code = server.gate.room_code
+        assert code is not None
+        await field.fill(code.lower())
+        await field.press("Enter")
+        await expect(phone.locator("#waiting")).to_have_text("Waiting for the next question…")
+        await expect(phone.locator("#join")).to_be_hidden()
+        await chair.press("toggle_voting")
+        await expect(phone.locator("legend")).to_have_text("Coffee or tea?")
+        await vote(phone, "Tea")
+        await expect(status(phone)).to_contain_text(SAVED)
+        await phone.reload()  # admitted once, for the whole session
+        await expect(status(phone)).to_contain_text(SAVED)
+
+        async with other_phone(browser, recorder) as second:
+            await second.goto(f"{server.base_url}?code={code}")
+            await expect(second.locator("legend")).to_have_text("Coffee or tea?")
+            assert "code=" not in second.url  # taken out of the address bar
+            await vote(second, "Coffee")
+            await expect(status(second)).to_contain_text(SAVED)
+        await chair.wait_for_counts([1, 1], respondents=2)
+        await presenter.close()
+
+
+async def test_ticket_from_the_url_joins_and_a_used_ticket_is_refused(
+    browser: Browser, phone: Page, recorder: PageRecorder, tmp_path: Path
+) -> None:
+    """?ticket= joins and is bound to that phone; another phone is asked for its own ticket."""
+    store = await Store.open(tmp_path / "join.db")
+    first, second = await store.create_tickets(2, time.time())
+    await store.close()
+    async with join_server(tmp_path, "tickets") as server:
+        presenter = await open_presenter(server)
+        chair = Chair(presenter)
+        await chair.press("toggle_voting")
+        await phone.goto(f"{server.base_url}?ticket={first}")
+        await expect(phone.locator("legend")).to_have_text("Coffee or tea?")
+        assert "ticket=" not in phone.url
+        await vote(phone, "Coffee")
+        await expect(status(phone)).to_contain_text(SAVED)
+
+        async with other_phone(browser, recorder) as thief:
+            await thief.goto(f"{server.base_url}?ticket={first}")
+            field = thief.get_by_role("textbox", name="Ticket code")
+            await expect(field).to_be_visible()
+            await expect(thief.locator("#joinMsg")).to_contain_text("already used on another phone")
+            await field.fill(f"{second[:4]}-{second[4:]}")
+            await thief.get_by_role("button", name="Join").click()
+            await expect(thief.locator("legend")).to_have_text("Coffee or tea?")
+            await vote(thief, "Tea")
+            await expect(status(thief)).to_contain_text(SAVED)
+
+        async with other_phone(browser, recorder) as stranger:
+            await stranger.goto(server.base_url)
+            await expect(stranger.locator("#joinMsg")).to_have_text(
+                "Enter the ticket code from your badge."
+            )
+        await chair.wait_for_counts([1, 1], respondents=2)
+        await presenter.close()
