@@ -891,6 +891,36 @@ async def test_qa_asks_lists_and_upvotes_once_remembered_after_a_reload(
     await no_markup_was_run(phone, recorder)
 
 
+async def test_question_whose_ack_was_lost_is_resent_and_posted_once(
+    types_server: LivepollServer, phone: Page, types_chair: Chair
+) -> None:
+    """The connection dies before the Q&A ack: the page sends the question again on the
+    new connection, and the room still sees it once."""
+    relay = Relay()
+    await relay.install(phone)
+    await phone.goto(types_server.base_url)
+    await ask(phone, types_chair, 5)
+    relay.hold_acks = True
+    await phone.get_by_role("textbox", name="Your question").fill("Who pays for it?")
+    await phone.locator("#submit").click()
+    await types_chair.wait_for(lambda state: len(state["items"] or []) == 1)
+    await relay.routes[0].close(code=1001, reason="Wi-Fi dropped")
+    relay.held_acks.clear()  # lost with the connection
+    relay.hold_acks = False
+
+    await expect(status(phone)).to_have_text("✓ Your question was sent.", timeout=10_000)
+    asks = [
+        (number, frame)
+        for number, frames in enumerate(relay.sent)
+        for frame in frames
+        if frame.get("type") == "ask"
+    ]
+    assert [number for number, _ in asks] == [0, 1], "sent, then sent again after reconnecting"
+    assert asks[0][1] == asks[1][1]
+    await expect(phone.locator(".item .qt")).to_have_text(["Who pays for it?"])
+    assert [item["text"] for item in types_chair.state["items"]] == ["Who pays for it?"]
+
+
 async def test_quiz_counts_down_asks_a_nickname_once_and_says_right_or_wrong(
     types_server: LivepollServer, phone: Page, types_chair: Chair, recorder: PageRecorder
 ) -> None:

@@ -4,9 +4,10 @@ The phones here are scripted copies of the voting page's connection logic
 (src/livepoll/server/static/app.js): connect on load; on any close, retry after a
 delay drawn uniformly from 0 to ``min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** attempt)``
 ("full jitter"), ``attempt`` counting up with each retry and going back to 0 once the
-server answers on a new socket; on open, say hello and resend the vote that has no
-ack yet, with the same seq. The server runs as a real ``livepoll serve`` process,
-killed with SIGKILL (a crash: the session resumes) and started again on the same port.
+server answers on a new socket; on open, say hello, and once the server has answered
+it, resend the vote that has no ack yet, with the same seq. The server runs as a real
+``livepoll serve`` process, killed with SIGKILL (a crash: the session resumes) and
+started again on the same port.
 """
 
 from __future__ import annotations
@@ -174,8 +175,6 @@ class Page:
 
     async def _session(self, connection: ClientConnection) -> None:
         await connection.send(json.dumps({"type": "hello", "voter": self.token}))
-        if self.pending is not None:
-            await self._send_vote(connection)
         self.connection = connection
         live = False
         first_state = True
@@ -187,6 +186,8 @@ class Page:
             if message["type"] == "state" and first_state:
                 first_state = False
                 self.hellos.append((time.monotonic(), message.get("your_answer")))
+                if self.pending is not None:  # app.js: the hello's answer triggers resends
+                    await self._send_vote(connection)
             elif message["type"] == "ack" and self.pending and message["seq"] == self.pending[0]:
                 self.acked[message["seq"]] = time.monotonic()
                 self.pending = None

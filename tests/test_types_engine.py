@@ -724,6 +724,23 @@ def test_each_phone_may_post_a_limited_number_of_questions() -> None:
     assert session.post_question(B, QA.id, "mine", 3.0).id == QA_QUESTIONS_PER_VOTER + 1
 
 
+def test_the_same_question_sent_again_by_its_phone_is_one_item() -> None:
+    """A resend (the ack was lost with the connection) returns the item already made;
+    another phone asking the very same thing gets an item of its own."""
+    session = open_on(QA)
+    first = session.post_question(A, QA.id, "What about  budgets?", 1.0)
+    version = session.version
+    again = session.post_question(A, QA.id, "What about budgets?", 2.0)
+    assert again is first
+    assert session.version == version, "nothing changed, nothing to push"
+    assert session.post_question(B, QA.id, "What about budgets?", 3.0).id == first.id + 1
+    for n in range(QA_QUESTIONS_PER_VOTER - 1):
+        session.post_question(A, QA.id, f"question {n}", 4.0)
+    assert session.post_question(A, QA.id, "What about budgets?", 5.0) is first, (
+        "a resend is answered even once the phone's limit is reached"
+    )
+
+
 def test_upvote_counts_once_per_voter_and_can_be_taken_back() -> None:
     """A second upvote changes nothing; up=false takes it back, once."""
     session = open_on(QA)

@@ -592,9 +592,19 @@ class QaBoard:
     moderated: bool
     items: dict[int, QaItem] = field(default_factory=dict)
     posted: Counter[str] = field(default_factory=Counter)
+    by_author: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(voter, text) → the item it made, so that the same question sent again is one item."""
 
     def post(self, voter: str, text: str, at: float, item_id: int | None = None) -> QaItem:
-        """Add a question; it waits for approval in a moderated Q&A."""
+        """Add a question; it waits for approval in a moderated Q&A.
+
+        A phone that sends the same question again gets the item it already made: the
+        page resends a question whose ack a dropped connection lost, and the room must
+        not see it twice.
+        """
+        repeat = self.by_author.get((voter, text))
+        if repeat is not None:
+            return self.items[repeat]
         if item_id is None and self.posted[voter] >= QA_QUESTIONS_PER_VOTER:
             raise Rejection(
                 "limit_reached", f"you can post at most {QA_QUESTIONS_PER_VOTER} questions here"
@@ -603,6 +613,7 @@ class QaBoard:
         item = QaItem(new_id, text, voter, "pending" if self.moderated else "visible", at)
         self.items[new_id] = item
         self.posted[voter] += 1
+        self.by_author[(voter, text)] = new_id
         return item
 
     def upvote(self, voter: str, item_id: int, up: bool) -> bool:
@@ -752,8 +763,10 @@ class Session:
         if state.qa is None:
             raise Rejection("wrong_type", "this question does not take questions")
         text = clean_answer_text(state.question, raw_text)
+        known = len(state.qa.items)
         item = state.qa.post(voter, text, at)
-        self.version += 1
+        if len(state.qa.items) != known:
+            self.version += 1
         return item
 
     def upvote(self, voter: str, question_id: str, item_id: Any, up: bool, at: float) -> bool:

@@ -160,7 +160,7 @@
   var results = null; // what the server lets phones see of the current question
   var items = null; // the Q&A's visible questions, in the server's order
   var ups = []; // upvotes sent, not yet acked: {k, q, item, up, seq}
-  var asking = null; // a Q&A question sent, not yet acked: {seq}
+  var asking = null; // a Q&A question sent, not yet acked: {seq, q, text}; resent on reconnect
   var nickSeq = -1;
   var nickSent = false; // on this connection
   var nickEditing = false;
@@ -865,6 +865,9 @@
       ? pending.a[0] : pending.a;
     if (send({ type: "vote", q: pending.q, answer: answer, seq: pending.seq })) watchAck();
   }
+  function sendAsk() {
+    if (send({ type: "ask", q: asking.q, text: asking.text, seq: asking.seq })) watchAck();
+  }
   function sendUp(up) {
     if (send({ type: "upvote", q: up.q, item: up.item, up: up.up, seq: up.seq })) watchAck();
   }
@@ -940,11 +943,6 @@
       sock.onopen = sock.onmessage = sock.onclose = null;
       try { sock.close(); } catch (e) { /* already closed */ }
     }
-    if (asking) { // it may or may not have arrived; sending it again could post it twice
-      asking = null;
-      notice = { text: "Your question may not have been sent. If it is not in the list " +
-        "once you are back online, send it again.", kind: "err" };
-    }
     retry();
     render();
   }
@@ -989,6 +987,7 @@
       if (first) {
         resend();
         ups.forEach(sendUp);
+        if (asking) sendAsk(); // the server answers a repeat with the item it already made
       }
     } else if (m.type === "results") {
       onResults(m);
@@ -1026,13 +1025,8 @@
     var key = keyOf(q.id);
     if (q.type === "qa") {
       if (!asking) {
-        asking = { seq: nextSeq() };
-        if (send({ type: "ask", q: q.id, text: answer, seq: asking.seq })) {
-          watchAck();
-        } else {
-          asking = null;
-          notice = { text: "Not connected just now: send your question again in a moment.", kind: "err" };
-        }
+        asking = { seq: nextSeq(), q: q.id, text: answer };
+        sendAsk(); // or, offline, once the connection is back
       }
     } else if (json(answer) !== json(answerOf(key))) {
       pending = { k: key, q: q.id, t: q.type, a: answer, seq: nextSeq() };
