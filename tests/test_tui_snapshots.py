@@ -133,6 +133,16 @@ def test_quit_confirmation(snap_compare: SnapCompare) -> None:
     )
 
 
+def test_quit_confirmation_under_run_says_the_server_stops(snap_compare: SnapCompare) -> None:
+    """Under ``livepoll run`` quitting ends the server too, and the dialog says so."""
+    assert snap_compare(
+        PresenterApp(stops_server=True),
+        press=["q"],
+        terminal_size=(80, 24),
+        run_before=showing(state()),
+    )
+
+
 # -- one snapshot per question type, from states the engine itself computed ---------------
 
 TYPES_DECK = """title = "Digital Leaders Day"

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import signal
 import sys
 import time
@@ -333,6 +334,14 @@ def _print_banner(server: Any) -> None:
     print("\n".join(lines), flush=True)
 
 
+def _self_command() -> str:
+    """How to run livepoll again from a shell: ``livepoll`` when it is on the PATH, else
+    this interpreter (a virtual environment that was never activated, as tasks.py makes)."""
+    if shutil.which("livepoll"):
+        return "livepoll"
+    return f"{sys.executable} -m livepoll"
+
+
 def _run(args: argparse.Namespace) -> int:
     """Run a poll session: start the server in its own process and the presenter
     console attached to it. Quitting the console stops the server."""
@@ -366,10 +375,10 @@ def _run(args: argparse.Namespace) -> int:
     try:
         from livepoll.tui.app import make_app
 
-        make_app(ready["base_url"], token).run()
+        make_app(ready["base_url"], token, stops_server=True).run()
     finally:
         server.stop()
-    print(f"Session saved in {ready['database']}. Export: livepoll export --db {args.db}")
+    print(f"Session saved in {ready['database']}. Export: {_self_command()} export --db {args.db}")
     return 0
 
 

@@ -115,8 +115,11 @@ class PresenterApp(App[None]):
         *,
         rng: random.Random | None = None,
         link: PresenterLink | None = None,
+        stops_server: bool = False,
     ) -> None:
         super().__init__()
+        self.stops_server = stops_server
+        """Whether quitting also stops the server (``livepoll run``), for the quit dialog."""
         if link is None and url is not None:
             link = WebSocketLink(url, token, rng=rng)
         self.session_link = link
@@ -336,7 +339,7 @@ class PresenterApp(App[None]):
         if isinstance(self.screen, QuitScreen):
             return
         if self.state is not None and self.state.status == "open" and self.read_only is None:
-            self.push_screen(QuitScreen(), self._quit_answered)
+            self.push_screen(QuitScreen(stops_server=self.stops_server), self._quit_answered)
             return
         self.exit()
 
@@ -345,12 +348,13 @@ class PresenterApp(App[None]):
             self.exit()
 
 
-def make_app(url: str, token: str) -> PresenterApp:
-    """The console connected to the server at ``url`` (``http://host:port/``).
+def make_app(url: str, token: str, *, stops_server: bool = False) -> PresenterApp:
+    """The console connected to the server at ``url`` (``http://host:port/``);
+    ``stops_server`` when quitting it ends the server too (``livepoll run``).
 
     The one factory the CLI, the Pilot tests and previews share.
     """
-    return PresenterApp(link=WebSocketLink(url, token))
+    return PresenterApp(link=WebSocketLink(url, token), stops_server=stops_server)
 
 
 def make_replay_app(

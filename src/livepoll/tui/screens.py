@@ -312,9 +312,15 @@ class JoinScreen(Screen[None]):
 class QuitScreen(ModalScreen[bool]):
     """Asks before quitting while voting is open; the answer is True to quit.
 
-    Quitting the console does not stop the server: phones keep voting and the
-    votes are kept, but the room loses its live bars, so it should be deliberate.
+    Attached to a server of its own (``livepoll present``), quitting the console
+    leaves the server running: phones keep voting, but the room loses its live bars.
+    Under ``livepoll run`` quitting also stops the server, so phones can no longer
+    vote; the dialog says which, since the chair decides on it.
     """
+
+    def __init__(self, *, stops_server: bool = False) -> None:
+        super().__init__()
+        self.stops_server = stops_server
 
     BINDINGS = [
         Binding("y", "answer(True)", "Quit"),
@@ -328,7 +334,10 @@ class QuitScreen(ModalScreen[bool]):
         with Vertical(id="quit-dialog"):
             yield Label("Voting is still open.", id="quit-title")
             yield Label(
-                "Quit the console anyway? The server keeps counting votes,"
+                "Quit anyway? This also stops the server: phones can no longer vote."
+                " Every vote so far is saved."
+                if self.stops_server
+                else "Quit the console anyway? The server keeps counting votes,"
                 " but the room loses its live results.",
                 id="quit-question",
             )
