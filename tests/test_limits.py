@@ -131,3 +131,36 @@ async def test_disk_trouble_holds_acks_and_tells_everyone(livepoll_server: Livep
         row = await cursor.fetchone()
     assert row is not None
     assert row[0] == 31
+
+
+async def test_full_disk_holds_acks_until_there_is_room(livepoll_server: LivepollServer) -> None:
+    """A full disk (the file may not grow: SQLite's max_page_count) stops acks and says so;
+    once there is room, every queued vote is committed and acknowledged, none twice."""
+    await chair(livepoll_server, "toggle_voting")
+    database = livepoll_server.store._db
+    async with database.execute("PRAGMA page_count") as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    await database.execute(f"PRAGMA max_page_count = {row[0]}")
+    watcher = await open_phone(livepoll_server)
+    phones = [await open_phone(livepoll_server) for _ in range(120)]
+    for index, phone in enumerate(phones):
+        await phone.connection.send(
+            json.dumps({"type": "vote", "q": "q1", "answer": index % 3, "seq": 1})
+        )
+    async with asyncio.timeout(10):
+        notice = await watcher.receive()
+        while notice["type"] != "notice":
+            notice = await watcher.receive()
+    assert notice["code"] == "storage_problem"
+    assert livepoll_server.store.problem is not None
+    assert "full" in livepoll_server.store.problem
+    await database.execute("PRAGMA max_page_count = 1073741823")
+    for phone in phones:
+        assert (await phone.reply())["type"] == "ack"
+    assert livepoll_server.store.problem is None
+    await livepoll_server.store.flush()
+    async with database.execute("SELECT count(*) FROM responses") as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    assert row[0] == 120
