@@ -7,6 +7,7 @@ with ``pytest --snapshot-update``: the point is to look at what the room will se
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -247,14 +248,32 @@ QA_POSTS = [
 NICKNAMES = ["Ada", "Grace", "[red]Linus[/]", "Margaret", "Alan"]
 
 
-def engine_state(question_id: str, *, closed: bool = False) -> PresenterState:
+# A busier room for the large cloud: every tier, and a frequent word the big font
+# cannot draw (the apostrophe), which gets a chip instead.
+CROWD_WORDS: list[object] = [
+    "people", "people first", "people", "data", "trust", "citizen's voice", "people and data",
+    "cloud", "data", "agile", "trust", "citizen's needs", "users", "open data", "people",
+    "simple", "trust and transparency", "citizen's", "legacy", "cloud", "people", "data",
+    "[red]markup[/]", "culture", "agile", "skills", "citizen's", "people", "security", "data",
+    "ai", "people", "inclusion", "speed", "open", "citizen's trust", "co-op", "savings",
+    "people", "users first", "citizen's data", "Reuse",
+]  # fmt: skip
+
+
+def engine_state(
+    question_id: str, *, closed: bool = False, answers: list[object] | None = None
+) -> PresenterState:
     """The state a live server would send for one question of TYPES_DECK, with the
-    engine's own tallies (fixed clock, no server): the shape the console really gets."""
+    engine's own tallies (fixed clock, no server): the shape the console really gets.
+
+    ``answers`` replaces the question's usual ones from ANSWERS, one voter each.
+    """
     deck = deck_module.from_text(TYPES_DECK, "types.toml")
     session = Session(deck)
     index = [question.id for question in deck.questions].index(question_id)
     start = 1_000.0
-    voters = [f"voter-{n:02d}" for n in range(12)]
+    given = ANSWERS.get(question_id, []) if answers is None else answers
+    voters = [f"voter-{n:02d}" for n in range(max(12, len(given)))]
     for voter, name in zip(voters, NICKNAMES, strict=False):
         session.set_nickname(voter, name)
     session.go_to(index, start)
@@ -270,7 +289,7 @@ def engine_state(question_id: str, *, closed: bool = False) -> PresenterState:
             if item_state in ("answered", "hidden"):
                 session.moderate(item_id, item_state, start)
     else:
-        for n, answer in enumerate(ANSWERS[question_id]):
+        for n, answer in enumerate(given):
             session.apply_vote(voters[n], question_id, answer, start + 2 + n)
     if closed:
         session.close_voting(start + 30)
@@ -313,6 +332,22 @@ def test_quiz_with_leaderboard_at_200x60(snap_compare: SnapCompare) -> None:
         terminal_size=(200, 60),
         run_before=showing(engine_state("quiz", closed=True)),
     )
+
+
+def test_cloud_at_200x60(snap_compare: SnapCompare) -> None:
+    """On a large screen the most used words are drawn in big letters and the rest in
+    bold, coloured or dim type by how often they were used, with the counts below."""
+    assert snap_compare(
+        PresenterApp(),
+        terminal_size=(200, 60),
+        run_before=showing(engine_state("cloud", answers=CROWD_WORDS)),
+    )
+
+
+def test_cloud_hidden_shows_no_words(snap_compare: SnapCompare) -> None:
+    """While results are hidden the cloud shows only the hint, none of the answers."""
+    hidden = replace(engine_state("cloud", answers=CROWD_WORDS), results_shown=False)
+    assert snap_compare(PresenterApp(), terminal_size=(80, 24), run_before=showing(hidden))
 
 
 def test_qa_moderation_cursor(snap_compare: SnapCompare) -> None:

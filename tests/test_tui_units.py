@@ -213,13 +213,26 @@ def test_scale_view_has_one_row_per_point_and_a_mean() -> None:
     assert view.summary == "mean 2.5 · median 2.5"
 
 
-def test_text_cloud_view_lists_the_most_used_words() -> None:
-    """A text question in cloud mode lists its words with their counts."""
+def test_text_cloud_view_hands_its_words_to_the_cloud() -> None:
+    """A text question in cloud mode gives its words and counts, most used first, for
+    the cloud to lay out; no rows, and nothing to list while results are hidden."""
     question = Question("t", "text", "One word?")
     results = {"count": 3, "words": [["agile", 2], ["slow", 1]], "latest": []}
     view = results_view(make_state(question, respondents=3, results=results))
-    assert [(row.label, row.figure) for row in view.rows] == [("agile", "2"), ("slow", "1")]
+    assert view.cloud == (("agile", 2), ("slow", 1))
+    assert view.rows == ()
     assert view.listing == ()
+    assert view.summary == "most used words in 3 answers"
+
+
+def test_only_cloud_questions_have_cloud_words() -> None:
+    """A wall, or any other type, is drawn as rows: its view has no cloud."""
+    wall = Question("w", "text", "Stop doing?", display="wall")
+    results = {"count": 1, "words": [["agile", 1]], "latest": ["agile"]}
+    assert results_view(make_state(wall, results=results)).cloud is None
+    empty = results_view(make_state(Question("t", "text", "One word?"), results={"count": 0}))
+    assert empty.cloud == ()
+    assert empty.empty == "No answers yet."
 
 
 def test_qa_view_never_shows_pending_questions() -> None:

@@ -26,8 +26,9 @@ from textual.widgets import Button, Digits, Footer, Label, Static
 from livepoll.protocol import PresenterState, Welcome
 from livepoll.tui.bars import ResultsBars
 from livepoll.tui.bigtext import BigText, display_form
+from livepoll.tui.cloud import WordCloud
 from livepoll.tui.qr import QRCode
-from livepoll.tui.views import results_view
+from livepoll.tui.views import ResultsView, results_view
 
 LinkPhase = Literal["offline", "connecting", "up", "down"]
 """``offline``: no server configured (snapshots); ``down``: lost, reconnecting."""
@@ -113,6 +114,7 @@ class MainScreen(Screen[None]):
                     yield Label(id="timer")
                 yield Static(id="prompt")
                 yield ResultsBars(id="results")
+                yield WordCloud(id="cloud")
                 with Horizontal(id="counters"):
                     yield Digits("0", id="answers")
                     yield Label("answers", classes="counter-label")
@@ -154,8 +156,7 @@ class MainScreen(Screen[None]):
         """Switch between the room's view of a Q&A and the chair's moderation list."""
         with self._drawing() as ready:
             if ready and self.state is not None:
-                bars = self.query_one("#results", ResultsBars)
-                bars.view = results_view(self.state, self.qa_cursor)
+                self._show_results(results_view(self.state, self.qa_cursor))
 
     def watch_read_only(self, read_only: str | None) -> None:
         """Say which past session is shown, and drop what only a live session has."""
@@ -189,7 +190,6 @@ class MainScreen(Screen[None]):
         voting = self.query_one("#voting-state", Label)
         results_label = self.query_one("#results-state", Label)
         prompt = self.query_one("#prompt", Static)
-        bars = self.query_one("#results", ResultsBars)
         storage = self.query_one("#storage-banner", Static)
         if state is None:
             title.update(Text("livepoll"))
@@ -198,7 +198,7 @@ class MainScreen(Screen[None]):
             voting.update("")
             results_label.update("")
             self.query_one("#timer", Label).display = False
-            bars.view = None
+            self._show_results(None)
             storage.display = False
             return
         title.update(Text(state.title))
@@ -216,7 +216,7 @@ class MainScreen(Screen[None]):
         if state.time_left is not None:
             timer.update(format_seconds(state.time_left))
             timer.set_class(state.time_left <= 10, "-ending")
-        bars.view = results_view(state, self.qa_cursor)
+        self._show_results(results_view(state, self.qa_cursor))
         self._show_join()
         self.query_one("#answers", Digits).update(str(state.respondents))
         self.query_one("#phones", Digits).update(str(state.phones))
@@ -229,6 +229,16 @@ class MainScreen(Screen[None]):
                     " — answers may not be saved; tell the organiser.",
                 )
             )
+
+    def _show_results(self, view: ResultsView | None) -> None:
+        """Words go to the cloud, everything else to the bars; the other one is hidden."""
+        bars = self.query_one("#results", ResultsBars)
+        cloud = self.query_one("#cloud", WordCloud)
+        is_cloud = view is not None and view.cloud is not None
+        bars.display = not is_cloud
+        cloud.display = is_cloud
+        bars.view = None if is_cloud else view
+        cloud.view = view if is_cloud else None
 
     def _show_welcome(self, welcome: Welcome | None) -> None:
         info = self.query_one("#session-info", Static)

@@ -2,7 +2,8 @@
 
 The server sends every type's summary in its own shape (counts per option, Borda
 scores, a histogram, a word list, Q&A items). This module turns each into the one
-shape the bars widget draws: labelled rows with a bar length and a figure. Keeping
+shape the bars widget draws: labelled rows with a bar length and a figure (a word
+cloud gets its words instead, for :mod:`livepoll.tui.cloud` to lay out). Keeping
 it pure makes the per-type rules cheap to test and keeps the widget generic.
 """
 
@@ -15,7 +16,7 @@ from typing import Any, Literal
 from livepoll.protocol import PresenterState
 
 TEXT_ROWS = 12
-"""Words (cloud) or answers (wall) listed for a text question; the rest would not fit."""
+"""Answers listed on a text question's wall; the rest would not fit."""
 
 QA_ROWS = 12
 """Audience questions listed for a Q&A, most upvoted first."""
@@ -74,6 +75,9 @@ class ResultsView:
     """Shown instead of rows when there are none yet."""
     focus: int | None = None
     """The row that must stay on screen when not all fit (the moderation cursor)."""
+    cloud: tuple[tuple[str, int], ...] | None = None
+    """A word cloud's ``(word, count)`` pairs, most used first, drawn instead of rows;
+    None for every other kind of results."""
 
 
 def _number(value: Any) -> str:
@@ -260,12 +264,11 @@ def results_view(state: PresenterState, cursor: int | None = None) -> ResultsVie
             return ResultsView(
                 rows, 0.0, shown, (), f"{total} answers, newest first", "No answers yet."
             )
-        words = [(str(w), int(c)) for w, c in results.get("words", [])][:TEXT_ROWS]
-        most = max((c for _, c in words), default=1)
-        rows = tuple(Row("", word, float(count), str(count)) for word, count in words)
-        return ResultsView(
-            rows, float(most), shown, (), f"most used words in {total} answers", "No answers yet."
-        )
+        words = tuple((str(w), int(c)) for w, c in results.get("words", []))
+        answered = f"{total} answer" if total == 1 else f"{total} answers"
+        empty = f"No words to show yet from {answered}." if total else "No answers yet."
+        summary = f"most used words in {answered}"
+        return ResultsView((), 0.0, shown, (), summary, empty, cloud=words)
 
     if kind == "qa" and cursor is not None:
         return _moderation_view(state, cursor)
