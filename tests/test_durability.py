@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import sqlite3
-import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +16,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from clients import new_voter_token
 from livepoll import protocol
 from livepoll.store import voter_key
+from serving import serve_process
 
 DECK = """title = "Kill test"
 [[questions]]
@@ -29,40 +27,6 @@ options = ["A", "B", "C", "D"]
 """
 PHONES = 300
 TOKEN = "durability-presenter-token"
-
-
-@asynccontextmanager
-async def server_process(deck: Path, database: Path) -> AsyncIterator[dict[str, Any]]:
-    """Run `livepoll serve` in a child process; yields its ready line (plus the process)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "livepoll",
-        "serve",
-        str(deck),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--db",
-        str(database),
-        "--ready-json",
-        "--token",
-        TOKEN,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        env=dict(os.environ, PYTHONASYNCIODEBUG=""),
-    )
-    assert process.stdout is not None
-    async with asyncio.timeout(20):
-        ready: dict[str, Any] = json.loads(await process.stdout.readline())
-    ready["process"] = process
-    try:
-        yield ready
-    finally:
-        if process.returncode is None:
-            process.kill()
-        await process.wait()
 
 
 async def open_voting(ready: dict[str, Any]) -> None:
@@ -117,7 +81,7 @@ async def test_acked_votes_survive_sigkill_and_resends_count_once(tmp_path: Path
     killed = asyncio.Event()
     acked = Acks(threshold=PHONES // 10, on_threshold=killed.set)
 
-    async with server_process(deck, database) as ready:
+    async with serve_process(deck, database, TOKEN) as ready:
         await open_voting(ready)
         url = f"ws://127.0.0.1:{ready['port']}/ws"
         # Spread over a second, so that the kill lands with most of the burst in flight
@@ -150,7 +114,7 @@ async def test_acked_votes_survive_sigkill_and_resends_count_once(tmp_path: Path
     for token in acked_before_kill:
         assert stored.get(voter_key(salt, token)) == [answers[token]], "an acked vote was lost"
 
-    async with server_process(deck, database) as ready:
+    async with serve_process(deck, database, TOKEN) as ready:
         assert ready["session"] == 1, "the killed session resumes"
         url = f"ws://127.0.0.1:{ready['port']}/ws"
         async with asyncio.timeout(30):

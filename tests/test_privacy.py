@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +20,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from clients import new_voter_token
+from serving import serve_process
 
 DECK = """title = "Privacy"
 [[questions]]
@@ -144,26 +143,13 @@ async def test_tokens_tickets_and_addresses_appear_nowhere(tmp_path: Path) -> No
     tickets = made.stdout.split()
     tokens = [new_voter_token() for _ in tickets]
 
-    server = await asyncio.create_subprocess_exec(
-        *[sys.executable, "-m", "livepoll", "serve", str(deck), "--host", "127.0.0.1"],
-        *["--port", "0", "--db", str(database), "--join", "tickets", "--ready-json"],
-        *["--token", TOKEN],
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=dict(os.environ, PYTHONASYNCIODEBUG=""),
-    )
-    assert server.stdout is not None
-    try:
-        async with asyncio.timeout(20):
-            ready: dict[str, Any] = json.loads(await server.stdout.readline())
+    log = tmp_path / "server.log"
+    async with serve_process(deck, database, TOKEN, "--join", "tickets", log=log) as ready:
         async with asyncio.timeout(60):
             presenter_frames = await session(ready["port"], tokens, tickets)
-    finally:
-        if server.returncode is None:
-            server.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(20):
-            rest, errors = await server.communicate()
-    server_output = json.dumps(ready) + "\n" + rest.decode() + errors.decode()
+    # Left the context: the server stopped as on Ctrl-C, its whole log is written.
+    printed = json.dumps({key: value for key, value in ready.items() if key != "process"})
+    server_output = printed + "\n" + await asyncio.to_thread(log.read_text, encoding="utf-8")
     await asyncio.to_thread(
         assert_nothing_leaks, database, tokens, tickets, server_output, presenter_frames
     )

@@ -16,17 +16,14 @@ import asyncio
 import contextlib
 import json
 import math
-import os
 import random
 import resource
 import signal
 import sqlite3
 import statistics
-import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +32,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from clients import new_voter_token
 from livepoll import protocol
+from serving import serve_process
 
 BACKOFF_FIRST = 0.5
 """app.js: ``var BACKOFF_FIRST = 500;`` (milliseconds), the first retry's window."""
@@ -55,46 +53,6 @@ type = "single"
 prompt = "Which?"
 options = ["A", "B", "C", "D"]
 """
-
-
-@asynccontextmanager
-async def server_process(
-    deck: Path, database: Path, port: int, log: Path
-) -> AsyncIterator[dict[str, Any]]:
-    """Run `livepoll serve` in a child process on ``port`` (0: any); yields its ready
-    line plus the process. Its log goes to ``log`` so the test can read it."""
-    with log.open("ab") as log_file:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "livepoll",
-            "serve",
-            str(deck),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--db",
-            str(database),
-            "--ready-json",
-            "--token",
-            TOKEN,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=log_file,
-            env=dict(os.environ, PYTHONASYNCIODEBUG=""),
-        )
-    assert process.stdout is not None
-    try:
-        async with asyncio.timeout(20):
-            line = await process.stdout.readline()
-        assert line, "the server did not start; see its log"
-        ready: dict[str, Any] = json.loads(line)
-        ready["process"] = process
-        yield ready
-    finally:
-        if process.returncode is None:
-            process.kill()
-        await process.wait()
 
 
 async def presenter_state(port: int, command: str | None = None) -> dict[str, Any]:
@@ -249,7 +207,7 @@ async def test_phones_reconnect_with_jitter_and_resend_after_the_server_is_kille
     second_answer = {index: (index * 7 + 1) % 4 for index in range(PHONES)}
     stop = asyncio.Event()
 
-    async with server_process(deck, database, 0, log) as ready:
+    async with serve_process(deck, database, TOKEN, log=log) as ready:
         port = int(ready["port"])
         assert (await presenter_state(port, "open"))["status"] == "open"
         url = f"ws://127.0.0.1:{port}/ws"
@@ -275,7 +233,7 @@ async def test_phones_reconnect_with_jitter_and_resend_after_the_server_is_kille
             await process.wait()
             assert not any(2 in p.acked for p in pages)
 
-            async with server_process(deck, database, port, log) as again:
+            async with serve_process(deck, database, TOKEN, port=port, log=log) as again:
                 ready_at = time.monotonic()
                 assert again["port"] == port
                 assert again["session"] == ready["session"], "the killed session resumes"

@@ -26,6 +26,7 @@ from websockets.exceptions import ConnectionClosed
 
 from clients import new_voter_token
 from livepoll.tui.app import PresenterApp, make_app
+from serving import serve_process
 from test_tui_app import SIZE, screen_text, wait_until
 
 DECK = """title = "Expendable console"
@@ -50,44 +51,13 @@ KILL_AFTER = 15
 
 @contextlib.asynccontextmanager
 async def serve(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
-    """`livepoll serve` in a child process; yields its ready line."""
+    """`livepoll serve` on the deck above in a child process; yields its ready line."""
     deck = tmp_path / "deck.toml"
     deck.write_text(DECK, encoding="utf-8")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "livepoll",
-        "serve",
-        str(deck),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--db",
-        str(tmp_path / "livepoll.db"),
-        "--ready-json",
-        "--token",
-        TOKEN,
-        "--rate-limit",
-        "1000",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        env=dict(os.environ, PYTHONASYNCIODEBUG=""),
-    )
-    assert process.stdout is not None
-    try:
-        async with asyncio.timeout(60):
-            ready: dict[str, Any] = json.loads(await process.stdout.readline())
+    async with serve_process(
+        deck, tmp_path / "livepoll.db", TOKEN, "--rate-limit", "1000"
+    ) as ready:
         yield ready
-    finally:
-        if process.returncode is None:
-            process.terminate()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(20):
-                await process.wait()
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 class Console:
