@@ -117,7 +117,7 @@ class MainScreen(Screen[None]):
                 yield WordCloud(id="cloud")
                 with Horizontal(id="counters"):
                     yield Digits("0", id="answers")
-                    yield Label("answers", classes="counter-label")
+                    yield Label("answers", id="answers-label", classes="counter-label")
                     yield Digits("0", id="phones")
                     yield Label("phones\nconnected", id="phones-label", classes="counter-label")
                 yield Static(id="session-info")
@@ -219,7 +219,13 @@ class MainScreen(Screen[None]):
         self._show_results(results_view(state, self.qa_cursor))
         self._show_join()
         self.query_one("#answers", Digits).update(str(state.respondents))
+        self.query_one("#answers-label", Label).update(
+            "answer" if state.respondents == 1 else "answers"
+        )
         self.query_one("#phones", Digits).update(str(state.phones))
+        self.query_one("#phones-label", Label).update(
+            "phone\nconnected" if state.phones == 1 else "phones\nconnected"
+        )
         storage.display = bool(state.storage_problem)
         if state.storage_problem:
             storage.update(
