@@ -600,6 +600,7 @@ PROMPTS = [
     "Questions for the panel",
     "Which country has 99% of state services online?",
     "How long does it take to set up a business in Estonia?",
+    "Questions for the chair, who reads them first",
 ]
 MARKUP = "<img src=x onerror=alert(1)>"
 BBCODE = "[b]x[/b]"
@@ -919,6 +920,41 @@ async def test_question_whose_ack_was_lost_is_resent_and_posted_once(
     assert asks[0][1] == asks[1][1]
     await expect(phone.locator(".item .qt")).to_have_text(["Who pays for it?"])
     assert [item["text"] for item in types_chair.state["items"]] == ["Who pays for it?"]
+
+
+async def test_own_question_waits_for_the_chair_in_view_until_approved(
+    types_server: LivepollServer, phone: Page, types_chair: Chair, recorder: PageRecorder
+) -> None:
+    """In a moderated Q&A the phone lists its own question as waiting (others do not see
+    it), also after a reload; once approved it is in the room's list like any other."""
+    await phone.goto(types_server.base_url)
+    await ask(phone, types_chair, 8)
+    await phone.get_by_role("textbox", name="Your question").fill(f"{MARKUP} budgets?")
+    await phone.locator("#submit").click()
+    await expect(status(phone)).to_contain_text("appears once the chair approves it")
+    waiting = phone.locator(".item.mine")
+    await expect(waiting.locator(".qt")).to_have_text([f"{MARKUP} budgets?"])
+    await expect(waiting.locator(".tag")).to_have_text("Yours · waiting for the chair")
+    await expect(phone.get_by_role("button", name="Upvote")).to_have_count(0)
+
+    neighbour = await open_phone(types_server)
+    await neighbour.connection.send(
+        json.dumps({"type": "upvote", "q": "moderated", "item": 1, "up": True, "seq": 1})
+    )
+    refused = await neighbour.reply()
+    assert refused.get("code") == "no_such_item", "others cannot see a question not yet approved"
+    await phone.reload()
+    await expect(waiting.locator(".qt")).to_have_text([f"{MARKUP} budgets?"])
+
+    await types_chair.wait_for(lambda state: len(state["items"] or []) == 1)
+    (item,) = types_chair.state["items"]
+    assert item["state"] == "pending"
+    await types_chair.moderate(item["id"], "visible")
+    await expect(phone.locator(".item .qt")).to_have_text([f"{MARKUP} budgets?"])
+    await expect(waiting).to_have_count(0)
+    await expect(phone.get_by_role("button", name="Upvote")).to_have_count(1)
+    await neighbour.connection.close()
+    await no_markup_was_run(phone, recorder)
 
 
 async def test_quiz_counts_down_asks_a_nickname_once_and_says_right_or_wrong(

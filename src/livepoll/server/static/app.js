@@ -446,6 +446,22 @@
     var list = savedAnswer(key);
     return Array.isArray(list) ? list : [];
   }
+  /* Questions this phone asked in a moderated Q&A, {id, text} by question key: the
+     page lists them as waiting until the chair approves them (then they come back in
+     the room's list) — the server shows phones approved questions only. */
+  function asked(key) {
+    var all = load("asked");
+    var list = all && typeof all === "object" ? all[key] : null;
+    return Array.isArray(list) ? list : [];
+  }
+  function rememberAsked(key, id, text) {
+    var all = load("asked");
+    if (!all || typeof all !== "object") all = {};
+    var list = asked(key).filter(function (a) { return a && a.id !== id; });
+    list.push({ id: id, text: text });
+    all[key] = list;
+    save("asked", all);
+  }
   function upvoted(key, id) {
     for (var i = ups.length - 1; i >= 0; i--) if (ups[i].k === key && ups[i].item === id) return ups[i].up;
     return mine(key).indexOf(id) >= 0;
@@ -459,13 +475,23 @@
     var key = keyOf(q.id);
     var list = (items || []).filter(function (item) { return item && typeof item.id === "number"; });
     var marks = list.map(function (item) { return upvoted(key, item.id); });
-    var drawn = json([list, marks, isOpen()]);
+    var listed = list.map(function (item) { return item.id; });
+    var waiting = q.moderated ? asked(key).filter(function (a) {
+      return a && typeof a.id === "number" && typeof a.text === "string" && listed.indexOf(a.id) < 0;
+    }) : [];
+    var drawn = json([list, marks, waiting, isOpen()]);
     if (drawn === drawnItems) return; // rebuilt only when something changed, for screen readers
     drawnItems = drawn;
     var focused = document.activeElement && el.items.contains(document.activeElement)
       ? document.activeElement.getAttribute("data-item") : null;
-    el.qaEmpty.hidden = list.length > 0;
+    el.qaEmpty.hidden = list.length + waiting.length > 0;
     empty(el.items);
+    waiting.forEach(function (a) {
+      var li = make("li", "item mine");
+      li.appendChild(make("p", "qt", a.text));
+      li.appendChild(make("div", "qm")).appendChild(make("span", "tag wait", "Yours · waiting for the chair"));
+      el.items.appendChild(li);
+    });
     list.forEach(function (item, i) {
       var answered = item.state === "answered";
       var li = make("li", "item" + (answered ? " done" : ""));
@@ -719,6 +745,11 @@
     }
     var q = question();
     if (asking && m.seq === asking.seq) {
+      if (q && q.type === "qa" && q.moderated && typeof m.item === "number") {
+        rememberAsked(keyOf(asking.q), m.item, asking.text);
+        drawnItems = "";
+        drawItems();
+      }
       asking = null;
       if (q && q.type === "qa") {
         ui.show("");
