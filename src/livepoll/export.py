@@ -8,10 +8,11 @@ copied ``.db`` file long after the session.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,11 +60,16 @@ def _detail(question: Question, answer: Answer) -> str:
     return ""
 
 
-async def export(database: Path, format_name: str, session_ids: Sequence[int] | None) -> str:
-    """Render the chosen sessions (all by default) of ``database`` in ``format_name``.
+@contextlib.asynccontextmanager
+async def chosen_sessions(
+    database: Path, session_ids: Sequence[int] | None
+) -> AsyncIterator[tuple[Store, list[SessionSummary]]]:
+    """``database`` opened read-only, with the chosen sessions (all by default), oldest
+    first; the one way exports, reports and ``livepoll results`` pick what to read.
 
     Raises:
-        ExportError: an unknown session id or an unusable database.
+        ExportError: an unknown session id (the message lists the ones there are) or a
+            file that cannot be opened or is not a livepoll database.
     """
     try:
         store = await Store.open(database, read_only=True)
@@ -80,11 +86,21 @@ async def export(database: Path, format_name: str, session_ids: Sequence[int] | 
                     f"no session {', '.join(map(str, missing))} in {database} (sessions: {listed})"
                 )
             sessions = [session for session in sessions if session.id in session_ids]
+        yield store, sessions
+    finally:
+        await store.close()
+
+
+async def export(database: Path, format_name: str, session_ids: Sequence[int] | None) -> str:
+    """Render the chosen sessions (all by default) of ``database`` in ``format_name``.
+
+    Raises:
+        ExportError: an unknown session id or an unusable database.
+    """
+    async with chosen_sessions(database, session_ids) as (store, sessions):
         if format_name == "csv":
             return await _csv(store, sessions)
         return await _json(store, sessions)
-    finally:
-        await store.close()
 
 
 async def _csv(store: Store, sessions: list[SessionSummary]) -> str:

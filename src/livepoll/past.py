@@ -16,7 +16,7 @@ from pathlib import Path
 
 from livepoll import __version__
 from livepoll.engine import Status
-from livepoll.export import ExportError, replay
+from livepoll.export import ExportError, chosen_sessions, replay
 from livepoll.protocol import (
     PresenterState,
     Welcome,
@@ -24,7 +24,6 @@ from livepoll.protocol import (
     encode_presenter_state,
     encode_welcome,
 )
-from livepoll.store import StorageError, Store
 from livepoll.words import Guard
 
 
@@ -53,25 +52,12 @@ async def load_past_session(database: Path, session_id: int | None = None) -> Pa
         ExportError: the file cannot be opened or is not a livepoll database, it holds
             no sessions, or none with that id (the message lists the ones there are).
     """
-    try:
-        store = await Store.open(database, read_only=True)
-    except StorageError as error:
-        raise ExportError(str(error)) from None
-    try:
-        sessions = await store.sessions()
+    chosen = None if session_id is None else [session_id]
+    async with chosen_sessions(database, chosen) as (store, sessions):
         if not sessions:
             raise ExportError(f"no sessions in {database} yet")
-        if session_id is None:
-            summary = sessions[-1]
-        else:
-            matching = [session for session in sessions if session.id == session_id]
-            if not matching:
-                listed = ", ".join(str(session.id) for session in sessions)
-                raise ExportError(f"no session {session_id} in {database} (sessions: {listed})")
-            summary = matching[0]
+        summary = sessions[-1]
         engine = await replay(store, summary)
-    finally:
-        await store.close()
     # Back on a projector, blocked words are masked as they were live (exports keep them).
     engine.guard = Guard(summary.deck.blocklist)
     now = time.time()

@@ -19,8 +19,8 @@ from typing import Any
 from livepoll import __version__
 from livepoll.deck import Question
 from livepoll.engine import Session
-from livepoll.export import ExportError, replay
-from livepoll.store import EventRow, ResponseRow, SessionSummary, StorageError, Store, epoch
+from livepoll.export import chosen_sessions, replay
+from livepoll.store import EventRow, ResponseRow, SessionSummary, epoch
 
 WIDTH = 640
 """Chart width in SVG units; the page scales it to fit A4 or a screen."""
@@ -83,18 +83,7 @@ async def build_report(database: Path, session_ids: Sequence[int] | None) -> str
     Raises:
         ExportError: an unknown session id or an unusable database.
     """
-    try:
-        store = await Store.open(database, read_only=True)
-    except StorageError as error:
-        raise ExportError(str(error)) from None
-    try:
-        summaries = await store.sessions()
-        if session_ids:
-            known = {summary.id for summary in summaries}
-            missing = sorted(set(session_ids) - known)
-            if missing:
-                raise ExportError(f"no session {', '.join(map(str, missing))} in {database}")
-            summaries = [summary for summary in summaries if summary.id in session_ids]
+    async with chosen_sessions(database, session_ids) as (store, summaries):
         sessions = [
             SessionData(
                 summary,
@@ -104,8 +93,6 @@ async def build_report(database: Path, session_ids: Sequence[int] | None) -> str
             )
             for summary in summaries
         ]
-    finally:
-        await store.close()
     return render(sessions, database.name)
 
 
