@@ -13,7 +13,7 @@ import math
 from array import array
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -85,20 +85,7 @@ class Counts:
 
     def add(self, other: Counts) -> None:
         """Add ``other``'s counters to these."""
-        for name in (
-            "phones",
-            "connected",
-            "connects",
-            "refused",
-            "dropped",
-            "answered",
-            "acked",
-            "rejected",
-            "skipped",
-            "resent",
-            "states",
-            "results",
-        ):
+        for name in _SUMMED:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.failures.update(other.failures)
         for question_id, counts in other.questions.items():
@@ -108,18 +95,7 @@ class Counts:
     def to_wire(self) -> dict[str, Any]:
         """A picklable plain form, to send from a simulator process."""
         return {
-            "phones": self.phones,
-            "connected": self.connected,
-            "connects": self.connects,
-            "refused": self.refused,
-            "dropped": self.dropped,
-            "answered": self.answered,
-            "acked": self.acked,
-            "rejected": self.rejected,
-            "skipped": self.skipped,
-            "resent": self.resent,
-            "states": self.states,
-            "results": self.results,
+            **{name: getattr(self, name) for name in _SUMMED},
             "failures": dict(self.failures),
             "questions": {
                 qid: (c.answered, c.acked, c.rejected, c.phones)
@@ -137,23 +113,17 @@ class Counts:
             questions={qid: QuestionCounts(*values) for qid, values in data["questions"].items()},
             last_state=(float(data["last_state"][0]), str(data["last_state"][1])),
         )
-        for name in (
-            "phones",
-            "connected",
-            "connects",
-            "refused",
-            "dropped",
-            "answered",
-            "acked",
-            "rejected",
-            "skipped",
-            "resent",
-            "states",
-            "results",
-            "behaviour_version",
-        ):
+        for name in (*_SUMMED, "behaviour_version"):
             setattr(counts, name, int(data[name]))
         return counts
+
+
+_SUMMED = tuple(
+    item.name
+    for item in fields(Counts)
+    if item.type in ("int", int) and item.name != "behaviour_version"
+)
+"""The plain counters of :class:`Counts`, which add up across processes."""
 
 
 @dataclass(slots=True)
