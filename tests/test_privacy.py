@@ -9,6 +9,7 @@ server itself never has reason to print.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import subprocess
@@ -19,7 +20,12 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
-from clients import new_voter_token
+from clients import chair, new_voter_token, open_phone
+from livepoll import deck as deck_module
+from livepoll.export import export
+from livepoll.report import build_report
+from livepoll.server.app import ServerConfig, running_server
+from livepoll.store import epoch
 from serving import serve_process
 
 DECK = """title = "Privacy"
@@ -197,3 +203,119 @@ def assert_nothing_leaks(
     pseudonyms = {row.split(",")[5] for row in csv.splitlines()[1:]}
     assert len(pseudonyms) == 3
     assert all(pseudonym.startswith("v-") for pseudonym in pseudonyms)
+
+
+QUIZ_DECK = """title = "Quiz night"
+[[questions]]
+id = "quiz"
+type = "quiz"
+prompt = "How long does an Estonian tax declaration take?"
+options = ["3 minutes", "3 hours", "3 days"]
+correct = "3 minutes"
+points = 1000
+time_limit = 5
+
+[[questions]]
+id = "confession"
+type = "text"
+display = "wall"
+prompt = "What do you really think of your manager?"
+"""
+PLAYERS = ("Ada", "Bo", "Cy", "Di")
+
+
+def link_nicknames(document: dict[str, Any]) -> dict[str, str]:
+    """The linking attack on a JSON export: nickname → pseudonym.
+
+    Points are a function of answer time: each quiz answer's time since the quiz
+    opened gives its points, which name a leaderboard entry. Where points do not
+    single one out, the order of the right answers is lined up with the ranks.
+    """
+    links: dict[str, str] = {}
+    for session in document["sessions"]:
+        for question in session["questions"]:
+            if question["type"] != "quiz":
+                continue
+            settings = question["settings"]
+            limit, full = settings["time_limit"], settings["points"]
+            opened = min(
+                epoch(event["at"])
+                for event in session["events"]
+                if event["question_id"] == question["id"] and event["kind"] == "opened"
+            )
+            right = [
+                row
+                for row in session["responses"]
+                if row["question_id"] == question["id"]
+                and row["voter"]
+                and row["value"][0] in settings["correct"]
+            ]
+            board = question["leaderboard"]
+            for player in board:
+                candidates = [
+                    row["voter"]
+                    for row in right
+                    if abs(
+                        round(
+                            full
+                            * (1 - 0.5 * min(epoch(row["last_answer_at"]) - opened, limit) / limit)
+                        )
+                        - player["points"]
+                    )
+                    <= 1
+                ]
+                if len(candidates) == 1:
+                    links.setdefault(player["name"], candidates[0])
+            if len(right) == len(board):
+                by_time = sorted(right, key=lambda row: row["last_answer_at"])
+                for player, row in zip(board, by_time, strict=True):
+                    links.setdefault(player["name"], row["voter"])
+    return links
+
+
+async def test_quiz_nicknames_cannot_be_linked_to_other_answers(
+    server_config: ServerConfig,
+) -> None:
+    """Four players with nicknames answer a timed quiz at different moments and a text
+    question; joining the leaderboard's points and order to answer times in the
+    export links none of them to their text, and the report names no pseudonym."""
+    config = dataclasses.replace(server_config, deck=deck_module.from_text(QUIZ_DECK, "quiz.toml"))
+    async with running_server(config) as server:
+        phones = [await open_phone(server) for _ in PLAYERS]
+        for phone, name in zip(phones, PLAYERS, strict=True):
+            phone.seq += 1
+            message = {"type": "nickname", "name": name, "seq": phone.seq}
+            assert (await reply(phone.connection, message))["type"] == "ack"
+        await chair(server, "open")
+        for phone in phones:
+            assert (await phone.vote("quiz", 0))["type"] == "ack"
+            # Far enough apart that each player's points differ (about 25 a step).
+            await asyncio.sleep(0.25)
+        await chair(server, "next", "open")
+        for phone, name in zip(phones, PLAYERS, strict=True):
+            assert (await phone.vote("confession", f"secret of {name}"))["type"] == "ack"
+        for phone in phones:
+            await phone.connection.close()
+
+    document = json.loads(await export(config.database, "json", None))
+    (session,) = document["sessions"]
+    (quiz, _) = session["questions"]
+    assert sorted(player["name"] for player in quiz["leaderboard"]) == sorted(PLAYERS)
+    assert len({player["points"] for player in quiz["leaderboard"]}) == len(PLAYERS)
+    texts = {row["voter"]: row["answer"] for row in session["responses"] if row["answer"]}
+    linked = {name: texts.get(voter) for name, voter in link_nicknames(document).items()}
+    assert linked == {}, "the export links nicknames to pseudonyms"
+    assert session["quiz_answers_unlinked"] is True
+    quiz_rows = [row for row in session["responses"] if row["question_id"] == "quiz"]
+    assert len(quiz_rows) == len(PLAYERS)
+    assert all(row["voter"] is None for row in quiz_rows)
+    assert all(row["first_answer_at"].endswith(":00.000Z") for row in quiz_rows)
+
+    csv_text = await export(config.database, "csv", None)
+    csv_quiz = [line.split(",") for line in csv_text.splitlines() if ",quiz," in line]
+    assert len(csv_quiz) == len(PLAYERS)
+    assert all(cells[5] == "" for cells in csv_quiz)
+    pseudonyms = {row["voter"] for row in session["responses"] if row["voter"]}
+    assert len(pseudonyms) == len(PLAYERS)
+    report = await build_report(config.database, None)
+    assert not [pseudonym for pseudonym in pseudonyms if pseudonym in report]

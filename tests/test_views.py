@@ -54,14 +54,19 @@ async def test_views_agree_with_the_engine_and_the_exports(server_config: Server
 
     readable = views(
         database,
-        "SELECT question_id, voter, answer, first_answer_at, last_answer_at"
+        "SELECT question_id, type, voter, answer, first_answer_at, last_answer_at"
         " FROM responses_readable ORDER BY position, first_answer_at, voter",
     )
     exported = list(csv.DictReader(io.StringIO(await export(database, "csv", None))))
-    exported_rows = {
+    exported_rows = sorted(
         (row["question_id"], row["voter"], row["answer"]) for row in exported if row["type"] != "qa"
-    }
-    view_rows = {(row["question_id"], row["voter"], str(row["answer"])) for row in readable}
+    )
+    # The database links quiz answers to voters; exports of a session with nicknames
+    # do not (see tests/test_privacy.py).
+    view_rows = sorted(
+        (row["question_id"], "" if row["type"] == "quiz" else row["voter"], str(row["answer"]))
+        for row in readable
+    )
     assert view_rows == exported_rows
     rankings = [row["answer"] for row in readable if row["question_id"] == "rank"]
     assert rankings.count("Person-centred > Persistent delivery > Digital and IT") == 2

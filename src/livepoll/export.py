@@ -4,12 +4,24 @@ CSV has one row per response, readable in any spreadsheet; JSON nests sessions,
 questions with their option counts, the responses and the event log, for scripts.
 Both read the database through the store, never the server, so they work on a
 copied ``.db`` file long after the session.
+
+Two rules protect attendees from the file itself:
+
+* Every text cell of the CSV goes through :func:`livepoll.spreadsheet.neutralise`:
+  attendees choose what it says, and a spreadsheet would run a cell starting with
+  ``=`` as a formula. The JSON keeps the raw text, for scripts.
+* Quiz points are a function of answer time, and the leaderboard (nickname and
+  points) was on the projector. So in a session where anyone chose a nickname, quiz
+  answers are exported unlinked: no voter pseudonym, times cut to the minute, in an
+  order that follows only what is exported. Otherwise a nickname's points would give
+  its answer time, that time its pseudonym, and the pseudonym every other answer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import io
 import json
 from collections.abc import AsyncIterator, Sequence
@@ -20,7 +32,8 @@ from typing import Any
 from livepoll import __version__
 from livepoll.deck import Question
 from livepoll.engine import Answer, Session, answer_to_json
-from livepoll.store import SessionSummary, StorageError, Store, iso_utc
+from livepoll.spreadsheet import neutralise
+from livepoll.store import ResponseRow, SessionSummary, StorageError, Store, iso_utc
 from livepoll.words import Guard
 
 CSV_COLUMNS = (
@@ -103,6 +116,69 @@ async def export(database: Path, format_name: str, session_ids: Sequence[int] | 
         return await _json(store, sessions)
 
 
+def to_the_minute(stamp: str) -> str:
+    """An ISO UTC time from the store (``…T10:04:37.512Z``) cut to its minute
+    (``…T10:04:00.000Z``), in the same format so that columns still parse alike."""
+    return stamp[:17] + "00.000Z"
+
+
+def unlinked_quiz_answers(
+    session: SessionSummary, rows: list[ResponseRow], nicknamed: bool
+) -> list[ResponseRow]:
+    """The responses an export may show: in a session with nicknames (``nicknamed``),
+    quiz answers lose their pseudonym (``""``) and their times are cut to the minute.
+
+    The unlinked answers of each quiz are sorted by what is left of them (answer, then
+    times), not by the stored order, which follows exact times and voter keys and
+    would let a reader line them up with the leaderboard or the pseudonyms.
+    """
+    if not nicknamed:
+        return rows
+    questions = {question.id: question for question in session.deck.questions}
+    kept: list[ResponseRow] = []
+    unlinked: dict[str, list[ResponseRow]] = {}
+    for row in rows:
+        question = questions[row.question_id]
+        if question.type != "quiz":
+            kept.append(row)
+            continue
+        unlinked.setdefault(question.id, []).append(
+            dataclasses.replace(
+                row,
+                pseudonym="",
+                first_at=to_the_minute(row.first_at),
+                last_at=to_the_minute(row.last_at),
+            )
+        )
+    result: list[ResponseRow] = []
+    for question in session.deck.questions:
+        if question.id in unlinked:
+            result.extend(
+                sorted(
+                    unlinked[question.id],
+                    key=lambda row: (
+                        readable_answer(question, row.answer),
+                        row.first_at,
+                        row.last_at,
+                    ),
+                )
+            )
+        else:
+            result.extend(row for row in kept if row.question_id == question.id)
+    return result
+
+
+async def _responses(store: Store, session: SessionSummary) -> list[ResponseRow]:
+    """The session's responses as every export shows them (see the module docstring)."""
+    nicknamed = bool(await store.nicknames(session))
+    return unlinked_quiz_answers(session, await store.responses(session), nicknamed)
+
+
+def _cells(*values: object) -> list[object]:
+    """A CSV row with every text cell neutralised; numbers are written as they are."""
+    return [neutralise(value) if isinstance(value, str) else value for value in values]
+
+
 async def _csv(store: Store, sessions: list[SessionSummary]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -110,10 +186,10 @@ async def _csv(store: Store, sessions: list[SessionSummary]) -> str:
     for session in sessions:
         questions = {question.id: question for question in session.deck.questions}
         title = session.deck.title
-        for row in await store.responses(session):
+        for row in await _responses(store, session):
             question = questions[row.question_id]
             writer.writerow(
-                (
+                _cells(
                     session.id,
                     title,
                     question.id,
@@ -130,7 +206,7 @@ async def _csv(store: Store, sessions: list[SessionSummary]) -> str:
             question = questions[item.question_id]
             votes = f"{item.votes} upvote{'' if item.votes == 1 else 's'}, {item.state}"
             writer.writerow(
-                (
+                _cells(
                     session.id,
                     title,
                     question.id,
@@ -212,17 +288,19 @@ def _question_summary(engine: Session, position: int, question: Question) -> dic
 async def _json(store: Store, sessions: list[SessionSummary]) -> str:
     exported = []
     for session in sessions:
-        responses = await store.responses(session)
+        responses = await _responses(store, session)
         engine = await replay(store, session)
         questions = {question.id: question for question in session.deck.questions}
         exported.append(
             {
                 "id": session.id,
                 "deck": session.deck.title,
-                "deck_file": session.deck.source,
+                # The file name only: an absolute path tells who ran it, and where.
+                "deck_file": Path(session.deck.source).name,
                 "started_at": session.started_at,
                 "ended_at": session.ended_at,
                 "join_mode": session.join_mode,
+                "quiz_answers_unlinked": any(not row.pseudonym for row in responses),
                 "questions": [
                     _question_summary(engine, position, question)
                     for position, question in enumerate(session.deck.questions)
@@ -230,7 +308,7 @@ async def _json(store: Store, sessions: list[SessionSummary]) -> str:
                 "responses": [
                     {
                         "question_id": row.question_id,
-                        "voter": row.pseudonym,
+                        "voter": row.pseudonym or None,
                         "answer": readable_answer(questions[row.question_id], row.answer),
                         "value": answer_to_json(row.answer),
                         "first_answer_at": row.first_at,
