@@ -317,3 +317,34 @@ async def test_page_is_sent_compressed_to_browsers_that_accept_gzip(
         assert headers["Vary"] == "Accept-Encoding"
         assert gzip.decompress(packed) == plain
         assert len(packed) < len(plain)
+
+
+async def test_one_token_on_many_connections_counts_as_one_phone(
+    livepoll_server: LivepollServer,
+) -> None:
+    """Phones are distinct voters: one token on 30 connections is one phone in the
+    presenter's state and the stored event, and a connection without hello is none."""
+    token = new_voter_token()
+    same = [await open_phone(livepoll_server, token) for _ in range(30)]
+    other = await open_phone(livepoll_server)
+    silent = [await connect(livepoll_server.audience_url) for _ in range(5)]
+    state = await chair(livepoll_server, "toggle_voting")
+    assert state["phones"] == 2
+    await livepoll_server.store.flush()
+    with sqlite3.connect(livepoll_server.config.database) as db:
+        (stored,) = db.execute("SELECT phones FROM events WHERE kind = 'opened'").fetchone()
+    assert stored == 2
+    for phone in same[1:]:
+        await phone.connection.close()
+    presenter = await open_presenter(livepoll_server)
+    # Closing 29 of its connections leaves the phone counted; the state that follows
+    # each change says so.
+    assert (await connection_recv(presenter))["phones"] == 2
+    assert livepoll_server.phones == 2
+    await same[0].connection.close()
+    async with asyncio.timeout(5):
+        while (await connection_recv(presenter)).get("phones") != 1:
+            pass
+    await presenter.close()
+    for connection in [other.connection, *silent]:
+        await connection.close()

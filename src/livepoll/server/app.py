@@ -144,6 +144,9 @@ class LivepollServer:
         self._sent_results_version = -1
         self._per_address: Counter[str] = Counter()
         """Open audience connections per remote address (never logged or stored)."""
+        self._voters: Counter[str] = Counter()
+        """Open audience connections that said hello, per voter key: one phone (one
+        token) with many tabs or connections is one phone in the turnout."""
         self._server: Server | None = None
         store.on_problem_changed = self._storage_problem_changed
 
@@ -151,6 +154,16 @@ class LivepollServer:
     def token(self) -> str:
         """The presenter token (a secret: it controls the session)."""
         return self.config.presenter_token
+
+    @property
+    def phones(self) -> int:
+        """Distinct voters connected now (a connection that has not said hello is none)."""
+        return len(self._voters)
+
+    def _count_voter(self, voter: str, change: int) -> None:
+        self._voters[voter] += change
+        if not self._voters[voter]:
+            del self._voters[voter]
 
     @property
     def base_url(self) -> str:
@@ -293,7 +306,10 @@ class LivepollServer:
                             protocol.encode_error(rejection.code, rejection.message)
                         )
                         continue
+                    if voter is not None:
+                        self._count_voter(voter, -1)
                     voter = candidate
+                    self._count_voter(voter, +1)
                     self.audience.add(connection)
                     await connection.send(self._hello_state(voter))
                     if self.store.problem is not None:
@@ -318,6 +334,8 @@ class LivepollServer:
             pass
         finally:
             self.audience.discard(connection)
+            if voter is not None:
+                self._count_voter(voter, -1)
             self._per_address[address] -= 1
             if not self._per_address[address]:
                 del self._per_address[address]
@@ -438,7 +456,7 @@ class LivepollServer:
             current_index=session.current_index,
             question_states=[(qid, stored_state(session.states[qid])) for qid in changed],
             qa_states=qa_states,
-            phones=len(self.audience),
+            phones=self.phones,
         )
         if any(event.kind is not EventKind.QA_MODERATED for event in events):
             broadcast(self.audience, protocol.encode_audience_state(session, now=now))
@@ -450,7 +468,7 @@ class LivepollServer:
 
     def _presenter_state(self) -> str:
         self._sent_version = self.session.version
-        self._sent_phones = len(self.audience)
+        self._sent_phones = self.phones
         self._sent_problem = self.store.problem
         return protocol.encode_presenter_state(
             self.session,
@@ -501,7 +519,7 @@ class LivepollServer:
             timer_running = self.session.current.deadline is not None
             if (
                 self.session.version != self._sent_version
-                or len(self.audience) != self._sent_phones
+                or self.phones != self._sent_phones
                 or self.store.problem != self._sent_problem
                 or (timer_running and ticks % TICKS_PER_PHONE_UPDATE == 0)
             ):
