@@ -40,6 +40,7 @@ def test_private_files_are_created_for_their_owner_only(tmp_path: Path) -> None:
     directory = tmp_path / "a" / "b"
     make_private_directory(directory)
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert stat.S_IMODE(directory.parent.stat().st_mode) == 0o700, "new parents too"
     text_file = directory / "out.csv"
     write_private(text_file, "x,y\r\n", newline="")
     assert text_file.read_bytes() == b"x,y\r\n"

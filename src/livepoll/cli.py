@@ -19,6 +19,7 @@ from typing import Any
 
 from livepoll import __version__
 from livepoll.deck import Deck, DeckError, from_file
+from livepoll.files import make_private_directory, write_private
 
 DEFAULT_DATABASE = "livepoll.db"
 TOKEN_ENV = "LIVEPOLL_PRESENTER_TOKEN"
@@ -408,9 +409,16 @@ def _export(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(text)
     else:
-        args.output.write_text(text, encoding="utf-8", newline="")
-        print(f"wrote {args.output}", file=sys.stderr)
+        _write_output(args.output, text, newline="")
     return 0
+
+
+def _write_output(path: Path, text: str, *, newline: str | None = None, note: str = "") -> None:
+    """Write an export, report or ticket sheet for its owner's eyes only (0600, in a
+    new directory made 0700): they hold attendees' answers or admission codes."""
+    make_private_directory(path.parent)
+    write_private(path, text, newline=newline)
+    print(f"wrote {path}" + (f"; {note}" if note else ""), file=sys.stderr)
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -490,8 +498,7 @@ def _report(args: argparse.Namespace) -> int:
     except ExportError as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 1
-    args.output.write_text(text, encoding="utf-8")
-    print(f"wrote {args.output}", file=sys.stderr)
+    _write_output(args.output, text)
     return 0
 
 
@@ -538,6 +545,7 @@ def _tickets(args: argparse.Namespace) -> int:
     for code in codes:
         print(code)
     title = f"livepoll tickets ({len(codes)})"
-    args.output.write_text(ticket_sheet(codes, args.url, title), encoding="utf-8")
-    print(f"wrote {args.output}; the codes are shown only now", file=sys.stderr)
+    _write_output(
+        args.output, ticket_sheet(codes, args.url, title), note="the codes are shown only now"
+    )
     return 0

@@ -333,7 +333,10 @@ async def _json(store: Store, sessions: list[SessionSummary]) -> str:
                         "at": event.at,
                         "kind": event.kind,
                         "question_id": event.question_id,
-                        "detail": event.detail,
+                        # A session's start records its deck's path: the name is enough.
+                        "detail": Path(event.detail).name
+                        if event.kind == "started"
+                        else event.detail,
                         "phones": event.phones,
                     }
                     for event in await store.events(session.id)

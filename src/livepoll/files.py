@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TextIO
 
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIRECTORY_MODE = 0o700
@@ -35,6 +36,42 @@ def write_private(path: Path, data: str | bytes, *, newline: str | None = None) 
             text.write(data)
 
 
+def append_private(path: Path) -> TextIO:
+    """``path`` opened to append UTF-8 text (a log), created 0600 or made so first."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE_MODE)
+    try:
+        os.fchmod(descriptor, PRIVATE_FILE_MODE)
+        return os.fdopen(descriptor, "a", encoding="utf-8")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def tighten_private(path: Path) -> None:
+    """Take every permission of group and others off an existing file of ours.
+
+    The owner's bits are kept: a database its owner made read-only stays read-only.
+    A file that does not exist, or that another account owns, is left alone.
+    """
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return
+    if status.st_uid == os.getuid() and status.st_mode & 0o077:
+        os.chmod(path, status.st_mode & 0o700)
+
+
 def make_private_directory(path: Path) -> None:
-    """Create ``path`` (and its parents) as 0700 directories if they do not exist."""
-    path.mkdir(mode=PRIVATE_DIRECTORY_MODE, parents=True, exist_ok=True)
+    """Create ``path`` and its missing parents as 0700 directories; existing ones are
+    left as they are.
+
+    ``Path.mkdir(parents=True)`` gives the parents it creates the default mode (0755
+    under the usual umask), so each missing level is made here, outermost first.
+    """
+    missing: list[Path] = []
+    level = path
+    while not level.exists():
+        missing.append(level)
+        level = level.parent
+    for directory in reversed(missing):
+        directory.mkdir(mode=PRIVATE_DIRECTORY_MODE, exist_ok=True)

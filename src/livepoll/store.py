@@ -17,8 +17,10 @@ Why this shape:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
+import os
 import secrets
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -40,6 +42,7 @@ from livepoll.engine import (
     answer_from_json,
     answer_to_json,
 )
+from livepoll.files import PRIVATE_FILE_MODE, make_private_directory, tighten_private
 
 SCHEMA_VERSION = 1
 MAX_BATCH = 2000
@@ -267,6 +270,20 @@ def absolute_path(path: str | Path) -> Path:
     return Path(path).expanduser().absolute()
 
 
+def make_private_database(path: Path) -> None:
+    """Create the database file 0600 before SQLite opens it, or tighten an existing one.
+
+    The file holds each session's salt and the database's secret. SQLite creates the
+    ``-wal`` and ``-shm`` files with the mode of the database file, so creating it
+    private first keeps them private too; ones left by an older version are tightened.
+    """
+    make_private_directory(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        tighten_private(path.with_name(path.name + suffix))
+
+
 def epoch(stamp: str) -> float:
     """The inverse of :func:`iso_utc`."""
     return datetime.fromisoformat(stamp).timestamp()
@@ -427,6 +444,10 @@ class Store:
     async def open(cls, path: str | Path, *, read_only: bool = False) -> Store:
         """Open (creating if needed) the database at ``path`` and start its writer.
 
+        A new database is created 0600 in a directory created 0700 if it is missing;
+        an existing one readable by others is made private (see
+        :func:`make_private_database`).
+
         With ``read_only`` (exports, reports) the file must already be a livepoll
         database; it is opened read-only and nothing is ever written to it.
 
@@ -440,8 +461,9 @@ class Store:
                     f"{resolved.as_uri()}?mode=ro", uri=True, isolation_level=None
                 )
             else:
+                make_private_database(resolved)
                 connection = await aiosqlite.connect(resolved, isolation_level=None)
-        except sqlite3.Error as error:
+        except (sqlite3.Error, OSError) as error:
             raise StorageError(f"cannot open {resolved}: {error}") from None
         store = cls(connection, resolved)
         try:

@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from livepoll.files import append_private
+
 START_TIMEOUT = 20.0
 MAX_RESTARTS = 5
 RESTART_WINDOW = 60.0
@@ -60,7 +62,8 @@ class SupervisedServer:
 
     def _spawn(self, arguments: list[str]) -> dict[str, Any]:
         command = [sys.executable, "-m", "livepoll", "serve", *arguments, "--ready-json"]
-        with open(self._log_path, "a", encoding="utf-8") as log:
+        # The log names the database and may quote attendees' text: the owner's only.
+        with append_private(self._log_path) as log:
             process = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,
