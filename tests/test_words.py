@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from livepoll.words import BUILT_IN_BLOCKLIST, MASK, STOP_WORDS, Guard, clean_text, words_of
+from livepoll.deck import Question
+from livepoll.engine import Rejection, clean_answer_text
+from livepoll.words import (
+    BUILT_IN_BLOCKLIST,
+    MASK,
+    MAX_MARKS,
+    STOP_WORDS,
+    Guard,
+    clean_text,
+    words_of,
+)
 
 # --- clean_text -------------------------------------------------------------------
 
@@ -49,6 +61,103 @@ def test_clean_text_output_is_stable_and_has_no_controls(raw: str) -> None:
     assert "  " not in cleaned
     assert not any(ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F for char in cleaned)
     assert not any(char in cleaned for char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2069")
+
+
+WALES = "\U0001f3f4\U000e0067\U000e0062\U000e0077\U000e006c\U000e0073\U000e007f"
+"""The flag of Wales: a black flag, the tags "gbwls", a cancel tag."""
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("hidden\U000e0041\U000e0042\U000e0043 tags", "hidden tags"),
+        ("\U000e0069\U000e0067\U000e006e\U000e006f\U000e0072\U000e0065 only tags", "only tags"),
+        ("soft\u00adhyphen", "softhyphen"),
+        ("mongolian\u180evowel separator", "mongolianvowel separator"),
+        ("hangul\u3164filler", "hangul filler"),
+        ("\u115f\u1160\uffa0\u3164", ""),
+        ("braille\u2800blank", "braille blank"),
+        ("grapheme\u034fjoiner", "graphemejoiner"),
+        ("math\u2061\u2062\u2063\u2064", "math"),
+        ("annotation \ufff9x\ufffay\ufffb", "annotation xy"),
+        ("\U0001f3f4\U000e0041\U000e007f not a flag", "\U0001f3f4 not a flag"),
+        (WALES[:-1] + "\U000e0078" + WALES[-1] + " smuggled", "\U0001f3f4 smuggled"),
+        ("Z" + "\u0301" * 299 + "algo", "\u0179" + "\u0301" * MAX_MARKS + "algo"),
+        ("x" + "\u20dd" * 50, "x" + "\u20dd" * MAX_MARKS),
+    ],
+)
+def test_clean_text_drops_invisible_characters_and_caps_marks(raw: str, expected: str) -> None:
+    """Tags, soft hyphens, blank letters and format characters go; marks stop at MAX_MARKS."""
+    assert clean_text(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Diolch yn fawr iawn, ŵyr ac ŷd", id="welsh"),
+        pytest.param("مَرْحَبًا بِكُمْ فِي المُؤْتَمَر", id="arabic"),
+        pytest.param("नमस्ते, क्\u200dष हिन्दी में", id="hindi-with-a-joiner"),
+        pytest.param("می\u200cخواهم", id="persian-non-joiner"),
+        pytest.param("น้ำ ที่นี่", id="thai"),
+        pytest.param("བསྒྲུབས", id="tibetan-stack"),
+        pytest.param("Tiếng Việt", id="vietnamese"),
+        pytest.param("\u05e9\u05c1\u05b8\u05dc\u05d5\u05b9\u05dd", id="hebrew-niqqud"),
+        pytest.param("👩\u200d💻 👨\u200d👩\u200d👧 ❤\ufe0f\u200d🔥 👩🏽\u200d🚀", id="emoji-zwj"),
+        pytest.param(f"Cymru am byth {WALES}", id="wales-flag"),
+        pytest.param("1\ufe0f\u20e3 👍🏿", id="keycap-and-skin-tone"),
+    ],
+)
+def test_clean_text_keeps_real_scripts_emoji_sequences_and_flags(text: str) -> None:
+    """Letters, marks, joiners and tags that languages and emoji need are kept as sent."""
+    assert clean_text(text) == unicodedata.normalize("NFC", text)
+
+
+def test_joiners_between_latin_letters_become_spaces() -> None:
+    """A joiner between ASCII letters joins nothing visible: it is a space, so a blocked
+    word cannot hide behind one."""
+    assert clean_text("sh\u200dit bull\u200cshit") == "sh it bull shit"
+
+
+def test_text_with_nothing_visible_is_refused_with_a_clear_reason() -> None:
+    """An answer of invisible characters alone is refused, saying why; blank is refused too."""
+    question = Question("t", "text", "Say something")
+    with pytest.raises(Rejection, match="nothing visible is left"):
+        clean_answer_text(question, "\u3164\u200b\U000e0041\u00ad")
+    with pytest.raises(Rejection, match="write something first"):
+        clean_answer_text(question, "   ")
+
+
+_VISIBLE_JOINS = ("\u200c", "\u200d")
+
+
+@given(st.text())
+def test_cleaned_text_has_no_invisible_format_character_or_mark_pile(raw: str) -> None:
+    """Whatever comes in, the result is NFC, keeps a format character only as a joiner
+    between two visible characters or inside a flag, and piles at most MAX_MARKS marks."""
+    cleaned = clean_text(raw)
+    assert unicodedata.is_normalized("NFC", cleaned)
+    run = 0
+    for index, char in enumerate(cleaned):
+        category = unicodedata.category(char)
+        if category == "Cf" and char in _VISIBLE_JOINS:
+            assert 0 < index < len(cleaned) - 1, repr(cleaned)
+            assert not cleaned[index - 1].isspace()
+            assert not cleaned[index + 1].isspace()
+        elif category == "Cf":
+            assert 0xE0061 <= ord(char) <= 0xE007F, repr(cleaned)
+        assert char not in "\u3164\u115f\u1160\uffa0\u2800\u00ad\u180e"
+        run = run + 1 if category in ("Mn", "Me") else 0
+        assert run <= MAX_MARKS
+
+
+@given(st.text(alphabet=st.characters(categories=("L", "N", "P", "S", "Zs"))))
+def test_text_without_marks_or_format_characters_only_loses_extra_spaces(raw: str) -> None:
+    """Ordinary letters, digits, punctuation and symbols are never dropped or changed."""
+    blank = "\u3164\u115f\u1160\uffa0\u2800\U0001d159"
+    expected = " ".join(
+        unicodedata.normalize("NFC", raw).translate({ord(b): " " for b in blank}).split()
+    )
+    assert clean_text(raw) == expected
 
 
 # --- words_of ---------------------------------------------------------------------

@@ -190,6 +190,10 @@ def clean_answer_text(question: Question, raw: Any) -> str:
     if not isinstance(raw, str):
         raise Rejection("bad_answer", "send text")
     text = clean_text(raw)
+    if not text and raw.strip():
+        raise Rejection(
+            "bad_answer", "nothing visible is left: invisible characters are removed; write words"
+        )
     if not text:
         raise Rejection("bad_answer", "write something first")
     if len(text) > question.max_length:

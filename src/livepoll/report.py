@@ -4,7 +4,8 @@ One file, inline CSS and SVG, no JavaScript and no external requests, so it can 
 mailed, attached to a conference write-up, or printed on A4. Every figure comes
 from the engine's own tallies, rebuilt from the database exactly as the server
 resumes a session, so the report shows what the projector showed. Every piece of
-attendee or deck text is escaped.
+attendee or deck text is escaped, and wraps anywhere: a word of hundreds of
+letters must not widen the page.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from livepoll.store import EventRow, ResponseRow, SessionSummary, epoch
 WIDTH = 640
 """Chart width in SVG units; the page scales it to fit A4 or a screen."""
 PALETTE = ("#1d4ed8", "#0f766e", "#b45309", "#7c3aed", "#be123c", "#4d7c0f", "#0369a1")
+CLOUD_WORD_LIMIT = 24
+"""Characters of a word the cloud shows; its largest size fits 24 in the chart's width."""
 OPENING_EVENTS = ("opened", "reopened")
 TURNOUT_EVENTS = ("opened", "reopened", "closed", "time_up")
 
@@ -343,7 +346,10 @@ def cloud_svg(words: list[list[Any]]) -> str:
     largest = max(count for _, count in words)
     placed: list[tuple[str, float, float, float, int]] = []
     x, y, line_height = 0.0, 0.0, 0.0
-    for index, (word, count) in enumerate(words):
+    for index, (whole, count) in enumerate(words):
+        # SVG text cannot wrap: a word longer than a line is cut (the table below
+        # the cloud has it whole).
+        word = _clip(whole, CLOUD_WORD_LIMIT)
         size = 13 + 27 * (count / largest) ** 0.7
         width = len(word) * size * 0.6 + 14
         if x + width > WIDTH and x > 0:
@@ -401,7 +407,7 @@ STYLE = """
 :root{color-scheme:light;--ink:#111827;--muted:#4b5563;--line:#d1d5db}
 *{box-sizing:border-box}
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);
-max-width:60rem;margin:0 auto;padding:1.5rem}
+max-width:60rem;margin:0 auto;padding:1.5rem;overflow-wrap:anywhere}
 h1{margin:0 0 .2rem;font-size:1.8rem}h2{margin:2rem 0 .3rem;font-size:1.45rem;
 border-bottom:3px solid var(--ink);padding-bottom:.2rem}
 h3{font-size:1.1rem;margin:0 0 .1rem}h4{margin:.2rem 0;font-size:.95rem}
