@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from livepoll.deck import Question
-from livepoll.engine import Rejection, clean_answer_text
+from livepoll.deck import Deck, Question
+from livepoll.engine import Rejection, Session, clean_answer_text
 from livepoll.words import (
     BUILT_IN_BLOCKLIST,
     MASK,
@@ -125,6 +125,9 @@ def test_text_with_nothing_visible_is_refused_with_a_clear_reason() -> None:
         clean_answer_text(question, "\u3164\u200b\U000e0041\u00ad")
     with pytest.raises(Rejection, match="write something first"):
         clean_answer_text(question, "   ")
+    session = Session(Deck("Quiz", (question,)))
+    with pytest.raises(Rejection, match="a nickname needs visible characters"):
+        session.set_nickname("voter", "\u3164\u3164")
 
 
 _VISIBLE_JOINS = ("\u200c", "\u200d")

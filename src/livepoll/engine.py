@@ -810,6 +810,8 @@ class Session:
         if not isinstance(raw, str):
             raise Rejection("bad_message", "a nickname is text")
         name = clean_text(raw)
+        if not name and raw.strip():
+            raise Rejection("bad_nickname", "a nickname needs visible characters")
         if not name or len(name) > MAX_NICKNAME:
             raise Rejection("bad_nickname", f"a nickname has 1-{MAX_NICKNAME} characters")
         self.nicknames[voter] = name
