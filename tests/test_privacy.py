@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import hashlib
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -319,3 +320,27 @@ async def test_quiz_nicknames_cannot_be_linked_to_other_answers(
     assert len(pseudonyms) == len(PLAYERS)
     report = await build_report(config.database, None)
     assert not [pseudonym for pseudonym in pseudonyms if pseudonym in report]
+
+
+async def test_quiz_answers_keep_their_pseudonyms_when_nobody_chose_a_nickname(
+    server_config: ServerConfig,
+) -> None:
+    """Without nicknames the leaderboard names nobody, so quiz answers stay linked and
+    exact, like every other answer."""
+    config = dataclasses.replace(server_config, deck=deck_module.from_text(QUIZ_DECK, "quiz.toml"))
+    async with running_server(config) as server:
+        phones = [await open_phone(server) for _ in range(2)]
+        await chair(server, "open")
+        for phone in phones:
+            assert (await phone.vote("quiz", 0))["type"] == "ack"
+            await phone.connection.close()
+    (session,) = json.loads(await export(config.database, "json", None))["sessions"]
+    assert session["quiz_answers_unlinked"] is False
+    assert [player["name"] for player in session["questions"][0]["leaderboard"]] == [
+        "Anonymous",
+        "Anonymous",
+    ]
+    assert all(row["voter"].startswith("v-") for row in session["responses"])
+    with sqlite3.connect(config.database) as db:
+        stored = sorted(row[0] for row in db.execute("SELECT first_at FROM responses"))
+    assert sorted(row["first_answer_at"] for row in session["responses"]) == stored

@@ -134,37 +134,26 @@ def unlinked_quiz_answers(
     """
     if not nicknamed:
         return rows
-    questions = {question.id: question for question in session.deck.questions}
-    kept: list[ResponseRow] = []
-    unlinked: dict[str, list[ResponseRow]] = {}
+    by_question: dict[str, list[ResponseRow]] = {}
     for row in rows:
-        question = questions[row.question_id]
-        if question.type != "quiz":
-            kept.append(row)
-            continue
-        unlinked.setdefault(question.id, []).append(
-            dataclasses.replace(
-                row,
-                pseudonym="",
-                first_at=to_the_minute(row.first_at),
-                last_at=to_the_minute(row.last_at),
-            )
-        )
+        by_question.setdefault(row.question_id, []).append(row)
     result: list[ResponseRow] = []
     for question in session.deck.questions:
-        if question.id in unlinked:
-            result.extend(
-                sorted(
-                    unlinked[question.id],
-                    key=lambda row: (
-                        readable_answer(question, row.answer),
-                        row.first_at,
-                        row.last_at,
-                    ),
-                )
+        answers = by_question.get(question.id, [])
+        if question.type == "quiz":
+            answers = sorted(
+                (
+                    dataclasses.replace(
+                        row,
+                        pseudonym="",
+                        first_at=to_the_minute(row.first_at),
+                        last_at=to_the_minute(row.last_at),
+                    )
+                    for row in answers
+                ),
+                key=lambda row: (readable_answer(question, row.answer), row.first_at, row.last_at),
             )
-        else:
-            result.extend(row for row in kept if row.question_id == question.id)
+        result.extend(answers)
     return result
 
 
