@@ -180,3 +180,22 @@ def test_the_server_log_of_livepoll_run_is_private(deck: Path, tmp_path: Path) -
         server.stop()
     assert log.read_text(encoding="utf-8").startswith("an older run\n")
     assert mode(log) == 0o600
+
+
+def test_an_output_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
+    """`report --output` under a plain file says why it cannot write, and exits 1."""
+    database = tmp_path / "live.db"
+    livepoll("tickets", "--count", "1", "--db", str(database), "--output", str(tmp_path / "t.html"))
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "livepoll", "report", "--db", str(database)]
+        + ["--output", str(blocker / "report.html")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert f"livepoll: cannot write {blocker / 'report.html'}: " in result.stderr
+    assert "Traceback" not in result.stderr

@@ -409,16 +409,24 @@ def _export(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(text)
     else:
-        _write_output(args.output, text, newline="")
+        return _write_output(args.output, text, newline="")
     return 0
 
 
-def _write_output(path: Path, text: str, *, newline: str | None = None, note: str = "") -> None:
+def _write_output(path: Path, text: str, *, newline: str | None = None, note: str = "") -> int:
     """Write an export, report or ticket sheet for its owner's eyes only (0600, in a
-    new directory made 0700): they hold attendees' answers or admission codes."""
-    make_private_directory(path.parent)
-    write_private(path, text, newline=newline)
+    new directory made 0700): they hold attendees' answers or admission codes.
+
+    Returns the exit code: 1, with the reason said, when the file cannot be written.
+    """
+    try:
+        make_private_directory(path.parent)
+        write_private(path, text, newline=newline)
+    except OSError as error:
+        print(f"livepoll: cannot write {path}: {error.strerror or error}", file=sys.stderr)
+        return 1
     print(f"wrote {path}" + (f"; {note}" if note else ""), file=sys.stderr)
+    return 0
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -498,8 +506,7 @@ def _report(args: argparse.Namespace) -> int:
     except ExportError as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 1
-    _write_output(args.output, text)
-    return 0
+    return _write_output(args.output, text)
 
 
 def _results(args: argparse.Namespace) -> int:
@@ -545,7 +552,6 @@ def _tickets(args: argparse.Namespace) -> int:
     for code in codes:
         print(code)
     title = f"livepoll tickets ({len(codes)})"
-    _write_output(
+    return _write_output(
         args.output, ticket_sheet(codes, args.url, title), note="the codes are shown only now"
     )
-    return 0
