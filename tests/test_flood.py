@@ -248,7 +248,7 @@ async def test_phones_that_never_read_are_skipped_then_dropped_while_an_honest_p
                 max_size=None,
             )
             peak = 0
-            states = 0
+            kinds: Counter[str] = Counter()
             try:
                 for round_ in range(30):
                     await presenter.send(protocol.encode_command("toggle_results"))
@@ -257,12 +257,15 @@ async def test_phones_that_never_read_are_skipped_then_dropped_while_an_honest_p
                     await honest.connection.send(json.dumps({**vote, "seq": honest.seq}))
                     assert (await honest.reply())["type"] == "ack"
                     peak = max(peak, *buffered(server))
-                late = [json.loads(f) for f in await frames_until_quiet(honest.connection)]
-                states = sum(1 for frame in honest.states + late if frame["type"] == "state")
+                late = await frames_until_quiet(honest.connection, quiet=1.5)
+                kinds = Counter(
+                    frame["type"] for frame in honest.states + list(map(json.loads, late))
+                )
             finally:
                 await presenter.close()
             assert peak <= bound, f"a silent phone's buffer reached {peak} bytes"
-            assert states >= 25
+            assert kinds["state"] >= 25
+            assert kinds["results"] >= 1
             await wait_until(lambda: len(server.audience) == 1, server_app.PHONE_STALL_SECONDS + 10)
             assert server.phones_dropped == 10
         honest.seq += 1

@@ -341,6 +341,21 @@ def test_qa_room_view_counts_waiting_questions_when_none_is_shown_yet() -> None:
     assert view.empty == "1 waiting for approval"
 
 
+def test_a_question_at_its_limit_tells_the_chair() -> None:
+    """A text question or Q&A that reached its cap says so under the results."""
+    wall = Question("w", "text", "Say", display="wall")
+    full = make_state(wall, results={"count": 3, "latest": []}, limit=3, full=True)
+    assert results_view(full).summary == (
+        "3 answers, newest first\nlimit of 3 answers reached: phones are told no more are taken"
+    )
+    not_full = make_state(wall, results={"count": 2, "latest": []}, limit=3, full=False)
+    assert results_view(not_full).summary == "2 answers, newest first"
+    cloud = Question("c", "text", "Say")
+    assert results_view(make_state(cloud, limit=3, full=True)).summary.endswith(
+        "limit of 3 answers reached: phones are told no more are taken"
+    )
+
+
 def test_closed_quiz_names_the_leaderboard() -> None:
     """A closed quiz's summary adds the best players, nicknames as typed."""
     question = Question("quiz", "quiz", "Which?", ("A", "B"), correct=(0,))
