@@ -198,3 +198,27 @@ def test_serve_takes_the_per_question_caps_and_refuses_a_cap_under_one(
         cli.main(["serve", str(deck), "--max-qa-items", "0"])
     assert exited.value.code == 2
     assert "--max-qa-items: must be at least 1 (got 0)" in capsys.readouterr().err
+
+
+def test_run_passes_the_per_question_caps_to_its_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`livepoll run` starts its server process with the caps it was given."""
+    from livepoll import supervisor
+
+    started: list[list[str]] = []
+
+    class Recorder:
+        def __init__(self, arguments: list[str], *rest: object) -> None:
+            started.append(arguments)
+
+        def start(self) -> dict[str, object]:
+            raise supervisor.ServerStartError("not started in this test")
+
+    monkeypatch.setattr(supervisor, "SupervisedServer", Recorder)
+    deck = write(tmp_path, "good.toml", GOOD_DECK)
+    assert cli.main(["run", str(deck), "--max-qa-items", "40", "--max-text-answers", "70"]) == 1
+    (arguments,) = started
+    assert arguments[arguments.index("--max-qa-items") + 1] == "40"
+    assert arguments[arguments.index("--max-text-answers") + 1] == "70"
+    assert "not started in this test" in capsys.readouterr().err
