@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -96,3 +99,43 @@ async def chair(server: LivepollServer, *actions: str) -> dict[str, Any]:
     finally:
         await presenter.close()
     return state
+
+
+WIDE = "\U00020000"
+"""Four bytes of UTF-8 per character: the heaviest text a phone can post."""
+
+
+def flood_text(phone: int, item: int) -> str:
+    """A distinct question of 485 wide characters (just under the 2 KiB frame limit)."""
+    return f"{phone:04}{item}" + WIDE * 480
+
+
+async def flood_questions(
+    server: LivepollServer,
+    phones: int,
+    per_phone: int,
+    text: Callable[[int, int], str] = flood_text,
+    question: str = "panel",
+) -> Counter[str]:
+    """``phones`` fresh voter tokens (open mode lets a script mint them) each post
+    ``per_phone`` questions to the Q&A ``question``, 20 phones at a time; returns how
+    many posts got each reply (``ack`` or the error code)."""
+    replies: Counter[str] = Counter()
+    gate = asyncio.Semaphore(20)
+
+    async def one(number: int) -> None:
+        async with gate, connect(server.audience_url, max_size=None) as connection:
+            await connection.send(json.dumps({"type": "hello", "voter": new_voter_token()}))
+            for item in range(per_phone):
+                ask = {"type": "ask", "q": question, "text": text(number, item), "seq": item + 1}
+                await connection.send(json.dumps(ask, ensure_ascii=False))
+            answered = 0
+            while answered < per_phone:
+                frame = json.loads(await connection.recv())
+                if frame["type"] in ("ack", "error"):
+                    replies[frame.get("code") or frame["type"]] += 1
+                    answered += 1
+
+    async with asyncio.timeout(120):
+        await asyncio.gather(*(one(n) for n in range(phones)))
+    return replies

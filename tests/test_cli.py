@@ -179,3 +179,46 @@ def test_serve_refuses_a_broken_deck(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "needs at least 2 options" in result.stderr
+
+
+def test_serve_takes_the_per_question_caps_and_refuses_a_cap_under_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--max-qa-items and --max-text-answers reach the server's configuration; 0 is
+    refused with a sentence before anything starts."""
+    deck = write(tmp_path, "good.toml", GOOD_DECK)
+    args = cli._parser().parse_args(
+        ["serve", str(deck), "--max-qa-items", "7", "--max-text-answers", "9"]
+    )
+    config = cli._server_config(args, "t" * 32)
+    assert (config.max_qa_items, config.max_text_answers) == (7, 9)
+    defaults = cli._server_config(cli._parser().parse_args(["serve", str(deck)]), "t" * 32)
+    assert (defaults.max_qa_items, defaults.max_text_answers) == (500, 10_000)
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["serve", str(deck), "--max-qa-items", "0"])
+    assert exited.value.code == 2
+    assert "--max-qa-items: must be at least 1 (got 0)" in capsys.readouterr().err
+
+
+def test_run_passes_the_per_question_caps_to_its_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`livepoll run` starts its server process with the caps it was given."""
+    from livepoll import supervisor
+
+    started: list[list[str]] = []
+
+    class Recorder:
+        def __init__(self, arguments: list[str], *rest: object) -> None:
+            started.append(arguments)
+
+        def start(self) -> dict[str, object]:
+            raise supervisor.ServerStartError("not started in this test")
+
+    monkeypatch.setattr(supervisor, "SupervisedServer", Recorder)
+    deck = write(tmp_path, "good.toml", GOOD_DECK)
+    assert cli.main(["run", str(deck), "--max-qa-items", "40", "--max-text-answers", "70"]) == 1
+    (arguments,) = started
+    assert arguments[arguments.index("--max-qa-items") + 1] == "40"
+    assert arguments[arguments.index("--max-text-answers") + 1] == "70"
+    assert "not started in this test" in capsys.readouterr().err

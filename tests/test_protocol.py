@@ -235,7 +235,7 @@ def test_unknown_type_message_is_truncated() -> None:
 # --- presenter commands --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("action", sorted(PRESENTER_ACTIONS - {"goto", "moderate"}))
+@pytest.mark.parametrize("action", sorted(PRESENTER_ACTIONS - {"goto", "moderate", "page"}))
 def test_command_round_trips(action: str) -> None:
     """Every presenter action the TUI encodes decodes back to the same Command."""
     assert decode_command(protocol.encode_command(action)) == Command(action)
@@ -310,7 +310,7 @@ def test_unknown_action_lists_the_valid_ones() -> None:
     error = command_error(frame(type="command", action="dance"))
     assert error.message == (
         "unknown action 'dance' (expected: close, extend, goto, moderate, next, open, "
-        "previous, rotate_code, toggle_results, toggle_voting)"
+        "page, previous, rotate_code, toggle_results, toggle_voting)"
     )
 
 
@@ -359,6 +359,7 @@ def test_audience_state_hides_a_pending_question() -> None:
         "results": None,
         "correct": None,
         "items": None,
+        "items_total": None,
     }
 
 
@@ -529,3 +530,93 @@ def test_decode_command_returns_a_command_or_raises_protocol_error(raw: str | by
         assert isinstance(outcome, Command)
         assert outcome.action in PRESENTER_ACTIONS
         assert (outcome.index is not None) == (outcome.action == "goto")
+
+
+# --- bounded outbound frames ---------------------------------------------------------
+
+WIDE = "\U00020000"
+"""A CJK letter outside the BMP: four bytes of UTF-8, and a word character."""
+GROWS = "\u0390"
+"""Greek ΐ: two bytes, and three characters once case-folded for the word cloud."""
+
+
+def widest_deck() -> Deck:
+    """The largest deck text allows, with a Q&A, a word cloud and a wall."""
+    prompt = WIDE * 500
+    options = tuple(f"{n:02}" + WIDE * 198 for n in range(26))
+    return Deck(
+        WIDE * 200,
+        (
+            Question("choice", "single", prompt, options),
+            Question("qa", "qa", prompt, max_length=500),
+            Question("cloud", "text", prompt, max_length=500, results="live"),
+            Question("wall", "text", prompt, max_length=500, display="wall", results="live"),
+        ),
+    )
+
+
+def encoded_size(frame: str | None) -> int:
+    assert frame is not None
+    return len(frame.encode())
+
+
+def test_page_command_round_trips_and_refuses_bad_offsets() -> None:
+    """page carries the moderation offset; a missing, negative or absurd one is refused."""
+    encoded = protocol.encode_command("page", offset=40)
+    assert decode_command(encoded) == Command("page", offset=40)
+    for offset in (None, -1, True, "2", protocol.MAX_MODERATION_OFFSET + 1):
+        error = command_error(frame(type="command", action="page", offset=offset))
+        assert error.code == "bad_command"
+        assert error.message == 'page needs "offset", an integer from 0 to 1000000'
+
+
+def test_moderation_pages_start_at_multiples_of_the_page_within_the_board() -> None:
+    """An offset past the end gives the last page; any offset its page's start."""
+    page = protocol.MODERATION_PAGE
+    assert protocol.moderation_offset(0, 60) == 0
+    assert protocol.moderation_offset(3 * page + 1, page + 3) == page
+    assert protocol.moderation_offset(3 * page + 1, 10**6) == 3 * page
+
+
+def test_every_frame_stays_under_its_bound_however_many_items_a_board_holds() -> None:
+    """3,000 Q&A items of the widest text, all upvoted, and a word cloud and wall of the
+    longest words: each presenter page and each phone frame stays under its bound,
+    and a presenter page or phone list holds only its share of the items."""
+    deck = widest_deck()
+    session = Session(deck, max_qa_items=5000)
+    session.go_to(1, 0.0)
+    session.open_voting(0.0)
+    for n in range(3000):
+        voter = f"voter-{n}"
+        item = session.post_question(voter, "qa", f"{n:04}" + WIDE * 496, 1.0)
+        session.upvote(voter, "qa", item.id, True, 1.0)
+    sizes = []
+    for offset in (0, 1500, 2980, 10**6):
+        presenter = protocol.encode_presenter_state(session, phones=0, now=0.0, qa_offset=offset)
+        sizes.append(encoded_size(presenter))
+        state = decode_presenter_frame(presenter)
+        assert isinstance(state, PresenterState)
+        assert state.qa is not None
+        assert state.qa.total == 3000
+        assert len(state.qa.page) == protocol.MODERATION_PAGE
+        assert len(state.items) == protocol.ROOM_ITEMS
+    phone_state = json.loads(protocol.encode_audience_state(session, now=0.0))
+    assert len(phone_state["items"]) == protocol.PHONE_ITEMS
+    assert phone_state["items_total"] == 3000
+    phone_sizes = [
+        encoded_size(protocol.encode_audience_state(session, now=0.0)),
+        encoded_size(protocol.encode_audience_results(session)),
+    ]
+    for index, question in ((2, "cloud"), (3, "wall")):
+        session.go_to(index, 2.0)
+        session.open_voting(2.0)
+        for n in range(60):
+            word = GROWS * 497 + f"{n:03}" if question == "cloud" else WIDE * 500
+            session.apply_vote(f"voter-{n}", question, word, 3.0)
+        sizes.append(encoded_size(protocol.encode_presenter_state(session, phones=0, now=0.0)))
+        phone_sizes.append(encoded_size(protocol.encode_audience_state(session, now=0.0)))
+        phone_sizes.append(encoded_size(protocol.encode_audience_results(session)))
+    session.go_to(0, 4.0)
+    sizes.append(encoded_size(protocol.encode_presenter_state(session, phones=0, now=0.0)))
+    assert max(sizes) <= protocol.MAX_PRESENTER_FRAME_BYTES
+    assert max(phone_sizes) <= protocol.MAX_AUDIENCE_FRAME_BYTES

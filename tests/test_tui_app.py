@@ -13,7 +13,7 @@ import pytest
 from textual.pilot import Pilot
 from websockets.asyncio.client import connect
 
-from clients import Phone, new_voter_token, open_phone
+from clients import Phone, chair, flood_questions, new_voter_token, open_phone
 from livepoll import deck as deck_module
 from livepoll.deck import Question
 from livepoll.engine import Status
@@ -285,7 +285,12 @@ async def test_chair_approves_and_hides_questions_from_the_queue(
                     json.dumps({"type": "ask", "q": "panel", "text": text, "seq": n + 1})
                 )
                 assert (await phone.reply())["type"] == "ack"
-            await wait_until(pilot, lambda: app.state is not None and len(app.state.items) == 3)
+            await wait_until(
+                pilot,
+                lambda: (
+                    app.state is not None and app.state.qa is not None and app.state.qa.total == 3
+                ),
+            )
             await pilot.pause()
             room_view = screen_text(app)
             assert "3 waiting for approval" in room_view
@@ -313,7 +318,8 @@ async def test_chair_approves_and_hides_questions_from_the_queue(
                 pilot,
                 lambda: (
                     app.state is not None
-                    and [i["state"] for i in app.state.items] == ["pending", "visible", "hidden"]
+                    and app.state.qa is not None
+                    and [i["state"] for i in app.state.qa.page] == ["pending", "visible", "hidden"]
                 ),
             )
             await pilot.pause()
@@ -337,6 +343,71 @@ async def test_chair_approves_and_hides_questions_from_the_queue(
         finally:
             for phone in phones:
                 await phone.connection.close()
+
+
+FLOOD_DECK = """
+title = "Flood"
+
+[[questions]]
+id = "panel"
+type = "qa"
+prompt = "Questions for the panel"
+max_length = 500
+"""
+
+
+async def test_after_a_question_flood_the_chair_pages_through_the_queue_and_moderates(
+    server_config: ServerConfig,
+) -> None:
+    """After 550 heavy questions from minted tokens the console still gets states, says
+    the Q&A is full, and ↓ past a page's end fetches the next page, ↑ goes back, and h
+    hides an item on the second page."""
+    server_config.deck = deck_module.from_text(FLOOD_DECK, "flood.toml")
+    async with running_server(server_config) as server:
+        await chair(server, "toggle_voting")
+        assert sum((await flood_questions(server, 110, 5)).values()) == 550
+        async with connected(server) as (app, pilot):
+            state = app.state
+            assert state is not None
+            assert state.qa is not None
+            assert state.qa.total == 500
+            await pilot.press("down")
+            first_page = [int(item["id"]) for item in state.qa.page]
+            assert app.qa_cursor == first_page[0]
+            for _ in range(len(first_page) - 1):
+                await pilot.press("down")
+            assert app.qa_cursor == first_page[-1]
+            await pilot.press("down")  # past the end of the page: the next one is fetched
+            await wait_until(
+                pilot,
+                lambda: (
+                    app.state is not None
+                    and app.state.qa is not None
+                    and app.state.qa.offset == 20
+                    and app.qa_cursor == app.state.qa.page[0]["id"]
+                ),
+            )
+            await pilot.pause()
+            assert "21–40 of 500" in screen_text(app)
+            await pilot.press("up")  # back before the page's start: the previous page
+            await wait_until(pilot, lambda: app.qa_cursor == first_page[-1])
+            await pilot.press("down")
+            await wait_until(
+                pilot,
+                lambda: (
+                    app.state is not None and app.state.qa is not None and app.state.qa.offset == 20
+                ),
+            )
+            target = app.qa_cursor
+            assert target is not None
+            assert target not in first_page
+            await pilot.press("h")
+            board = server.session.states["panel"].qa
+            assert board is not None
+            await wait_until(pilot, lambda: board.items[target].state == "hidden")
+            await pilot.press("escape")
+            await pilot.pause()
+            assert "limit of 500 questions reached" in screen_text(app)
 
 
 async def test_moderation_keys_are_not_offered_outside_a_qa(

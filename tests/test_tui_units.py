@@ -7,7 +7,14 @@ import random
 import pytest
 
 from livepoll.deck import Question
-from livepoll.protocol import JoinInfo, PresenterState, ProtocolError, Welcome, encode_command
+from livepoll.protocol import (
+    JoinInfo,
+    PresenterState,
+    ProtocolError,
+    QaModeration,
+    Welcome,
+    encode_command,
+)
 from livepoll.tui.bars import bar_cells, choose_layout
 from livepoll.tui.bigtext import (
     SUPPORTED,
@@ -43,6 +50,18 @@ def make_state(question: Question, **changes: object) -> PresenterState:
     }
     fields.update(changes)
     return PresenterState(**fields)  # type: ignore[arg-type]
+
+
+def qa_state(
+    question: Question, items: tuple[dict[str, object], ...], **changes: object
+) -> PresenterState:
+    """A Q&A state as the server sends it: the room's items and one moderation page."""
+    counts = {state: 0 for state in ("pending", "visible", "answered", "hidden")}
+    for item in items:
+        counts[str(item["state"])] += 1
+    moderation = QaModeration(counts, len(items), 0, 20, items)
+    public = tuple(item for item in items if item["state"] in ("visible", "answered"))
+    return make_state(question, items=public, qa=moderation, **changes)
 
 
 # -- the presenter URL ---------------------------------------------------------------------
@@ -243,7 +262,7 @@ def test_qa_view_never_shows_pending_questions() -> None:
         {"id": 2, "text": "Rude one", "votes": 0, "state": "pending"},
         {"id": 3, "text": "Done", "votes": 1, "state": "answered"},
     )
-    view = results_view(make_state(question, items=items))
+    view = results_view(qa_state(question, items))
     assert [row.label for row in view.rows] == ["Visible?", "Done"]
     assert view.rows[1].mark == "answered"
     assert view.summary == "1 waiting for approval"
@@ -282,7 +301,7 @@ QA_ITEMS = (
 def test_moderation_view_lists_everything_waiting_first_with_marks() -> None:
     """The chair sees every item in the server's order, each state marked, the cursor on one."""
     question = Question("qa", "qa", "Ask us", moderated=True)
-    view = results_view(make_state(question, items=QA_ITEMS), cursor=1)
+    view = results_view(qa_state(question, QA_ITEMS), cursor=1)
     assert [row.label for row in view.rows] == ["Waiting [b]one[/b]", "Popular", "Done", "Rude"]
     assert [row.mark for row in view.rows] == ["PENDING", "", "answered", "HIDDEN"]
     assert [row.selected for row in view.rows] == [False, True, False, False]
@@ -311,15 +330,30 @@ def test_cursor_moves_on_to_the_next_item_after_an_action() -> None:
 def test_only_qa_questions_have_items_to_moderate() -> None:
     """A choice question offers no moderation, whatever its state carries."""
     question = Question("q1", "single", "Pick", ("Yes", "No"))
-    assert moderation_items(make_state(question, items=QA_ITEMS)) == ()
+    assert moderation_items(qa_state(question, QA_ITEMS)) == ()
 
 
 def test_qa_room_view_counts_waiting_questions_when_none_is_shown_yet() -> None:
     """Before the chair approves anything, the room is told questions are waiting."""
     question = Question("qa", "qa", "Ask us", moderated=True)
-    view = results_view(make_state(question, items=QA_ITEMS[:1]))
+    view = results_view(qa_state(question, QA_ITEMS[:1]))
     assert view.rows == ()
     assert view.empty == "1 waiting for approval"
+
+
+def test_a_question_at_its_limit_tells_the_chair() -> None:
+    """A text question or Q&A that reached its cap says so under the results."""
+    wall = Question("w", "text", "Say", display="wall")
+    full = make_state(wall, results={"count": 3, "latest": []}, limit=3, full=True)
+    assert results_view(full).summary == (
+        "3 answers, newest first\nlimit of 3 answers reached: phones are told no more are taken"
+    )
+    not_full = make_state(wall, results={"count": 2, "latest": []}, limit=3, full=False)
+    assert results_view(not_full).summary == "2 answers, newest first"
+    cloud = Question("c", "text", "Say")
+    assert results_view(make_state(cloud, limit=3, full=True)).summary.endswith(
+        "limit of 3 answers reached: phones are told no more are taken"
+    )
 
 
 def test_closed_quiz_names_the_leaderboard() -> None:

@@ -724,6 +724,55 @@ def test_each_phone_may_post_a_limited_number_of_questions() -> None:
     assert session.post_question(B, QA.id, "mine", 3.0).id == QA_QUESTIONS_PER_VOTER + 1
 
 
+def test_a_q_and_a_takes_items_up_to_its_limit_then_refuses_with_a_reason() -> None:
+    """Past the board's limit a new question is refused (qa_full, saying the limit);
+    a resend still gets its item, upvotes go on, and a restore is never refused."""
+    session = Session(DECK, max_qa_items=3)
+    session.go_to(EVERY.index(QA), 0.0)
+    session.open_voting(0.0)
+    first = session.post_question(A, QA.id, "one", 1.0)
+    session.post_question(B, QA.id, "two", 1.0)
+    session.post_question(C, QA.id, "three", 1.0)
+    assert session.current.qa is not None
+    assert session.current.qa.full
+    with pytest.raises(Rejection) as caught:
+        session.post_question("voter-d", QA.id, "four", 2.0)
+    assert caught.value.code == "qa_full"
+    assert caught.value.message == (
+        "this Q&A has taken its limit of 3 questions; upvote one that is already there"
+    )
+    assert session.post_question(A, QA.id, "one", 3.0) is first
+    assert session.upvote("voter-d", QA.id, first.id, True, 3.0)
+    restored = Session(DECK, max_qa_items=1)
+    restored.restore(
+        EVERY.index(QA),
+        {QA.id: StoredQuestionState(Status.OPEN)},
+        [],
+        [StoredQaItem(QA.id, n, f"q{n}", f"voter-{n}", "visible", 1.0) for n in (1, 2)],
+    )
+    assert len(restored.states[QA.id].qa.items) == 2  # type: ignore[union-attr]
+
+
+def test_a_text_question_takes_answers_up_to_its_limit_and_answers_may_still_change() -> None:
+    """Past the limit a new voter's text answer is refused (answers_full); a voter who
+    already answered may still change the answer, which adds nothing."""
+    session = Session(DECK, max_text_answers=2)
+    session.go_to(EVERY.index(WALL), 0.0)
+    session.open_voting(0.0)
+    session.apply_vote(A, WALL.id, "first", 1.0)
+    session.apply_vote(B, WALL.id, "second", 1.0)
+    with pytest.raises(Rejection) as caught:
+        session.apply_vote(C, WALL.id, "third", 2.0)
+    assert caught.value.code == "answers_full"
+    assert caught.value.message == (
+        "this question has taken its limit of 2 answers; no more can be added"
+    )
+    assert session.apply_vote(A, WALL.id, "changed", 3.0).answer == "changed"
+    assert session.current.respondents == 2
+    assert session.limit_of(session.current) == 2
+    assert session.limit_of(session.states[SCALE.id]) is None
+
+
 def test_the_same_question_sent_again_by_its_phone_is_one_item() -> None:
     """A resend (the ack was lost with the connection) returns the item already made;
     another phone asking the very same thing gets an item of its own."""

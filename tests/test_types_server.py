@@ -455,7 +455,7 @@ async def test_q_and_a_moderation_upvotes_and_restart(config: ServerConfig) -> N
         reply = await send(asker, "ask", q=PANEL.id, text="What about legacy systems?")
         assert reply == {"type": "ack", "seq": 7, "q": PANEL.id, "item": 1}
         pending = [{"id": 1, "text": "What about legacy systems?", "votes": 0, "state": "pending"}]
-        assert (await presenter_state(server))["items"] == pending
+        assert (await presenter_state(server))["qa"]["page"] == pending
         assert (await send(fan, "upvote", q=PANEL.id, item=1))["code"] == "no_such_item"
         fan.states.clear()
         approved = await command(server, "moderate", item=1, state="visible")
@@ -509,7 +509,7 @@ async def test_hidden_and_answered_items_on_phones(server: LivepollServer) -> No
         ("First", "answered"),
     ]
     assert (await send(phone, "upvote", q=FLOOR.id, item=3))["code"] == "no_such_item"
-    assert [i["state"] for i in (await presenter_state(server))["items"]] == [
+    assert [i["state"] for i in (await presenter_state(server))["qa"]["page"]] == [
         "visible",
         "answered",
         "hidden",

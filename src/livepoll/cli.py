@@ -164,7 +164,19 @@ def _doc(function: Any) -> str:
     return str(function.__doc__ or "").strip()
 
 
+def _positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    return value
+
+
 def _server_arguments(parser: argparse.ArgumentParser) -> None:
+    from livepoll.engine import MAX_QA_ITEMS, MAX_TEXT_ANSWERS
     from livepoll.server.app import DEFAULT_PORT
 
     parser.add_argument("deck", metavar="DECK", type=Path, help="the poll deck (TOML)")
@@ -210,6 +222,20 @@ def _server_arguments(parser: argparse.ArgumentParser) -> None:
         default=0,
         metavar="N",
         help="phones allowed from one IP address (default: no cap, for venue NAT)",
+    )
+    parser.add_argument(
+        "--max-qa-items",
+        type=_positive,
+        default=MAX_QA_ITEMS,
+        metavar="N",
+        help=f"questions one Q&A takes from phones (default: {MAX_QA_ITEMS})",
+    )
+    parser.add_argument(
+        "--max-text-answers",
+        type=_positive,
+        default=MAX_TEXT_ANSWERS,
+        metavar="N",
+        help=f"answers one text question takes (default: {MAX_TEXT_ANSWERS})",
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
@@ -267,6 +293,8 @@ def _server_config(args: argparse.Namespace, token: str) -> Any:
         session_mode=mode,
         join_mode=args.join,
         max_per_address=args.max_per_address,
+        max_qa_items=args.max_qa_items,
+        max_text_answers=args.max_text_answers,
         **({"rate_limit": args.rate_limit} if args.rate_limit else {}),
     )
 
@@ -359,6 +387,8 @@ def _run(args: argparse.Namespace) -> int:
         if value is not None:
             arguments += [flag, str(value)]
     arguments += ["--join", args.join, "--max-per-address", str(args.max_per_address)]
+    arguments += ["--max-qa-items", str(args.max_qa_items)]
+    arguments += ["--max-text-answers", str(args.max_text_answers)]
     if args.rate_limit:
         arguments += ["--rate-limit", str(args.rate_limit)]
     if args.new_session:

@@ -15,6 +15,7 @@ the rules be tested quickly and exhaustively.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import math
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
@@ -38,6 +39,15 @@ WALL_ANSWERS = 30
 LEADERBOARD_SIZE = 10
 QA_QUESTIONS_PER_VOTER = 5
 """Q&A questions one phone may post per Q&A: enough to take part, too few to flood."""
+MAX_QA_ITEMS = 500
+"""Q&A items one question takes (``--max-qa-items``): a conference Q&A rarely gets more
+than a few hundred, and no chair reads more in an hour. Open mode lets a script mint
+voter tokens, so the per-phone limit alone does not bound a board."""
+MAX_TEXT_ANSWERS = 10_000
+"""Text answers one question takes (``--max-text-answers``): one per phone of the
+largest room one server holds, while a script minting tokens in open mode (about 550
+answers a second) stops adding rows after some seconds. Changing an answer is always
+allowed: it replaces a row rather than adding one."""
 MAX_NICKNAME = 24
 EXTEND_SECONDS = 15
 
@@ -594,10 +604,14 @@ class QaBoard:
     """The questions attendees posted in a Q&A, their upvotes and their moderation."""
 
     moderated: bool
+    limit: int = MAX_QA_ITEMS
+    """Items the board takes from phones; items restored from the store are never refused."""
     items: dict[int, QaItem] = field(default_factory=dict)
     posted: Counter[str] = field(default_factory=Counter)
     by_author: dict[tuple[str, str], int] = field(default_factory=dict)
     """(voter, text) → the item it made, so that the same question sent again is one item."""
+    next_id: int = 1
+    """The id the next posted item gets (kept, not recomputed: a post costs O(1))."""
 
     def post(self, voter: str, text: str, at: float, item_id: int | None = None) -> QaItem:
         """Add a question; it waits for approval in a moderated Q&A.
@@ -609,11 +623,18 @@ class QaBoard:
         repeat = self.by_author.get((voter, text))
         if repeat is not None:
             return self.items[repeat]
+        if item_id is None and len(self.items) >= self.limit:
+            raise Rejection(
+                "qa_full",
+                f"this Q&A has taken its limit of {self.limit} questions; "
+                "upvote one that is already there",
+            )
         if item_id is None and self.posted[voter] >= QA_QUESTIONS_PER_VOTER:
             raise Rejection(
                 "limit_reached", f"you can post at most {QA_QUESTIONS_PER_VOTER} questions here"
             )
-        new_id = item_id if item_id is not None else max(self.items, default=0) + 1
+        new_id = item_id if item_id is not None else self.next_id
+        self.next_id = max(self.next_id, new_id + 1)
         item = QaItem(new_id, text, voter, "pending" if self.moderated else "visible", at)
         self.items[new_id] = item
         self.posted[voter] += 1
@@ -633,12 +654,35 @@ class QaBoard:
             item.voters.discard(voter)
         return True
 
+    @property
+    def full(self) -> bool:
+        """True once the board takes no more items from phones."""
+        return len(self.items) >= self.limit
+
+    def counts(self) -> dict[str, int]:
+        """How many items are in each state (O(items): once per tick, not per vote)."""
+        counts: dict[str, int] = dict.fromkeys(QA_STATES, 0)
+        for item in self.items.values():
+            counts[item.state] += 1
+        return counts
+
     def ranked(self, states: Iterable[QaState]) -> list[QaItem]:
         """Items in the given states: those awaiting approval first (the chair's queue),
         then open ones by upvotes, then answered ones, hidden ones last; ties oldest first."""
         wanted = set(states)
         chosen = [item for item in self.items.values() if item.state in wanted]
-        return sorted(chosen, key=lambda item: (_QA_ORDER[item.state], -len(item.voters), item.id))
+        return sorted(chosen, key=_rank)
+
+    def top(self, states: Iterable[QaState], count: int) -> list[QaItem]:
+        """The first ``count`` of :meth:`ranked`, without sorting the whole board."""
+        wanted = set(states)
+        chosen = (item for item in self.items.values() if item.state in wanted)
+        return heapq.nsmallest(count, chosen, key=_rank)
+
+
+def _rank(item: QaItem) -> tuple[int, int, int]:
+    """The queue's order: by state, then most upvoted, then oldest."""
+    return (_QA_ORDER[item.state], -len(item.voters), item.id)
 
 
 @dataclass(slots=True)
@@ -700,10 +744,21 @@ class Session:
     tick has anything new to send.
     """
 
-    def __init__(self, deck: Deck) -> None:
+    def __init__(
+        self,
+        deck: Deck,
+        *,
+        max_qa_items: int = MAX_QA_ITEMS,
+        max_text_answers: int = MAX_TEXT_ANSWERS,
+    ) -> None:
         self.deck = deck
         self.guard = Guard(deck.blocklist)
         self.states: dict[str, QuestionState] = {q.id: QuestionState(q) for q in deck.questions}
+        self.max_text_answers = max_text_answers
+        """Text answers a question takes from phones (a voter may still change theirs)."""
+        for state in self.states.values():
+            if state.qa is not None:
+                state.qa.limit = max_qa_items
         self.current_index = 0
         self.version = 0
         self.nicknames: dict[str, str] = {}
@@ -713,6 +768,15 @@ class Session:
     def current(self) -> QuestionState:
         """The question on screen now."""
         return self.states[self.deck.questions[self.current_index].id]
+
+    def limit_of(self, state: QuestionState) -> int | None:
+        """How many answers (text) or items (Q&A) ``state`` takes; None when unbounded
+        (every other type keeps one small answer per voter)."""
+        if state.qa is not None:
+            return state.qa.limit
+        if state.question.type == "text":
+            return self.max_text_answers
+        return None
 
     def state_of(self, question_id: str) -> QuestionState | None:
         """The state of a question by id, or None for an unknown id."""
@@ -752,6 +816,16 @@ class Session:
                         return AcceptedVote(question_id, voter, previous, previous, at)
             raise
         answer = validate_answer(state.question, raw_answer)
+        if (
+            state.question.type == "text"
+            and voter not in state.answers
+            and len(state.answers) >= self.max_text_answers
+        ):
+            raise Rejection(
+                "answers_full",
+                f"this question has taken its limit of {self.max_text_answers} answers; "
+                "no more can be added",
+            )
         previous = state.record(voter, answer, at)
         if previous != answer:
             self.version += 1

@@ -10,7 +10,10 @@ Audience channel (phones, path ``/ws``)::
     ← {"type": "state", "title": ..., "question": {...} | null, "status": ..., "index": I,
        "count": N, "time_left": S | null, "results": {...} | null, "correct": [...] | null,
        "items": [...] | null, "your_answer": ... | null}   (your_answer only after hello)
-    ← {"type": "results", "q": QUESTION_ID, "results": {...}, "items": [...] | null}
+    ← {"type": "results", "q": QUESTION_ID, "results": {...}, "items": [...] | null,
+       "items_total": N | null}
+      (``items``: at most PHONE_ITEMS open Q&A items, most upvoted first, of
+       ``items_total``; the state frame carries the same two keys)
     ← {"type": "ack", "seq": N, "q": QUESTION_ID, "answer": ..., "item": ID}
     ← {"type": "error", "code": CODE, "message": TEXT, "seq": N | null}
     ← {"type": "notice", "code": "storage_problem" | "storage_ok", "message": TEXT}
@@ -23,8 +26,9 @@ Presenter channel (the TUI, path ``/presenter``, ``Authorization: Bearer TOKEN``
 
     → {"type": "command", "action": ACTION, "index": I (goto only),
        (ACTION: toggle_voting open close next previous goto toggle_results extend
-        moderate rotate_code)
-       "item": ID, "state": "visible" | "hidden" | "answered" (moderate only)}
+        moderate rotate_code page)
+       "item": ID, "state": "visible" | "hidden" | "answered" (moderate only),
+       "offset": N (page only: the first item of the moderation page to receive)}
     ← {"type": "welcome", "join_url": URL, "database": PATH, "version": V, "notices": [...]}
     ← {"type": "state", ...}                              (see PresenterState)
     ← {"type": "error", "code": CODE, "message": TEXT}
@@ -32,6 +36,13 @@ Presenter channel (the TUI, path ``/presenter``, ``Authorization: Bearer TOKEN``
 Every inbound frame is checked for size, JSON shape and field types here, so the
 handlers only ever see well-formed messages, and every refusal carries a stable
 code plus a sentence a person can act on.
+
+Every outbound frame is bounded by construction, however many items a Q&A holds:
+phones get the top :data:`PHONE_ITEMS` items, the presenter the top
+:data:`ROOM_ITEMS` plus one page of :data:`MODERATION_PAGE` items of the moderation
+queue (it asks for the page it moderates), with counts per state. Text is bounded
+by the deck's limits, so no frame exceeds :data:`MAX_PRESENTER_FRAME_BYTES` (the
+presenter's) or :data:`MAX_AUDIENCE_FRAME_BYTES` (a phone's).
 """
 
 from __future__ import annotations
@@ -43,10 +54,37 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from livepoll.deck import Question
-from livepoll.engine import Answer, QaState, QuestionState, Session, Status, answer_to_json
+from livepoll.engine import (
+    QA_STATES,
+    Answer,
+    QaState,
+    QuestionState,
+    Session,
+    Status,
+    answer_to_json,
+)
+from livepoll.words import Guard
 
 MAX_FRAME_BYTES = 2048
 """Inbound frames above this get an error frame; votes are a few dozen bytes."""
+
+PHONE_ITEMS = 50
+"""Q&A items in a phone's frame: the most upvoted open ones (then answered ones).
+A phone scrolls through fifty; a thousand would cost every phone a megabyte a tick."""
+ROOM_ITEMS = 20
+"""Q&A items the presenter gets for the room's view (the console lists a dozen)."""
+MODERATION_PAGE = 20
+"""Q&A items per page of the chair's moderation queue; the console asks for the page
+its cursor is on."""
+MAX_MODERATION_OFFSET = 1_000_000
+"""The highest page offset a presenter may ask for (far above any board's size)."""
+
+MAX_PRESENTER_FRAME_BYTES = 512 * 1024
+"""No presenter frame is larger, whatever phones send: items are capped in number and
+text in length (``tests/test_protocol.py`` builds the worst case). The console's link
+accepts frames several times larger."""
+MAX_AUDIENCE_FRAME_BYTES = 256 * 1024
+"""No frame to a phone is larger (the worst case is tested as for the presenter)."""
 
 VOTER_TOKEN = re.compile(r"^[A-Za-z0-9_-]{22,64}\Z")
 """A phone's voter token: at least 22 base64url characters, i.e. at least 128 bits.
@@ -66,6 +104,7 @@ PRESENTER_ACTIONS = frozenset(
         "extend",
         "moderate",
         "rotate_code",
+        "page",
     }
 )
 
@@ -129,12 +168,13 @@ class Nickname:
 @dataclass(frozen=True, slots=True)
 class Command:
     """A presenter command; ``index`` is set for ``goto``, ``item`` and ``state`` for
-    ``moderate``."""
+    ``moderate``, ``offset`` for ``page``."""
 
     action: str
     index: int | None = None
     item: int | None = None
     state: str | None = None
+    offset: int | None = None
 
 
 AudienceMessage = Hello | Vote | Ask | Upvote | Nickname
@@ -286,6 +326,17 @@ def decode_command(frame: str | bytes) -> Command:
                 "bad_command", 'moderate needs "state": visible, hidden or answered'
             )
         return Command(action, item=item, state=state)
+    if action == "page":
+        offset = data.get("offset")
+        if (
+            isinstance(offset, bool)
+            or not isinstance(offset, int)
+            or not 0 <= offset <= MAX_MODERATION_OFFSET
+        ):
+            raise ProtocolError(
+                "bad_command", f'page needs "offset", an integer from 0 to {MAX_MODERATION_OFFSET}'
+            )
+        return Command(action, offset=offset)
     return Command(action)
 
 
@@ -332,15 +383,53 @@ def results_visible_to_phones(state: QuestionState) -> bool:
     return state.results_shown or state.question.results == "live"
 
 
-def _qa_items(session: Session, state: QuestionState, *, everything: bool) -> list[Any] | None:
+_PUBLIC: tuple[QaState, ...] = ("visible", "answered")
+
+
+def _guard(session: Session, state: QuestionState) -> Guard | None:
+    """Blocked words are masked in an unmoderated Q&A; the chair vets a moderated one."""
+    return None if state.qa is None or state.qa.moderated else session.guard
+
+
+def _public_items(session: Session, state: QuestionState, limit: int) -> list[Any] | None:
+    """The ``limit`` most upvoted items the room may see (open, then answered)."""
     board = state.qa
     if board is None:
         return None
-    guard = None if board.moderated else session.guard
-    states: tuple[QaState, ...] = (
-        ("pending", "visible", "answered", "hidden") if everything else ("visible", "answered")
-    )
-    return [item.public(guard) for item in board.ranked(states)]
+    guard = _guard(session, state)
+    return [item.public(guard) for item in board.top(_PUBLIC, limit)]
+
+
+def _public_total(state: QuestionState) -> int | None:
+    board = state.qa
+    if board is None:
+        return None
+    return sum(1 for item in board.items.values() if item.state in _PUBLIC)
+
+
+def moderation_offset(total: int, requested: int) -> int:
+    """The first item of the moderation page that holds item ``requested`` (pages start
+    at multiples of :data:`MODERATION_PAGE`), within the ``total`` items there are."""
+    last = max(0, total - 1)
+    return min(max(0, requested), last) // MODERATION_PAGE * MODERATION_PAGE
+
+
+def _moderation(session: Session, state: QuestionState, offset: int) -> dict[str, Any] | None:
+    """The chair's view of a Q&A board: counts per state and one page of the queue."""
+    board = state.qa
+    if board is None:
+        return None
+    total = len(board.items)
+    start = moderation_offset(total, offset)
+    guard = _guard(session, state)
+    page = board.ranked(QA_STATES)[start : start + MODERATION_PAGE]
+    return {
+        "counts": board.counts(),
+        "total": total,
+        "offset": start,
+        "size": MODERATION_PAGE,
+        "page": [item.public(guard) for item in page],
+    }
 
 
 def audience_results(session: Session) -> dict[str, Any] | None:
@@ -381,7 +470,8 @@ def audience_state(
             if question.type == "quiz" and state.status is Status.CLOSED
             else None
         ),
-        "items": _qa_items(session, state, everything=False) if visible else None,
+        "items": _public_items(session, state, PHONE_ITEMS) if visible else None,
+        "items_total": _public_total(state) if visible else None,
     }
     if your_answer is not None and visible:
         message["your_answer"] = answer_to_json(your_answer)
@@ -399,10 +489,18 @@ def encode_audience_results(session: Session) -> str | None:
     """Live results (or Q&A items) for phones, or None when they may not see any yet."""
     state = session.current
     results = audience_results(session)
-    items = _qa_items(session, state, everything=False)
+    items = _public_items(session, state, PHONE_ITEMS)
     if state.status is Status.PENDING or (results is None and items is None):
         return None
-    return _dumps({"type": "results", "q": state.question.id, "results": results, "items": items})
+    return _dumps(
+        {
+            "type": "results",
+            "q": state.question.id,
+            "results": results,
+            "items": items,
+            "items_total": _public_total(state),
+        }
+    )
 
 
 def encode_welcome(join_url: str, database: str, version: str, notices: Sequence[str] = ()) -> str:
@@ -439,15 +537,20 @@ def encode_presenter_state(
     now: float,
     storage_problem: str | None = None,
     join: JoinInfo | None = None,
+    qa_offset: int = 0,
 ) -> str:
     """The full state the TUI renders; sent at most ~10 times a second, when changed.
 
     The presenter always gets the results (even hidden ones, which the TUI keeps
-    off the projector), the quiz's right answer and every Q&A item, pending and
-    hidden ones included, so the chair can moderate.
+    off the projector) and the quiz's right answer. Of a Q&A it gets the top
+    :data:`ROOM_ITEMS` items the room sees, the count of items in each state, and the
+    page of the moderation queue (pending and hidden items included) that starts at
+    ``qa_offset``, so a board of any size makes a frame of bounded size.
     """
     state = session.current
     question = state.question
+    limit = session.limit_of(state)
+    taken = len(state.qa.items) if state.qa is not None else state.respondents
     return _dumps(
         {
             "type": "state",
@@ -461,7 +564,10 @@ def encode_presenter_state(
             "respondents": state.respondents,
             "results": session.summary(state),
             "time_left": state.time_left(now),
-            "items": _qa_items(session, state, everything=True),
+            "items": _public_items(session, state, ROOM_ITEMS),
+            "qa": _moderation(session, state, qa_offset),
+            "limit": limit,
+            "full": limit is not None and taken >= limit,
             "leaderboard": session.leaderboard() if question.type == "quiz" else None,
             "phones": phones,
             "storage_problem": storage_problem,
@@ -473,10 +579,17 @@ def encode_presenter_state(
 
 
 def encode_command(
-    action: str, index: int | None = None, *, item: int | None = None, state: str | None = None
+    action: str,
+    index: int | None = None,
+    *,
+    item: int | None = None,
+    state: str | None = None,
+    offset: int | None = None,
 ) -> str:
     """A presenter command, as the TUI sends it."""
     message: dict[str, Any] = {"type": "command", "action": action}
+    if offset is not None:
+        message["offset"] = offset
     if index is not None:
         message["index"] = index
     if item is not None:
@@ -484,6 +597,21 @@ def encode_command(
     if state is not None:
         message["state"] = state
     return _dumps(message)
+
+
+@dataclass(frozen=True, slots=True)
+class QaModeration:
+    """The chair's view of a Q&A board, decoded from a presenter state frame."""
+
+    counts: dict[str, int]
+    """Items per state: pending, visible, answered, hidden."""
+    total: int
+    offset: int
+    """The position of the page's first item in the whole queue."""
+    size: int
+    """Items in a full page; the page is shorter at the end of the queue."""
+    page: tuple[dict[str, Any], ...]
+    """Items in the queue's order: waiting first, then open by upvotes, answered, hidden."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -506,7 +634,14 @@ class PresenterState:
     time_left: float | None = None
     """Seconds until a timed question closes, as of when the frame was sent."""
     items: tuple[dict[str, Any], ...] = ()
-    """Q&A items (id, text, votes, state), most upvoted first."""
+    """The Q&A items the room sees (id, text, votes, state), most upvoted first: at
+    most :data:`ROOM_ITEMS`."""
+    qa: QaModeration | None = None
+    """A Q&A's counts per state and the page of the moderation queue; None otherwise."""
+    limit: int | None = None
+    """Answers (text) or items (Q&A) the question takes; None when unbounded."""
+    full: bool = False
+    """The question has reached :attr:`limit`: phones are told no more are taken."""
     leaderboard: tuple[dict[str, Any], ...] = ()
     """Quiz: players (name, points, right) by points."""
     join: JoinInfo | None = None
@@ -574,9 +709,24 @@ def decode_presenter_frame(frame: str | bytes) -> PresenterState | Welcome | Pro
                 results=dict(data.get("results") or {}),
                 time_left=data.get("time_left"),
                 items=tuple(data.get("items") or ()),
+                qa=_decode_moderation(data.get("qa")),
+                limit=int(data["limit"]) if data.get("limit") is not None else None,
+                full=bool(data.get("full", False)),
                 leaderboard=tuple(data.get("leaderboard") or ()),
                 join=JoinInfo(**data["join"]) if data.get("join") else None,
             )
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
         raise ProtocolError("bad_frame", f"unexpected frame from the server: {error}") from None
     raise ProtocolError("unknown_type", f"unexpected frame type {kind!r} from the server")
+
+
+def _decode_moderation(data: Any) -> QaModeration | None:
+    if data is None:
+        return None
+    return QaModeration(
+        counts={str(state): int(count) for state, count in dict(data["counts"]).items()},
+        total=int(data["total"]),
+        offset=int(data["offset"]),
+        size=int(data["size"]),
+        page=tuple(item for item in data["page"] if isinstance(item, dict)),
+    )

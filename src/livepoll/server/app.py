@@ -30,6 +30,8 @@ from websockets.http11 import Request, Response
 from livepoll import __version__, protocol
 from livepoll.deck import Deck
 from livepoll.engine import (
+    MAX_QA_ITEMS,
+    MAX_TEXT_ANSWERS,
     Answer,
     Event,
     EventKind,
@@ -67,6 +69,18 @@ RATE_BURST_SECONDS = 2.0
 """A phone may send ``rate_limit * RATE_BURST_SECONDS`` messages in a quick burst."""
 FLOOD_DROPS = 200
 """Messages dropped over the rate limit before the connection is closed as a flood."""
+
+PHONE_SEND_BUFFER_LIMIT = 64 * 1024
+"""Bytes waiting to go to one phone (beyond what the kernel's socket buffer holds) above
+which broadcasts skip it. websockets' ``broadcast`` applies no backpressure: a phone
+that stops reading would otherwise keep every frame sent to it in memory (50 of them
+took a server from 41 MB to 909 MB in 20 s). 64 KiB is several ordinary frames, so a
+phone on slow Wi-Fi that is a frame behind still gets the next; a skipped phone gets
+the current state once it has caught up, so it misses no question change."""
+PHONE_STALL_SECONDS = 5.0
+"""A phone still over :data:`PHONE_SEND_BUFFER_LIMIT` this long is disconnected, which
+frees its buffer at once: a phone that reads nothing for seconds has lost the Wi-Fi or
+is not a phone, and the page reconnects and re-syncs by itself."""
 
 AUDIENCE_PATH = "/ws"
 PRESENTER_PATH = "/presenter"
@@ -106,6 +120,10 @@ class ServerConfig:
     """Seconds between keepalive pings to each connection."""
     ping_timeout: float = 20.0
     """Seconds to wait for the pong; a connection that does not answer is closed."""
+    max_qa_items: int = MAX_QA_ITEMS
+    """Items one Q&A question takes from phones (see :data:`livepoll.engine.MAX_QA_ITEMS`)."""
+    max_text_answers: int = MAX_TEXT_ANSWERS
+    """Answers one text question takes (see :data:`livepoll.engine.MAX_TEXT_ANSWERS`)."""
 
 
 class PortInUse(Exception):
@@ -134,6 +152,9 @@ class LivepollServer:
         self._static = StaticFiles.load()
         self.audience: set[ServerConnection] = set()
         self.presenters: set[ServerConnection] = set()
+        self._pages: dict[ServerConnection, tuple[str, int]] = {}
+        """Per presenter, the Q&A and the moderation page it asked for (the first
+        page of any other question)."""
         self.port = 0
         self.join_url = ""
         self.notices: list[str] = []
@@ -142,6 +163,10 @@ class LivepollServer:
         self._sent_phones = -1
         self._sent_problem: str | None = None
         self._sent_results_version = -1
+        self._behind: dict[ServerConnection, float] = {}
+        """Phones over the send-buffer bound, with when they were first seen over it."""
+        self.phones_dropped = 0
+        """Phones disconnected for not reading what they were sent."""
         self._per_address: Counter[str] = Counter()
         """Open audience connections per remote address (never logged or stored)."""
         self._voters: Counter[str] = Counter()
@@ -336,6 +361,7 @@ class LivepollServer:
             self.audience.discard(connection)
             if voter is not None:
                 self._count_voter(voter, -1)
+            self._behind.pop(connection, None)
             self._per_address[address] -= 1
             if not self._per_address[address]:
                 del self._per_address[address]
@@ -397,11 +423,18 @@ class LivepollServer:
                 except protocol.ProtocolError as error:
                     await connection.send(protocol.encode_error(error.code, error.message))
                     continue
+                if command.action == "page":
+                    # Only this console's view changes: it moderates another page.
+                    offset = command.offset or 0
+                    self._pages[connection] = (self.session.current.question.id, offset)
+                    await connection.send(self._presenter_state(offset))
+                    continue
                 self.apply_command(command)
         except ConnectionClosed:
             pass
         finally:
             self.presenters.discard(connection)
+            self._pages.pop(connection, None)
 
     def apply_command(self, command: protocol.Command) -> None:
         """Carry out a chair's command: change the session, log it, tell everyone."""
@@ -459,14 +492,14 @@ class LivepollServer:
             phones=self.phones,
         )
         if any(event.kind is not EventKind.QA_MODERATED for event in events):
-            broadcast(self.audience, protocol.encode_audience_state(session, now=now))
+            self._send_to_phones(protocol.encode_audience_state(session, now=now))
             self._sent_results_version = session.version
         # The chair pressed a key: show it now rather than at the next tick.
         self._push_presenter_state()
 
     # Presenter updates
 
-    def _presenter_state(self) -> str:
+    def _presenter_state(self, qa_offset: int = 0) -> str:
         self._sent_version = self.session.version
         self._sent_phones = self.phones
         self._sent_problem = self.store.problem
@@ -476,6 +509,7 @@ class LivepollServer:
             now=time.time(),
             storage_problem=self._sent_problem,
             join=self.join_info(),
+            qa_offset=qa_offset,
         )
 
     def join_info(self) -> protocol.JoinInfo:
@@ -485,8 +519,16 @@ class LivepollServer:
         return protocol.JoinInfo(url, self.gate.mode, code)
 
     def _push_presenter_state(self) -> None:
-        if self.presenters:
-            broadcast(self.presenters, self._presenter_state())
+        """Send the state to every presenter, encoded once per moderation page asked for."""
+        if not self.presenters:
+            return
+        current = self.session.current.question.id
+        by_page: dict[int, list[ServerConnection]] = {}
+        for presenter in self.presenters:
+            question_id, offset = self._pages.get(presenter, (current, 0))
+            by_page.setdefault(offset if question_id == current else 0, []).append(presenter)
+        for offset, group in by_page.items():
+            broadcast(group, self._presenter_state(offset))
 
     def _storage_problem_changed(self, problem: str | None) -> None:
         """Disk trouble is loud: the log, the chair (next tick) and every phone hear of it.
@@ -500,7 +542,7 @@ class LivepollServer:
         else:
             logger.warning("storage: recovered; queued votes are being saved")
             notice = protocol.encode_notice("storage_ok", "Saving works again.")
-        broadcast(self.audience, notice)
+        self._send_to_phones(notice)
 
     async def tick_forever(self) -> None:
         """The server's clock: timers, the presenter at ~10 Hz, phones at ~2 Hz.
@@ -526,6 +568,7 @@ class LivepollServer:
                 self._push_presenter_state()
             if ticks % TICKS_PER_PHONE_UPDATE == 0:
                 self._push_audience_results()
+                self._check_phones_behind(time.monotonic(), now)
 
     def _push_audience_results(self) -> None:
         if self.session.version == self._sent_results_version or not self.audience:
@@ -533,7 +576,49 @@ class LivepollServer:
         self._sent_results_version = self.session.version
         message = protocol.encode_audience_results(self.session)
         if message is not None:
-            broadcast(self.audience, message)
+            self._send_to_phones(message)
+
+    def _send_to_phones(self, message: str) -> None:
+        """Broadcast to every phone that keeps up; a phone over the send-buffer bound
+        is skipped (and noted, with the time) rather than buffered."""
+        clock = time.monotonic()
+        ready = []
+        behind = self._behind
+        for connection in self.audience:
+            if connection in behind:
+                continue
+            if connection.transport.get_write_buffer_size() > PHONE_SEND_BUFFER_LIMIT:
+                behind[connection] = clock
+                continue
+            ready.append(connection)
+        broadcast(ready, message)
+
+    def _check_phones_behind(self, clock: float, now: float) -> None:
+        """Send the current state to phones that caught up; disconnect those that did not
+        within :data:`PHONE_STALL_SECONDS`."""
+        if not self._behind:
+            return
+        caught_up = []
+        dropped = 0
+        for connection, since in list(self._behind.items()):
+            if connection.transport.get_write_buffer_size() <= PHONE_SEND_BUFFER_LIMIT:
+                caught_up.append(connection)
+                del self._behind[connection]
+            elif clock - since >= PHONE_STALL_SECONDS:
+                # abort() drops the buffered bytes at once; a close handshake would queue
+                # behind them. The handler then ends and forgets the connection.
+                connection.transport.abort()
+                del self._behind[connection]
+                dropped += 1
+        if caught_up:
+            broadcast(caught_up, protocol.encode_audience_state(self.session, now=now))
+            if self.store.problem is not None:
+                broadcast(caught_up, STORAGE_PROBLEM_NOTICE)
+        if dropped:
+            self.phones_dropped += dropped
+            logger.warning(
+                "disconnected %d phone(s) that read nothing for %g s", dropped, PHONE_STALL_SECONDS
+            )
 
 
 def _address(connection: ServerConnection) -> str:
@@ -598,7 +683,11 @@ async def running_server(config: ServerConfig) -> AsyncIterator[LivepollServer]:
         record = await store.begin_session(
             config.deck, config.session_mode, time.time(), config.join_mode
         )
-        session = Session(config.deck)
+        session = Session(
+            config.deck,
+            max_qa_items=config.max_qa_items,
+            max_text_answers=config.max_text_answers,
+        )
         if record.resumed:
             session.restore(
                 record.current_index,

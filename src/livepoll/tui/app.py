@@ -44,7 +44,14 @@ from livepoll.tui.screens import (
     QuitScreen,
     join_details,
 )
-from livepoll.tui.views import QaAction, cursor_after, moderation_items, move_cursor
+from livepoll.tui.views import (
+    PageTurn,
+    QaAction,
+    cursor_after,
+    moderation_items,
+    move_cursor,
+    page_turn,
+)
 
 _MOVING = frozenset({"next", "previous", "quit"})
 """The only keys a read-only replay offers: a past session can be stepped through, not run."""
@@ -128,6 +135,8 @@ class PresenterApp(App[None]):
         """Set when showing a past session: what it is (shown on screen); None when live."""
         self._main = MainScreen()
         self._main.read_only = self.read_only
+        self._turning: PageTurn | None = None
+        """The moderation page asked for and where the cursor lands on it, until it comes."""
 
     @property
     def presenter_url(self) -> str | None:
@@ -160,9 +169,16 @@ class PresenterApp(App[None]):
         if state is None or old is None or state.question.id != old.question.id:
             # Moderation belongs to one Q&A: moving on ends it.
             self.qa_cursor = None
+            self._turning = None
         elif self.qa_cursor is not None:
             items = moderation_items(state)
-            if all(item["id"] != self.qa_cursor for item in items):
+            turning = self._turning
+            if turning is not None and state.qa is not None and state.qa.offset == turning[0]:
+                self._turning = None
+                ids = [int(item["id"]) for item in items]
+                if ids:
+                    self.qa_cursor = ids[0] if turning[1] == "first" else ids[-1]
+            elif all(item["id"] != self.qa_cursor for item in items):
                 self.qa_cursor = move_cursor(items, None, 0)
         self._main.state = state
         self._update_join_screens()
@@ -236,7 +252,12 @@ class PresenterApp(App[None]):
     # -- the chair's keys --------------------------------------------------------------
 
     async def _send(
-        self, action: str, *, item: int | None = None, item_state: str | None = None
+        self,
+        action: str,
+        *,
+        item: int | None = None,
+        item_state: str | None = None,
+        offset: int | None = None,
     ) -> None:
         """Send a command; the screen changes only when the server's state says so."""
         link = self.session_link
@@ -248,7 +269,7 @@ class PresenterApp(App[None]):
             )
             return
         try:
-            await link.send(encode_command(action, item=item, state=item_state))
+            await link.send(encode_command(action, item=item, state=item_state, offset=offset))
         except LinkUnavailable as error:
             self.notify(str(error), severity="warning", markup=False)
 
@@ -267,7 +288,12 @@ class PresenterApp(App[None]):
         if action == "rotate_code":
             return state is not None and state.join is not None and state.join.mode == "code"
         if action == "start_moderating":
-            return self.qa_cursor is None and state is not None and bool(moderation_items(state))
+            return (
+                self.qa_cursor is None
+                and state is not None
+                and state.qa is not None
+                and state.qa.total > 0
+            )
         if action in ("cursor", "moderate", "stop_moderating"):
             return self.qa_cursor is not None
         if action in _SET_ASIDE_WHILE_MODERATING:
@@ -299,15 +325,30 @@ class PresenterApp(App[None]):
         """Show or hide the bars, on the projector and on the phones."""
         await self._send("toggle_results")
 
-    def action_start_moderating(self) -> None:
-        """Show every Q&A item, waiting ones first, with the cursor on the first."""
-        if self.state is not None:
-            self.qa_cursor = move_cursor(moderation_items(self.state), None, 0)
+    async def action_start_moderating(self) -> None:
+        """Show the Q&A items page by page, waiting ones first, with the cursor on the first."""
+        state = self.state
+        if state is None or state.qa is None:
+            return
+        items = moderation_items(state)
+        if state.qa.offset != 0 or not items:
+            # Start from the top of the queue: the first page, where waiting items are.
+            self._turning = (0, "first")
+            await self._send("page", offset=0)
+        self.qa_cursor = move_cursor(items, None, 0)
 
-    def action_cursor(self, step: int) -> None:
-        """Move the moderation cursor ``step`` items down (up when negative)."""
-        if self.state is not None:
-            self.qa_cursor = move_cursor(moderation_items(self.state), self.qa_cursor, step)
+    async def action_cursor(self, step: int) -> None:
+        """Move the moderation cursor ``step`` items down (up when negative); past the
+        end or the start of the page, ask the server for the next or previous page."""
+        state = self.state
+        if state is None:
+            return
+        turn = page_turn(state, self.qa_cursor, step)
+        if turn is not None:
+            self._turning = turn
+            await self._send("page", offset=turn[0])
+            return
+        self.qa_cursor = move_cursor(moderation_items(state), self.qa_cursor, step)
 
     async def action_moderate(self, key: QaAction) -> None:
         """Approve, hide or mark answered the item under the cursor.

@@ -12,6 +12,13 @@ command frames (:meth:`PresenterLink.send`). Two links implement it:
 
 The URL rules and the backoff curve are plain functions, unit-tested without a
 terminal or a socket.
+
+The live link survives any frame a server can send: the server's frames are
+bounded by construction (:data:`livepoll.protocol.MAX_PRESENTER_FRAME_BYTES`) and the
+link accepts frames several times larger; a frame it cannot decode is skipped; a
+frame over its limit makes it reconnect once with a larger limit, up to a ceiling.
+The backoff restarts only once a frame has been read, so a server whose frames the
+console cannot use is retried slowly, with the reason on screen, never in a tight loop.
 """
 
 from __future__ import annotations
@@ -26,8 +33,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.frames import CloseCode
 
 from livepoll.protocol import (
+    MAX_PRESENTER_FRAME_BYTES,
     PresenterState,
     ProtocolError,
     Welcome,
@@ -53,6 +62,13 @@ PING_INTERVAL = 2.0
 """Keepalive pings, so a silently dead link (Wi-Fi gone) is noticed within seconds."""
 
 PING_TIMEOUT = 4.0
+
+MAX_FRAME = 8 * MAX_PRESENTER_FRAME_BYTES
+"""The largest frame the link accepts at first (4 MiB): eight times the largest the
+server sends, so a server a version ahead still fits."""
+
+MAX_FRAME_CEILING = 64 * 2**20
+"""The limit a link grows to, doubling on each frame too large, and no further."""
 
 _SCHEMES = {"http": "ws", "ws": "ws", "https": "wss", "wss": "wss"}
 
@@ -154,9 +170,18 @@ class WebSocketLink(PresenterLink):
         rng: randomness for the backoff jitter (a seeded one in tests).
     """
 
-    def __init__(self, url: str, token: str, *, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        rng: random.Random | None = None,
+        max_size: int = MAX_FRAME,
+    ) -> None:
         self.url = presenter_url(url)
         """The presenter channel's WebSocket URL."""
+        self.max_size = max_size
+        """The largest frame accepted now; it grows when the server sends a larger one."""
         self._token = token
         self._rng = rng or random.Random()
         self._socket: ClientConnection | None = None
@@ -173,14 +198,15 @@ class WebSocketLink(PresenterLink):
                     open_timeout=OPEN_TIMEOUT,
                     ping_interval=PING_INTERVAL,
                     ping_timeout=PING_TIMEOUT,
-                    max_size=2**20,
+                    max_size=self.max_size,
                 ) as socket:
                     self._socket = socket
-                    attempt = 0
                     yield LinkUp()
                     async for frame in socket:
                         decoded = _decode(frame)
                         if decoded is not None:
+                            # The link works: a later drop is retried at once again.
+                            attempt = 0
                             yield decoded
             except InvalidStatus as error:
                 status = error.response.status_code
@@ -190,8 +216,8 @@ class WebSocketLink(PresenterLink):
                     detail = f"the server answered HTTP {status}"
             except (OSError, TimeoutError, InvalidHandshake) as error:
                 detail = _describe(error)
-            except ConnectionClosed:
-                detail = "connection lost"
+            except ConnectionClosed as error:
+                detail = self._too_large(error) or "connection lost"
             except Exception as error:  # the console must keep trying, whatever broke
                 logger.exception("presenter link failed")
                 detail = f"unexpected error: {error}"
@@ -201,6 +227,17 @@ class WebSocketLink(PresenterLink):
             attempt += 1
             yield LinkDown(detail, delay)
             await asyncio.sleep(delay)
+
+    def _too_large(self, error: ConnectionClosed) -> str | None:
+        """If the link closed because a frame was over its limit, raise the limit (up to
+        :data:`MAX_FRAME_CEILING`) and say so; None for any other close."""
+        if error.sent is None or error.sent.code != CloseCode.MESSAGE_TOO_BIG:
+            return None
+        limit = self.max_size
+        if limit >= MAX_FRAME_CEILING:
+            return f"the server sends frames over {_size(limit)}; the console cannot take them"
+        self.max_size = min(limit * 2, MAX_FRAME_CEILING)
+        return f"the server sent a frame over {_size(limit)}; retrying with a larger limit"
 
     async def send(self, command: str) -> None:
         """Send on the current connection, if there is one."""
@@ -223,6 +260,18 @@ def _decode(frame: str | bytes) -> PresenterState | Welcome | ProtocolError | No
         # Skip it rather than drop the link: the next state frame carries everything.
         logger.warning("ignored a frame from the server: %s", error.message)
         return None
+    except Exception:
+        # Whatever a frame holds must not drop the link: the server would send it again
+        # on every reconnect.
+        logger.exception("ignored a frame from the server that could not be decoded")
+        return None
+
+
+def _size(limit: int) -> str:
+    """A frame limit for the banner: ``4 MiB`` or ``64 KiB``."""
+    if limit >= 2**20:
+        return f"{limit / 2**20:g} MiB"
+    return f"{limit / 2**10:g} KiB"
 
 
 def _describe(error: BaseException) -> str:

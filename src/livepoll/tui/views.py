@@ -102,12 +102,42 @@ def _share_rows(
 
 
 def moderation_items(state: PresenterState) -> tuple[dict[str, Any], ...]:
-    """The Q&A items the chair moderates, in the server's order: waiting for approval
-    first, then shown ones by upvotes, answered ones, hidden ones last. Empty for
-    other types."""
-    if state.question.type != "qa":
+    """The page of Q&A items the chair moderates, in the server's order: waiting for
+    approval first, then shown ones by upvotes, answered ones, hidden ones last. Empty
+    for other types."""
+    if state.question.type != "qa" or state.qa is None:
         return ()
-    return tuple(item for item in state.items if isinstance(item.get("id"), int))
+    return tuple(item for item in state.qa.page if isinstance(item.get("id"), int))
+
+
+PageTurn = tuple[int, Literal["first", "last"]]
+"""A moderation page to ask the server for (its offset) and where the cursor lands."""
+
+
+def page_turn(state: PresenterState, current: int | None, step: int) -> PageTurn | None:
+    """The page to ask for when the cursor moves ``step`` past the end (or the start)
+    of the page it is on, or None when it stays on this page."""
+    moderation = state.qa
+    items = moderation_items(state)
+    if moderation is None or not items or current is None:
+        return None
+    ids = [int(item["id"]) for item in items]
+    if current not in ids:
+        return None
+    position = ids.index(current)
+    if step > 0 and position == len(ids) - 1 and moderation.offset + len(ids) < moderation.total:
+        return moderation.offset + moderation.size, "first"
+    if step < 0 and position == 0 and moderation.offset > 0:
+        return max(0, moderation.offset - moderation.size), "last"
+    return None
+
+
+def limit_line(state: PresenterState) -> str:
+    """Tells the chair that the question takes no more answers or questions, or ""."""
+    if not state.full or state.limit is None:
+        return ""
+    what = "questions" if state.question.type == "qa" else "answers"
+    return f"limit of {state.limit} {what} reached: phones are told no more are taken"
 
 
 def move_cursor(items: Sequence[dict[str, Any]], current: int | None, step: int) -> int | None:
@@ -132,12 +162,17 @@ def cursor_after(items: Sequence[dict[str, Any]], acted_on: int) -> int:
     return ids[position + 1] if position + 1 < len(ids) else ids[position - 1]
 
 
-def _qa_count(items: Sequence[dict[str, Any]], state: str) -> int:
-    return sum(1 for item in items if item.get("state") == state)
+def _qa_count(state: PresenterState, item_state: str) -> int:
+    return state.qa.counts.get(item_state, 0) if state.qa is not None else 0
+
+
+def _join(*lines: str) -> str:
+    return "\n".join(line for line in lines if line)
 
 
 def _moderation_view(state: PresenterState, cursor: int) -> ResultsView:
-    """Every Q&A item for the chair, waiting ones first, with its state and the cursor."""
+    """A page of Q&A items for the chair, waiting ones first, with their state and the
+    cursor; the summary says which page of how many items."""
     items = moderation_items(state)
     most = max((int(i.get("votes", 0)) for i in items), default=1)
     rows = tuple(
@@ -157,12 +192,18 @@ def _moderation_view(state: PresenterState, cursor: int) -> ResultsView:
     summary = " · ".join(
         f"{count} {label}"
         for label, count in (
-            ("waiting", _qa_count(items, "pending")),
-            ("answered", _qa_count(items, "answered")),
-            ("hidden", _qa_count(items, "hidden")),
+            ("waiting", _qa_count(state, "pending")),
+            ("answered", _qa_count(state, "answered")),
+            ("hidden", _qa_count(state, "hidden")),
         )
         if count
     )
+    moderation = state.qa
+    if moderation is not None and items and moderation.total > len(items):
+        first = moderation.offset + 1
+        where = f"{first}–{moderation.offset + len(items)} of {moderation.total}"
+        summary = " · ".join(part for part in (where, summary) if part)
+    summary = _join(summary, limit_line(state))
     return ResultsView(rows, float(max(most, 1)), True, (), summary, "", focus)
 
 
@@ -261,13 +302,12 @@ def results_view(state: PresenterState, cursor: int | None = None) -> ResultsVie
         if question.display == "wall":
             answers = [str(a) for a in results.get("latest", [])][:TEXT_ROWS]
             rows = tuple(Row("", answer) for answer in answers)
-            return ResultsView(
-                rows, 0.0, shown, (), f"{total} answers, newest first", "No answers yet."
-            )
+            summary = _join(f"{total} answers, newest first", limit_line(state))
+            return ResultsView(rows, 0.0, shown, (), summary, "No answers yet.")
         words = tuple((str(w), int(c)) for w, c in results.get("words", []))
         answered = f"{total} answer" if total == 1 else f"{total} answers"
         empty = f"No words to show yet from {answered}." if total else "No answers yet."
-        summary = f"most used words in {answered}"
+        summary = _join(f"most used words in {answered}", limit_line(state))
         return ResultsView((), 0.0, shown, (), summary, empty, cloud=words)
 
     if kind == "qa" and cursor is not None:
@@ -276,7 +316,7 @@ def results_view(state: PresenterState, cursor: int | None = None) -> ResultsVie
     if kind == "qa":
         # Pending questions await the chair's approval: never on the projector.
         public = [i for i in state.items if i.get("state") in ("visible", "answered")]
-        waiting = sum(1 for i in state.items if i.get("state") == "pending")
+        waiting = _qa_count(state, "pending")
         most = max((int(i.get("votes", 0)) for i in public), default=1)
         rows = tuple(
             Row(
@@ -288,7 +328,7 @@ def results_view(state: PresenterState, cursor: int | None = None) -> ResultsVie
             )
             for item in public[:QA_ROWS]
         )
-        summary = f"{waiting} waiting for approval" if waiting else ""
+        summary = _join(f"{waiting} waiting for approval" if waiting else "", limit_line(state))
         # Audience questions are the content of a Q&A, not a result to hold back.
         empty = summary or "No questions from the room yet."
         return ResultsView(rows, float(max(most, 1)), True, (), summary, empty)
