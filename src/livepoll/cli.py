@@ -210,6 +210,7 @@ def _server_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="phones allowed from one IP address (default: no cap, for venue NAT)",
     )
+    _min_segment_argument(parser)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--new-session", action="store_true", help="start a new session even if one can resume"
@@ -218,6 +219,30 @@ def _server_arguments(parser: argparse.ArgumentParser) -> None:
         "--resume",
         action="store_true",
         help="resume the latest session of this deck even if it ended",
+    )
+
+
+def _min_segment(text: str) -> int:
+    """``--min-segment``: a whole number of respondents, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _min_segment_argument(parser: argparse.ArgumentParser) -> None:
+    from livepoll.engine import MIN_SEGMENT
+
+    parser.add_argument(
+        "--min-segment",
+        type=_min_segment,
+        default=MIN_SEGMENT,
+        metavar="N",
+        help="cross-tab segments with fewer respondents than this are shown only as "
+        f'"fewer than N", never their answers (default: {MIN_SEGMENT})',
     )
 
 
@@ -266,6 +291,7 @@ def _server_config(args: argparse.Namespace, token: str) -> Any:
         session_mode=mode,
         join_mode=args.join,
         max_per_address=args.max_per_address,
+        min_segment=args.min_segment,
         **({"rate_limit": args.rate_limit} if args.rate_limit else {}),
     )
 
@@ -358,6 +384,7 @@ def _run(args: argparse.Namespace) -> int:
         if value is not None:
             arguments += [flag, str(value)]
     arguments += ["--join", args.join, "--max-per-address", str(args.max_per_address)]
+    arguments += ["--min-segment", str(args.min_segment)]
     if args.rate_limit:
         arguments += ["--rate-limit", str(args.rate_limit)]
     if args.new_session:

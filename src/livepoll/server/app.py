@@ -30,6 +30,7 @@ from websockets.http11 import Request, Response
 from livepoll import __version__, protocol
 from livepoll.deck import Deck
 from livepoll.engine import (
+    MIN_SEGMENT,
     Answer,
     Event,
     EventKind,
@@ -99,6 +100,8 @@ class ServerConfig:
     max_per_address: int = 0
     """Phones allowed from one IP address; 0 (the default) is no cap, because a whole
     conference may sit behind one NAT address."""
+    min_segment: int = MIN_SEGMENT
+    """Cross-tab segments with fewer respondents than this are not shown on the console."""
     handshake_timeout: float = 10.0
     """Seconds a client has to complete the WebSocket opening handshake (a client that
     sends half a request and stalls is disconnected then)."""
@@ -580,7 +583,7 @@ async def running_server(config: ServerConfig) -> AsyncIterator[LivepollServer]:
         record = await store.begin_session(
             config.deck, config.session_mode, time.time(), config.join_mode
         )
-        session = Session(config.deck)
+        session = Session(config.deck, min_segment=config.min_segment)
         if record.resumed:
             session.restore(
                 record.current_index,
