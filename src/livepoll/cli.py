@@ -139,6 +139,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     results.set_defaults(handler=_results)
 
+    purge = commands.add_parser(
+        "purge", help="delete past sessions for good", description=_doc(_purge)
+    )
+    purge.add_argument("--db", type=Path, default=Path(DEFAULT_DATABASE), metavar="FILE")
+    which = purge.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--before", metavar="DATE", help="sessions started before this date (UTC), YYYY-MM-DD"
+    )
+    which.add_argument(
+        "--keep-days", type=int, metavar="N", help="sessions started more than N days ago"
+    )
+    which.add_argument("--session", type=int, action="append", metavar="ID", help="these sessions")
+    purge.add_argument("--dry-run", action="store_true", help="say what would go; delete nothing")
+    purge.add_argument("--yes", "-y", action="store_true", help="do not ask before deleting")
+    purge.add_argument(
+        "--unfinished",
+        action="store_true",
+        help="also sessions that never ended (only when no server is running them)",
+    )
+    purge.set_defaults(handler=_purge)
+
     tickets = commands.add_parser(
         "tickets", help="make single-use tickets for --join tickets", description=_doc(_tickets)
     )
@@ -458,13 +479,17 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _sessions(args: argparse.Namespace) -> int:
-    """List the sessions in a livepoll database: id, deck, start and end (UTC),
+    """List the sessions in a livepoll database: id, deck, start and end (UTC), age,
     questions asked, answers and distinct voters."""
+    from datetime import UTC, datetime
+
+    from livepoll.retention import age
     from livepoll.store import StorageError, Store
 
     if not args.db.exists():
         print(f"livepoll: no database at {args.db}", file=sys.stderr)
         return 1
+    now = datetime.now(UTC)
 
     async def listing() -> list[tuple[str, ...]]:
         store = await Store.open(args.db, read_only=True)
@@ -478,6 +503,7 @@ def _sessions(args: argparse.Namespace) -> int:
                         summary.deck.title,
                         summary.started_at[:16].replace("T", " "),
                         (summary.ended_at or "(not ended)")[:16].replace("T", " "),
+                        age(summary.started_at, now),
                         f"{asked}/{len(summary.deck.questions)}",
                         str(answers),
                         str(voters),
@@ -492,7 +518,7 @@ def _sessions(args: argparse.Namespace) -> int:
     except StorageError as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 1
-    header = ("id", "deck", "started (UTC)", "ended (UTC)", "asked", "answers", "voters")
+    header = ("id", "deck", "started (UTC)", "ended (UTC)", "age", "asked", "answers", "voters")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print(
@@ -501,6 +527,50 @@ def _sessions(args: argparse.Namespace) -> int:
     if not rows:
         print("(no sessions yet)")
     return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    """Delete sessions and everything tied to them (answers, Q&A, log, nicknames,
+    admissions; with --before or --keep-days also tickets made before then), then
+    rewrite the database file so the data is gone from it. Says what it will delete
+    and asks first, unless --yes."""
+    from datetime import UTC, datetime
+
+    from livepoll.retention import PurgeError, cutoff_for, purge
+    from livepoll.store import StorageError
+
+    if not args.db.exists():
+        print(f"livepoll: no database at {args.db}", file=sys.stderr)
+        return 1
+    now = datetime.now(UTC)
+
+    def confirm() -> bool:
+        if args.yes:
+            return True
+        try:
+            answer = input("Delete them for good? [y/N] ")
+        except EOFError:
+            print()
+            return False
+        return answer.strip().lower() in ("y", "yes")
+
+    try:
+        before = cutoff_for(args.before, args.keep_days, now)
+        return asyncio.run(
+            purge(
+                args.db,
+                before=before,
+                session_ids=args.session or (),
+                unfinished=args.unfinished,
+                dry_run=args.dry_run,
+                confirm=confirm,
+                say=print,
+                now=now,
+            )
+        )
+    except (PurgeError, StorageError) as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return 1
 
 
 def _report(args: argparse.Namespace) -> int:
