@@ -77,14 +77,15 @@ def _parser() -> argparse.ArgumentParser:
     present.set_defaults(handler=_present)
 
     export = commands.add_parser(
-        "export", help="export answers as CSV or JSON", description=_doc(_export)
+        "export", help="export answers as CSV, JSON or an Excel workbook", description=_doc(_export)
     )
     export.add_argument("--db", type=Path, default=Path(DEFAULT_DATABASE), metavar="FILE")
-    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--format", choices=("csv", "json", "xlsx"), default="csv")
     export.add_argument(
         "--session", type=int, action="append", metavar="ID", help="only these sessions"
     )
     export.add_argument("--output", "-o", type=Path, metavar="PATH", help="default: stdout")
+    _crosstab_arguments(export)
     export.set_defaults(handler=_export)
 
     simulate = commands.add_parser(
@@ -267,6 +268,51 @@ def _min_segment_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _crosstab_pair(text: str) -> tuple[str, str]:
+    """``--crosstab QUESTION:BY``: the question to split and the earlier one to split by."""
+    question, colon, by = text.partition(":")
+    if not colon or not question.strip() or not by.strip():
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: write QUESTION:BY, two question ids, e.g. understand:programme"
+        )
+    return question.strip(), by.strip()
+
+
+def _crosstab_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--crosstab",
+        type=_crosstab_pair,
+        action="append",
+        default=[],
+        metavar="QUESTION:BY",
+        help="also split QUESTION's answers by BY's (an earlier question); repeatable",
+    )
+    _min_segment_argument(parser)
+
+
+def _export_xlsx(args: argparse.Namespace) -> int:
+    """The Excel workbook export: written only to a file, created readable by its owner."""
+    from livepoll.export import ExportError
+    from livepoll.files import write_private
+    from livepoll.workbook import build_workbook
+
+    if args.output is None:
+        print("livepoll: --format xlsx needs --output FILE.xlsx", file=sys.stderr)
+        return 2
+    try:
+        data = asyncio.run(
+            build_workbook(
+                args.db, args.session, crosstabs=args.crosstab, min_segment=args.min_segment
+            )
+        )
+    except ExportError as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return 1
+    write_private(args.output, data)
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
 def _load_deck(path: Path) -> Deck | None:
     try:
         return from_file(path)
@@ -440,14 +486,17 @@ def _present(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    """Export every answer in a livepoll database as CSV (one row per response) or
-    JSON (sessions, questions, option counts and responses). Voters appear only as
-    salted pseudonyms."""
+    """Export every answer in a livepoll database as CSV (one row per response), JSON
+    (sessions, questions, option counts and responses) or an Excel workbook (xlsx:
+    summary, a sheet and chart per question, cross-tabs, responses). Voters appear
+    only as salted pseudonyms."""
     from livepoll.export import ExportError, export
 
     if not args.db.exists():
         print(f"livepoll: no database at {args.db}", file=sys.stderr)
         return 1
+    if args.format == "xlsx":
+        return _export_xlsx(args)
     try:
         text = asyncio.run(export(args.db, args.format, args.session))
     except ExportError as error:
