@@ -883,6 +883,31 @@ class Session:
         self.version += 1
         return True
 
+    def segment_choices(self) -> list[str]:
+        """What the console's ``s`` cycles through for the current question: its declared
+        ``segment_by`` alone, else every earlier question with categories (none when the
+        current question's answers are not categories)."""
+        question = self.current.question
+        if question.segment_by is not None:
+            return [question.segment_by]
+        if question.type not in SEGMENT_TYPES:
+            return []
+        earlier = self.deck.questions[: self.current_index]
+        return [other.id for other in earlier if other.type in SEGMENT_TYPES]
+
+    def cycle_segment_view(self) -> bool:
+        """The chair's ``s``: split by the next choice, and after the last, back to plain.
+
+        Returns whether the view changed.
+        """
+        choices = self.segment_choices()
+        if not choices:
+            return self.set_segment_view(None)
+        if self.segment_view in choices:
+            following = choices.index(self.segment_view) + 1
+            return self.set_segment_view(choices[following] if following < len(choices) else None)
+        return self.set_segment_view(choices[0])
+
     def segment_view_summary(self) -> dict[str, Any] | None:
         """The cross-tab the console shows for the current question, or None."""
         if self.segment_view is None:

@@ -412,6 +412,11 @@ class LivepollServer:
                 assert command.item is not None
                 assert command.state is not None
                 event = session.moderate(command.item, command.state, now)
+            case "segment":
+                # A view for the chair, not a change to the session: nothing to log.
+                if session.cycle_segment_view():
+                    self._push_presenter_state()
+                event = None
             case "next":
                 event, events = None, session.next(now)
             case "previous":
