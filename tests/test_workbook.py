@@ -20,7 +20,6 @@ from clients import chair, new_voter_token, open_phone
 from livepoll import deck as deck_module
 from livepoll.export import export
 from livepoll.server.app import ServerConfig, running_server
-from livepoll.workbook import build_workbook
 from seeding import seeded
 
 INJECTIONS = ['=HYPERLINK("http://evil.example","click")', "+cmd|' /C calc'!A0", "@SUM(A1)"]
@@ -188,14 +187,24 @@ def test_xlsx_export_is_private_and_needs_a_file(
     assert "--format xlsx needs --output FILE.xlsx" in result.stderr
 
 
-async def test_a_bad_crosstab_pair_is_noted_not_fatal(server_config: ServerConfig) -> None:
-    """A --crosstab pair the deck cannot make is named on the sheet with the reason."""
+async def test_a_bad_crosstab_pair_is_refused_with_the_reason(
+    server_config: ServerConfig, tmp_path: Path
+) -> None:
+    """A --crosstab pair the deck cannot make stops the export and says why."""
     await split_session(server_config)
-    data = await build_workbook(server_config.database, None, crosstabs=[("programme", "say")])
-    book = openpyxl.load_workbook(io.BytesIO(data))
-    cells = [v for row in book["Crosstabs"].iter_rows(values_only=True) for v in row if v]
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "livepoll", "export", "--db", str(server_config.database)]
+        + ["--format", "xlsx", "--output", str(tmp_path / "x.xlsx")]
+        + ["--crosstab", "programme:say"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
     reason = "'say' is a text question; cross-tabs take single, multi, scale or quiz questions"
-    assert f"Session 1: {reason}" in cells
+    assert f"--crosstab programme:say: {reason}" in result.stderr
+    assert not (tmp_path / "x.xlsx").exists()
 
 
 def test_libreoffice_opens_the_workbook(workbook_file: Path, tmp_path: Path) -> None:

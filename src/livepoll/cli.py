@@ -127,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="default: report.html",
     )
+    _crosstab_arguments(report)
     report.set_defaults(handler=_report)
 
     results = commands.add_parser(
@@ -292,6 +293,7 @@ def _crosstab_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _export_xlsx(args: argparse.Namespace) -> int:
     """The Excel workbook export: written only to a file, created readable by its owner."""
+    from livepoll.crosstabs import CrosstabError
     from livepoll.export import ExportError
     from livepoll.files import write_private
     from livepoll.workbook import build_workbook
@@ -305,7 +307,7 @@ def _export_xlsx(args: argparse.Namespace) -> int:
                 args.db, args.session, crosstabs=args.crosstab, min_segment=args.min_segment
             )
         )
-    except ExportError as error:
+    except (ExportError, CrosstabError) as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 1
     write_private(args.output, data)
@@ -497,9 +499,19 @@ def _export(args: argparse.Namespace) -> int:
         return 1
     if args.format == "xlsx":
         return _export_xlsx(args)
+    from livepoll.crosstabs import CrosstabError
+
     try:
-        text = asyncio.run(export(args.db, args.format, args.session))
-    except ExportError as error:
+        text = asyncio.run(
+            export(
+                args.db,
+                args.format,
+                args.session,
+                crosstabs=args.crosstab,
+                min_segment=args.min_segment,
+            )
+        )
+    except (ExportError, CrosstabError) as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 1
     if args.output is None:
@@ -624,7 +636,9 @@ def _purge(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     """Write one self-contained HTML report (inline CSS and SVG charts, no scripts,
-    prints on A4) of the chosen sessions; sessions of the same deck are compared."""
+    prints on A4) of the chosen sessions; sessions of the same deck are compared, and
+    each cross-tab (declared with segment_by, or asked for with --crosstab) is shown."""
+    from livepoll.crosstabs import CrosstabError
     from livepoll.export import ExportError
     from livepoll.report import build_report
 
@@ -632,8 +646,12 @@ def _report(args: argparse.Namespace) -> int:
         print(f"livepoll: no database at {args.db}", file=sys.stderr)
         return 1
     try:
-        text = asyncio.run(build_report(args.db, args.session))
-    except ExportError as error:
+        text = asyncio.run(
+            build_report(
+                args.db, args.session, crosstabs=args.crosstab, min_segment=args.min_segment
+            )
+        )
+    except (ExportError, CrosstabError) as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 1
     args.output.write_text(text, encoding="utf-8")

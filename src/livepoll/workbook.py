@@ -26,8 +26,9 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from livepoll.crosstabs import Pair, check_pairs, tables
 from livepoll.deck import Question
-from livepoll.engine import MIN_SEGMENT, Rejection
+from livepoll.engine import MIN_SEGMENT
 from livepoll.export import CSV_COLUMNS, chosen_sessions, export, replay
 from livepoll.report import TYPE_NAMES, SessionData
 from livepoll.spreadsheet import neutralise
@@ -284,20 +285,10 @@ def _question_sheet(writer: _Writer, data: SessionData, position: int, question:
     sheet.insert_chart(top, len(names) + 1, chart)
 
 
-def crosstab_pairs(data: SessionData, extra: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The deck's declared cross-tabs, then the extra pairs asked for, without repeats."""
-    declared = [(q.id, q.segment_by) for q in data.summary.deck.questions if q.segment_by]
-    pairs: list[tuple[str, str]] = []
-    for pair in [*declared, *extra]:
-        if pair not in pairs:
-            pairs.append(pair)
-    return pairs
-
-
 def _crosstab_sheet(
     writer: _Writer,
     sessions: list[SessionData],
-    extra: Sequence[tuple[str, str]],
+    extra: Sequence[Pair],
     min_segment: int,
 ) -> None:
     sheet = writer.sheet("Crosstabs")
@@ -313,15 +304,7 @@ def _crosstab_sheet(
     row += 2
     found = False
     for data in sessions:
-        for question_id, by in crosstab_pairs(data, extra):
-            try:
-                table = data.engine.crosstab(question_id, by).summary(min_segment)
-            except Rejection as rejection:
-                writer.text(
-                    sheet, row, 0, f"Session {data.summary.id}: {rejection.message}", writer.muted
-                )
-                row += 2
-                continue
+        for table in tables(data.engine, extra, min_segment):
             found = True
             writer.text(
                 sheet,
@@ -378,15 +361,17 @@ async def build_workbook(
     database: Path,
     session_ids: Sequence[int] | None,
     *,
-    crosstabs: Sequence[tuple[str, str]] = (),
+    crosstabs: Sequence[Pair] = (),
     min_segment: int = MIN_SEGMENT,
 ) -> bytes:
     """The .xlsx bytes for the chosen sessions (all by default) of ``database``.
 
     Raises:
         ExportError: an unknown session id or an unusable database.
+        CrosstabError: a ``crosstabs`` pair that no chosen session's deck can make.
     """
     async with chosen_sessions(database, session_ids) as (store, summaries):
+        check_pairs((summary.deck for summary in summaries), crosstabs)
         sessions = [
             SessionData(
                 summary,
