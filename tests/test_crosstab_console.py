@@ -159,3 +159,32 @@ def test_the_presenter_state_carries_the_split_without_small_segments_figures() 
     assert state.can_segment
     session.next(at=6.0)
     assert json.loads(encode_presenter_state(session, phones=7, now=6.0))["crosstab"] is None
+
+
+async def test_min_segment_sets_the_consoles_threshold(server_config: ServerConfig) -> None:
+    """With --min-segment 2 a segment of two is shown; hidden results hide figures and bases."""
+    server_config.deck = deck_module.from_file(POLLS / "socitm-spring.toml")
+    server_config.min_segment = 2
+    async with running_server(server_config) as server:
+        phones = [await open_phone(server, new_voter_token()) for _ in range(2)]
+        await chair(server, "toggle_voting")
+        for phone in phones:
+            assert (await phone.vote("transformation-programme", 3))["type"] == "ack"
+        await chair(server, "next", "toggle_voting")
+        for phone in phones:
+            assert (await phone.vote("incremental-or-wholesale", 1))["type"] == "ack"
+        app = make_app(server.base_url, server.token)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.state is not None and app.state.can_segment)
+            await pilot.press("s")
+            await wait_until(pilot, lambda: "Results hidden" in screen_text(app))
+            assert "n = 2" not in screen_text(app)
+            assert "100%" not in screen_text(app)
+            await pilot.press("r")
+            await wait_until(pilot, lambda: "n = 2" in screen_text(app))
+            assert "100%" in screen_text(app)
+            assert app.state is not None
+            assert app.state.crosstab is not None
+            assert app.state.crosstab["min_base"] == 2
+        for phone in phones:
+            await phone.connection.close()

@@ -178,7 +178,8 @@ class CrossTabView(Widget):
                     line.append(f"  fewer than {minimum}", self._style("suppressed"))
                 lines.append(line)
                 continue
-            base = f"  n = {row['base']}" if line_number == middle else ""
+            # Hidden results hide the segment sizes too: they are the earlier answers' counts.
+            base = f"  n = {row['base']}" if line_number == middle and self.shown else ""
             line.append(base.ljust(base_width), self._style("base"))
             for percent in row["percents"]:
                 if not self.shown:
