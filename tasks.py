@@ -5,9 +5,14 @@
     python3 tasks.py test [pytest options]               install, then check everything
     python3 tasks.py livepoll COMMAND [options]          any other livepoll command
                                                          (export, report, sessions, ...)
+    python3 tasks.py lock                                refresh the locked versions
 
 They create ``.venv`` next to this file on first use and (re)install livepoll into
-it whenever ``pyproject.toml`` changes, so nothing has to be set up by hand.
+it whenever ``pyproject.toml`` or a lock changes, so nothing has to be set up by
+hand. The dependencies come from ``requirements.lock`` (``requirements-test.lock``
+for the tests): exact versions with their hashes, so a machine set up months from
+now gets what the tests passed with; ``lock`` re-resolves them from the ranges in
+``pyproject.toml``.
 ``test`` runs, in order: ruff format --check, ruff check, mypy (strict) on src/,
 the import-linter contracts, and the whole pytest suite in parallel.
 
@@ -31,6 +36,10 @@ PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".livepoll-installed"
 DEFAULT_DECK = ROOT / "polls" / "socitm-spring.toml"
 CHROMIUM = Path("/usr/bin/chromium")
+SOFFICE = Path("/usr/bin/soffice")
+LOCKS = {"": ROOT / "requirements.lock", "test": ROOT / "requirements-test.lock"}
+"""Exact versions with hashes, per extra: the runtime alone, and runtime plus tests."""
+PIP_TOOLS = "pip-tools>=7.4,<8"
 
 
 def say(message: str) -> None:
@@ -41,7 +50,7 @@ def ensure_environment(extras: str) -> None:
     """Create the virtual environment and install livepoll (with ``extras``) if stale."""
     if sys.version_info < (3, 11):  # noqa: UP036 - this file runs under any python3
         sys.exit(f"livepoll needs Python 3.11 or newer; this is {sys.version.split()[0]}")
-    project = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    project = _install_fingerprint()
     installed = STAMP.read_text().split() if STAMP.exists() and PYTHON.exists() else []
     # An install with the test extra also serves `run`: no reinstall between the two.
     if installed[:1] == [project] and extras in ("", *installed[1:]):
@@ -56,11 +65,63 @@ def ensure_environment(extras: str) -> None:
                 f"could not create {VENV} ({error}). On Debian or Ubuntu install the venv "
                 "module first: apt install python3-venv"
             )
-    target = f"{ROOT}[{extras}]" if extras else str(ROOT)
     say(f"installing livepoll{f'[{extras}]' if extras else ''} into .venv (first run only)")
-    pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "install", "-e", target], check=True)
+    _install(extras)
     STAMP.write_text(f"{project} {extras}".strip())
+
+
+def _install_fingerprint() -> str:
+    """What the installed environment depends on: pyproject.toml and the locks."""
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    for lock_file in LOCKS.values():
+        if lock_file.exists():
+            digest.update(lock_file.read_bytes())
+    return digest.hexdigest()
+
+
+def _install(extras: str) -> None:
+    """Install the locked dependencies (hashes checked), then livepoll itself.
+
+    Without a lock (a checkout that dropped it) pip resolves the ranges in
+    pyproject.toml instead, as ``pip install .`` does.
+    """
+    pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "-q"]
+    lock_file = LOCKS.get(extras)
+    if lock_file is not None and lock_file.exists():
+        subprocess.run([*pip, "install", "--require-hashes", "-r", str(lock_file)], check=True)
+        subprocess.run([*pip, "install", "--no-deps", "-e", str(ROOT)], check=True)
+        return
+    target = f"{ROOT}[{extras}]" if extras else str(ROOT)
+    subprocess.run([*pip, "install", "-e", target], check=True)
+
+
+def lock(args: list[str]) -> int:
+    """Re-resolve the locks from pyproject.toml's ranges: the newest versions allowed,
+    each pinned with the hashes of its files. Commit the changed lock files."""
+    ensure_environment("test")
+    pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", PIP_TOOLS], check=True)
+    env = dict(os.environ, CUSTOM_COMPILE_COMMAND="python3 tasks.py lock")
+    for extras, lock_file in LOCKS.items():
+        say(f"locking {lock_file.name}")
+        command = [
+            str(BIN / "pip-compile"),
+            "--quiet",
+            "--upgrade",
+            "--generate-hashes",
+            "--strip-extras",
+            "--no-emit-index-url",
+            "--no-emit-find-links",
+            "--output-file",
+            str(lock_file.relative_to(ROOT)),
+            *(["--extra", extras] if extras else []),
+            *args,
+            "pyproject.toml",
+        ]
+        result = subprocess.run(command, cwd=ROOT, env=env)
+        if result.returncode != 0:
+            return result.returncode
+    return 0
 
 
 def ensure_chromium() -> None:
@@ -80,6 +141,24 @@ def ensure_chromium() -> None:
     )
 
 
+def ensure_libreoffice() -> None:
+    """The workbook test opens the Excel export in LibreOffice (headless); install its
+    spreadsheet part without a GUI when we can (as root). It is large: about 300 MB."""
+    if SOFFICE.exists():
+        return
+    apt = shutil.which("apt-get")
+    if apt and hasattr(os, "geteuid") and os.geteuid() == 0:
+        say("installing Debian's libreoffice-calc-nogui for the workbook test")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run([apt, "update", "-qq"], check=True, env=env)
+        subprocess.run([apt, "install", "-y", "-qq", "libreoffice-calc-nogui"], check=True, env=env)
+        return
+    say(
+        f"{SOFFICE} is missing: the LibreOffice workbook test will be skipped (and fail "
+        "under CI). Install it with: sudo apt-get install libreoffice-calc-nogui"
+    )
+
+
 def run_tool(*args: str) -> None:
     say(" ".join(args))
     result = subprocess.run([str(BIN / args[0]), *args[1:]], cwd=ROOT)
@@ -90,6 +169,7 @@ def run_tool(*args: str) -> None:
 def test(pytest_args: list[str]) -> int:
     ensure_environment("test")
     ensure_chromium()
+    ensure_libreoffice()
     run_tool("ruff", "format", "--check", "src", "tests", "bench", "tasks.py")
     run_tool("ruff", "check", "src", "tests", "bench", "tasks.py")
     run_tool("mypy")
@@ -114,7 +194,7 @@ def livepoll(args: list[str]) -> int:
     return subprocess.run([str(PYTHON), "-m", "livepoll", *args]).returncode
 
 
-TASKS = {"run": run, "test": test, "livepoll": livepoll}
+TASKS = {"run": run, "test": test, "livepoll": livepoll, "lock": lock}
 
 
 def main() -> int:

@@ -257,7 +257,7 @@ QUESTION_CASES = [
     pytest.param(
         SINGLE + 'colour = "red"\n',
         "questions[1].colour: unknown key (expected one of: id, options, prompt, results, "
-        "time_limit, type)",
+        "segment_by, time_limit, type)",
         id="unknown-question-key",
     ),
     # type

@@ -310,7 +310,7 @@ def test_unknown_action_lists_the_valid_ones() -> None:
     error = command_error(frame(type="command", action="dance"))
     assert error.message == (
         "unknown action 'dance' (expected: close, extend, goto, moderate, next, open, "
-        "page, previous, rotate_code, toggle_results, toggle_voting)"
+        "page, previous, rotate_code, segment, toggle_results, toggle_voting)"
     )
 
 
@@ -410,6 +410,7 @@ def test_presenter_state_round_trips() -> None:
         phones=42,
         storage_problem="disk full",
         results={"counts": [1, 2, 0]},
+        can_segment=True,
     )
 
 

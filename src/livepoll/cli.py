@@ -78,14 +78,15 @@ def _parser() -> argparse.ArgumentParser:
     present.set_defaults(handler=_present)
 
     export = commands.add_parser(
-        "export", help="export answers as CSV or JSON", description=_doc(_export)
+        "export", help="export answers as CSV, JSON or an Excel workbook", description=_doc(_export)
     )
     export.add_argument("--db", type=Path, default=Path(DEFAULT_DATABASE), metavar="FILE")
-    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--format", choices=("csv", "json", "xlsx"), default="csv")
     export.add_argument(
         "--session", type=int, action="append", metavar="ID", help="only these sessions"
     )
     export.add_argument("--output", "-o", type=Path, metavar="PATH", help="default: stdout")
+    _crosstab_arguments(export)
     export.set_defaults(handler=_export)
 
     simulate = commands.add_parser(
@@ -127,6 +128,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="default: report.html",
     )
+    _crosstab_arguments(report)
     report.set_defaults(handler=_report)
 
     results = commands.add_parser(
@@ -139,6 +141,27 @@ def _parser() -> argparse.ArgumentParser:
         "--session", type=int, metavar="ID", help="the session to show (default: the latest)"
     )
     results.set_defaults(handler=_results)
+
+    purge = commands.add_parser(
+        "purge", help="delete past sessions for good", description=_doc(_purge)
+    )
+    purge.add_argument("--db", type=Path, default=Path(DEFAULT_DATABASE), metavar="FILE")
+    which = purge.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--before", metavar="DATE", help="sessions started before this date (UTC), YYYY-MM-DD"
+    )
+    which.add_argument(
+        "--keep-days", type=int, metavar="N", help="sessions started more than N days ago"
+    )
+    which.add_argument("--session", type=int, action="append", metavar="ID", help="these sessions")
+    purge.add_argument("--dry-run", action="store_true", help="say what would go; delete nothing")
+    purge.add_argument("--yes", "-y", action="store_true", help="do not ask before deleting")
+    purge.add_argument(
+        "--unfinished",
+        action="store_true",
+        help="also sessions that never ended (only when no server is running them)",
+    )
+    purge.set_defaults(handler=_purge)
 
     tickets = commands.add_parser(
         "tickets", help="make single-use tickets for --join tickets", description=_doc(_tickets)
@@ -237,6 +260,7 @@ def _server_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"answers one text question takes (default: {MAX_TEXT_ANSWERS})",
     )
+    _min_segment_argument(parser)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--new-session", action="store_true", help="start a new session even if one can resume"
@@ -246,6 +270,76 @@ def _server_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="resume the latest session of this deck even if it ended",
     )
+
+
+def _min_segment(text: str) -> int:
+    """``--min-segment``: a whole number of respondents, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _min_segment_argument(parser: argparse.ArgumentParser) -> None:
+    from livepoll.engine import MIN_SEGMENT
+
+    parser.add_argument(
+        "--min-segment",
+        type=_min_segment,
+        default=MIN_SEGMENT,
+        metavar="N",
+        help="cross-tab segments with fewer respondents than this are shown only as "
+        f'"fewer than N", never their answers (default: {MIN_SEGMENT})',
+    )
+
+
+def _crosstab_pair(text: str) -> tuple[str, str]:
+    """``--crosstab QUESTION:BY``: the question to split and the earlier one to split by."""
+    question, colon, by = text.partition(":")
+    if not colon or not question.strip() or not by.strip():
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: write QUESTION:BY, two question ids, e.g. understand:programme"
+        )
+    return question.strip(), by.strip()
+
+
+def _crosstab_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--crosstab",
+        type=_crosstab_pair,
+        action="append",
+        default=[],
+        metavar="QUESTION:BY",
+        help="also split QUESTION's answers by BY's (an earlier question); repeatable",
+    )
+    _min_segment_argument(parser)
+
+
+def _export_xlsx(args: argparse.Namespace) -> int:
+    """The Excel workbook export: written only to a file, created readable by its owner."""
+    from livepoll.crosstabs import CrosstabError
+    from livepoll.export import ExportError
+    from livepoll.files import write_private
+    from livepoll.workbook import build_workbook
+
+    if args.output is None:
+        print("livepoll: --format xlsx needs --output FILE.xlsx", file=sys.stderr)
+        return 2
+    try:
+        data = asyncio.run(
+            build_workbook(
+                args.db, args.session, crosstabs=args.crosstab, min_segment=args.min_segment
+            )
+        )
+    except (ExportError, CrosstabError) as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return 1
+    write_private(args.output, data)
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
 
 
 def _load_deck(path: Path) -> Deck | None:
@@ -295,6 +389,7 @@ def _server_config(args: argparse.Namespace, token: str) -> Any:
         max_per_address=args.max_per_address,
         max_qa_items=args.max_qa_items,
         max_text_answers=args.max_text_answers,
+        min_segment=args.min_segment,
         **({"rate_limit": args.rate_limit} if args.rate_limit else {}),
     )
 
@@ -389,6 +484,7 @@ def _run(args: argparse.Namespace) -> int:
     arguments += ["--join", args.join, "--max-per-address", str(args.max_per_address)]
     arguments += ["--max-qa-items", str(args.max_qa_items)]
     arguments += ["--max-text-answers", str(args.max_text_answers)]
+    arguments += ["--min-segment", str(args.min_segment)]
     if args.rate_limit:
         arguments += ["--rate-limit", str(args.rate_limit)]
     if args.new_session:
@@ -423,17 +519,30 @@ def _present(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    """Export every answer in a livepoll database as CSV (one row per response) or
-    JSON (sessions, questions, option counts and responses). Voters appear only as
-    salted pseudonyms."""
+    """Export every answer in a livepoll database as CSV (one row per response), JSON
+    (sessions, questions, option counts and responses) or an Excel workbook (xlsx:
+    summary, a sheet and chart per question, cross-tabs, responses). Voters appear
+    only as salted pseudonyms."""
     from livepoll.export import ExportError, export
 
     if not args.db.exists():
         print(f"livepoll: no database at {args.db}", file=sys.stderr)
         return 1
+    if args.format == "xlsx":
+        return _export_xlsx(args)
+    from livepoll.crosstabs import CrosstabError
+
     try:
-        text = asyncio.run(export(args.db, args.format, args.session))
-    except ExportError as error:
+        text = asyncio.run(
+            export(
+                args.db,
+                args.format,
+                args.session,
+                crosstabs=args.crosstab,
+                min_segment=args.min_segment,
+            )
+        )
+    except (ExportError, CrosstabError) as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 1
     if args.output is None:
@@ -477,13 +586,17 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _sessions(args: argparse.Namespace) -> int:
-    """List the sessions in a livepoll database: id, deck, start and end (UTC),
+    """List the sessions in a livepoll database: id, deck, start and end (UTC), age,
     questions asked, answers and distinct voters."""
+    from datetime import UTC, datetime
+
+    from livepoll.retention import age
     from livepoll.store import StorageError, Store
 
     if not args.db.exists():
         print(f"livepoll: no database at {args.db}", file=sys.stderr)
         return 1
+    now = datetime.now(UTC)
 
     async def listing() -> list[tuple[str, ...]]:
         store = await Store.open(args.db, read_only=True)
@@ -497,6 +610,7 @@ def _sessions(args: argparse.Namespace) -> int:
                         summary.deck.title,
                         summary.started_at[:16].replace("T", " "),
                         (summary.ended_at or "(not ended)")[:16].replace("T", " "),
+                        age(summary.started_at, now),
                         f"{asked}/{len(summary.deck.questions)}",
                         str(answers),
                         str(voters),
@@ -511,7 +625,7 @@ def _sessions(args: argparse.Namespace) -> int:
     except StorageError as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 1
-    header = ("id", "deck", "started (UTC)", "ended (UTC)", "asked", "answers", "voters")
+    header = ("id", "deck", "started (UTC)", "ended (UTC)", "age", "asked", "answers", "voters")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print(
@@ -522,9 +636,55 @@ def _sessions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _purge(args: argparse.Namespace) -> int:
+    """Delete sessions and everything tied to them (answers, Q&A, log, nicknames,
+    admissions; with --before or --keep-days also tickets made before then), then
+    rewrite the database file so the data is gone from it. Says what it will delete
+    and asks first, unless --yes."""
+    from datetime import UTC, datetime
+
+    from livepoll.retention import PurgeError, cutoff_for, purge
+    from livepoll.store import StorageError
+
+    if not args.db.exists():
+        print(f"livepoll: no database at {args.db}", file=sys.stderr)
+        return 1
+    now = datetime.now(UTC)
+
+    def confirm() -> bool:
+        if args.yes:
+            return True
+        try:
+            answer = input("Delete them for good? [y/N] ")
+        except EOFError:
+            print()
+            return False
+        return answer.strip().lower() in ("y", "yes")
+
+    try:
+        before = cutoff_for(args.before, args.keep_days, now)
+        return asyncio.run(
+            purge(
+                args.db,
+                before=before,
+                session_ids=args.session or (),
+                unfinished=args.unfinished,
+                dry_run=args.dry_run,
+                confirm=confirm,
+                say=print,
+                now=now,
+            )
+        )
+    except (PurgeError, StorageError) as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return 1
+
+
 def _report(args: argparse.Namespace) -> int:
     """Write one self-contained HTML report (inline CSS and SVG charts, no scripts,
-    prints on A4) of the chosen sessions; sessions of the same deck are compared."""
+    prints on A4) of the chosen sessions; sessions of the same deck are compared, and
+    each cross-tab (declared with segment_by, or asked for with --crosstab) is shown."""
+    from livepoll.crosstabs import CrosstabError
     from livepoll.export import ExportError
     from livepoll.report import build_report
 
@@ -532,8 +692,12 @@ def _report(args: argparse.Namespace) -> int:
         print(f"livepoll: no database at {args.db}", file=sys.stderr)
         return 1
     try:
-        text = asyncio.run(build_report(args.db, args.session))
-    except ExportError as error:
+        text = asyncio.run(
+            build_report(
+                args.db, args.session, crosstabs=args.crosstab, min_segment=args.min_segment
+            )
+        )
+    except (ExportError, CrosstabError) as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 1
     return _write_output(args.output, text)

@@ -34,6 +34,9 @@ QUESTION_TYPES: tuple[QuestionType, ...] = (
 )
 CHOICE_TYPES = frozenset({"single", "multi", "quiz"})
 """Types answered by picking options; their tallies are counts per option."""
+SEGMENT_TYPES: tuple[QuestionType, ...] = ("single", "multi", "scale", "quiz")
+"""Types whose answers fall into a few fixed categories (options or scale points): they
+can split another question's answers (``segment_by``), and be split."""
 ResultsVisibility = Literal["live", "on-reveal"]
 TextDisplay = Literal["cloud", "wall"]
 
@@ -62,14 +65,14 @@ _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}\Z")
 _DECK_KEYS = frozenset({"title", "questions", "results", "blocklist"})
 _COMMON_KEYS = frozenset({"id", "type", "prompt", "time_limit", "results"})
 _TYPE_KEYS: dict[str, frozenset[str]] = {
-    "single": frozenset({"options"}),
-    "multi": frozenset({"options", "max_choices"}),
-    "scale": frozenset({"min", "max", "labels"}),
+    "single": frozenset({"options", "segment_by"}),
+    "multi": frozenset({"options", "max_choices", "segment_by"}),
+    "scale": frozenset({"min", "max", "labels", "segment_by"}),
     "text": frozenset({"max_length", "display"}),
     "ranking": frozenset({"options"}),
     "number": frozenset({"min", "max", "unit"}),
     "qa": frozenset({"moderated", "max_length"}),
-    "quiz": frozenset({"options", "correct", "points"}),
+    "quiz": frozenset({"options", "correct", "points", "segment_by"}),
 }
 _ALL_QUESTION_KEYS = _COMMON_KEYS.union(*_TYPE_KEYS.values())
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -113,11 +116,23 @@ class Question:
     """Seconds of voting before it closes by itself; None: the chair closes it."""
     results: ResultsVisibility = "on-reveal"
     """When phones see results: ``live`` while voting, or once the chair reveals them."""
+    segment_by: str | None = None
+    """The id of an earlier question whose answers split this one's (a cross-tab)."""
 
     @property
     def is_choice(self) -> bool:
         """Answered by picking options (single, multi, quiz)."""
         return self.type in CHOICE_TYPES
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        """The categories an answer falls into, as labels: the options of a choice
+        question, the points of a scale (empty for the other types)."""
+        if self.type == "scale":
+            return tuple(str(point) for point in self.scale_values)
+        if self.type in SEGMENT_TYPES:
+            return self.options
+        return ()
 
     @property
     def scale_values(self) -> range:
@@ -157,6 +172,10 @@ class Question:
                 data["correct"] = list(self.correct)
         data["time_limit"] = self.time_limit
         data["results"] = self.results
+        # Only when set: a deck without cross-tabs keeps the snapshot (and so the
+        # fingerprint that resumes its session) it had before the key existed.
+        if self.segment_by is not None and not for_audience:
+            data["segment_by"] = self.segment_by
         return data
 
     @classmethod
@@ -180,6 +199,7 @@ class Question:
             points=int(data.get("points", DEFAULT_QUIZ_POINTS)),
             time_limit=data.get("time_limit"),
             results=data.get("results", "on-reveal"),
+            segment_by=data.get("segment_by"),
         )
 
 
@@ -444,6 +464,7 @@ class _Validator:
             self.problem(f"has {len(raw_questions)}; the limit is {MAX_QUESTIONS}", "questions")
         else:
             seen_ids: dict[str, int] = {}
+            earlier: dict[str, Question] = {}
             for index, item in enumerate(raw_questions):
                 # Ids are compared even for questions with other problems, so a
                 # duplicate shows up in the same pass as everything else.
@@ -463,12 +484,52 @@ class _Validator:
                     continue
                 seen_ids[question_id] = index + 1
                 if question is not None:
+                    self.segment_by(question, index, earlier, raw_questions)
+                    earlier[question.id] = question
                     questions.append(question)
         if self.problems or title is None:
             raise DeckError(self.problems)
         return Deck(
             title=title, questions=tuple(questions), source=self.source, blocklist=blocklist
         )
+
+    def segment_by(
+        self,
+        question: Question,
+        index: int,
+        earlier: Mapping[str, Question],
+        raw_questions: Sequence[dict[str, Any]],
+    ) -> None:
+        """Check that ``segment_by`` names an earlier question whose answers are categories.
+
+        Only an earlier question can split a later one: on the night the chair asks
+        the segmenting question first, so every voter already has a segment.
+        """
+        name = question.segment_by
+        if name is None:
+            return
+        path = f"questions[{index + 1}].segment_by"
+        if name == question.id:
+            self.problem("cannot be the question itself; name an earlier question", path, index)
+            return
+        segment = earlier.get(name)
+        if segment is None:
+            ids = [item.get("id", f"q{n + 1}") for n, item in enumerate(raw_questions)]
+            if name in ids[:index]:
+                return  # an earlier question with problems of its own, reported there
+            later = name in ids[index + 1 :]
+            where = "comes after this one" if later else "is not in the deck"
+            self.problem(
+                f'question "{name}" {where}; segment by a question asked earlier', path, index
+            )
+            return
+        if segment.type not in SEGMENT_TYPES:
+            self.problem(
+                f'"{name}" is a {segment.type} question; segment by a '
+                f"{', '.join(SEGMENT_TYPES[:-1])} or {SEGMENT_TYPES[-1]} question",
+                path,
+                index,
+            )
 
     def blocklist(self, value: object) -> tuple[str, ...]:
         """Extra words to mask: a list of words, or the name of a file beside the deck."""
@@ -556,6 +617,18 @@ class _Validator:
         if question_type is not None:
             check = getattr(self, f"settings_{question_type}")
             settings.update(check(raw, path, index))
+        if "segment_by" in raw and question_type in SEGMENT_TYPES:
+            segment_by = raw["segment_by"]
+            if not isinstance(segment_by, str) or not _ID_PATTERN.match(segment_by):
+                self.problem(
+                    f"must be the id of an earlier question, not {_describe(segment_by)}"
+                    if not isinstance(segment_by, str)
+                    else f"{segment_by!r} is not a question id",
+                    f"{path}.segment_by",
+                    index,
+                )
+            else:
+                settings["segment_by"] = segment_by
 
         if len(self.problems) > before or question_type is None or prompt is None:
             return question_id, None

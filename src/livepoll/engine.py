@@ -26,7 +26,7 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Any, Literal
 
-from livepoll.deck import NUMBER_LIMIT, Deck, Question
+from livepoll.deck import NUMBER_LIMIT, SEGMENT_TYPES, Deck, Question
 from livepoll.words import Guard, clean_text, words_of
 
 Answer = int | float | str | tuple[int, ...]
@@ -50,6 +50,9 @@ answers a second) stops adding rows after some seconds. Changing an answer is al
 allowed: it replaces a row rather than adding one."""
 MAX_NICKNAME = 24
 EXTEND_SECONDS = 15
+MIN_SEGMENT = 5
+"""A cross-tab segment with fewer respondents than this is never shown: in a small
+group, a split by another answer could tell who answered what."""
 
 
 class Status(StrEnum):
@@ -737,6 +740,123 @@ class QuestionState:
         return max(0.0, round(self.deadline - now, 1))
 
 
+def categories(question: Question, answer: Answer) -> tuple[int, ...]:
+    """The categories (indexes into :attr:`Question.segments`) an answer falls in:
+    its options for a choice question, its point's position for a scale."""
+    if isinstance(answer, tuple):
+        return answer
+    assert isinstance(answer, int)
+    return (answer - question.scale_values.start,)
+
+
+class CrossTab:
+    """One question's answers split by an earlier question's answers, kept incrementally.
+
+    Rows are the segments (the segmenting question's options or scale points), columns
+    the split question's options or points. ``cells[row][column]`` counts voters in
+    that segment whose answer includes that column; ``bases[row]`` counts voters in the
+    segment who answered the split question at all. A voter who picked several options
+    of a ``multi`` segmenting question is in each of those segments.
+
+    Each change of answer, to either question, moves one voter's counts: O(options of
+    the one times options of the other), and never a recount of the voters.
+    """
+
+    def __init__(self, question: QuestionState, segment: QuestionState) -> None:
+        self.question = question
+        self.segment = segment
+        rows, columns = len(segment.question.segments), len(question.question.segments)
+        self.cells = [[0] * columns for _ in range(rows)]
+        self.bases = [0] * rows
+        for voter, answer in question.answers.items():
+            grouping = segment.answers.get(voter)
+            if grouping is not None:
+                self._move(grouping, answer, 1)
+
+    def _move(self, grouping: Answer, answer: Answer, sign: int) -> None:
+        columns = categories(self.question.question, answer)
+        for row in categories(self.segment.question, grouping):
+            self.bases[row] += sign
+            cells = self.cells[row]
+            for column in columns:
+                cells[column] += sign
+
+    def answered(self, voter: str, previous: Answer | None, answer: Answer) -> None:
+        """``voter`` changed their answer to the split question."""
+        grouping = self.segment.answers.get(voter)
+        if grouping is None:
+            return
+        if previous is not None:
+            self._move(grouping, previous, -1)
+        self._move(grouping, answer, 1)
+
+    def regrouped(self, voter: str, previous: Answer | None, grouping: Answer) -> None:
+        """``voter`` changed their answer to the segmenting question: their answer to
+        the split question moves from their old segment(s) to the new one(s)."""
+        answer = self.question.answers.get(voter)
+        if answer is None:
+            return
+        if previous is not None:
+            self._move(previous, answer, -1)
+        self._move(grouping, answer, 1)
+
+    def summary(self, min_base: int = MIN_SEGMENT) -> dict[str, Any]:
+        """The table for screens and reports, JSON-ready.
+
+        A segment with fewer than ``min_base`` respondents shows neither its counts nor
+        its base, only that it is too small: ``{"label", "suppressed": true}``.
+        Percentages are of the segment's base (row percentages), to one decimal.
+        """
+        rows: list[dict[str, Any]] = []
+        for label, base, cells in zip(
+            self.segment.question.segments, self.bases, self.cells, strict=True
+        ):
+            if base < min_base:
+                rows.append({"label": label, "suppressed": True})
+                continue
+            rows.append(
+                {
+                    "label": label,
+                    "suppressed": False,
+                    "base": base,
+                    "counts": list(cells),
+                    "percents": [round(100 * count / base, 1) for count in cells],
+                }
+            )
+        return {
+            "question": self.question.question.id,
+            "by": self.segment.question.id,
+            "prompt": self.question.question.prompt,
+            "by_prompt": self.segment.question.prompt,
+            "columns": list(self.question.question.segments),
+            "rows": rows,
+            "min_base": min_base,
+        }
+
+
+def crosstab_problem(deck: Deck, question_id: str, by: str) -> str | None:
+    """Why ``question_id`` cannot be split by ``by``, or None when it can.
+
+    Any question with categories (options or scale points) can be split by any other
+    such question asked before it.
+    """
+    ids = [question.id for question in deck.questions]
+    for name in (question_id, by):
+        if name not in ids:
+            return f"there is no question {name!r}"
+    if question_id == by:
+        return "a question cannot be split by itself"
+    kinds = f"{', '.join(SEGMENT_TYPES[:-1])} or {SEGMENT_TYPES[-1]}"
+    for name in (question_id, by):
+        question = deck.question(name)
+        assert question is not None
+        if question.type not in SEGMENT_TYPES:
+            return f"{name!r} is a {question.type} question; cross-tabs take {kinds} questions"
+    if ids.index(by) > ids.index(question_id):
+        return f"{by!r} comes after {question_id!r}; split a question by an earlier one"
+    return None
+
+
 class Session:
     """One run of a deck: the chair's position in it and every question's state.
 
@@ -750,6 +870,7 @@ class Session:
         *,
         max_qa_items: int = MAX_QA_ITEMS,
         max_text_answers: int = MAX_TEXT_ANSWERS,
+        min_segment: int = MIN_SEGMENT,
     ) -> None:
         self.deck = deck
         self.guard = Guard(deck.blocklist)
@@ -763,6 +884,96 @@ class Session:
         self.version = 0
         self.nicknames: dict[str, str] = {}
         """Voter key → the nickname chosen for the quiz leaderboard."""
+        self.min_segment = min_segment
+        """Cross-tab segments with fewer respondents than this are not shown."""
+        self.crosstabs: dict[tuple[str, str], CrossTab] = {}
+        """(question id, segmenting question id) → its cross-tab, kept up to date."""
+        self._crosstabs_of: dict[str, list[CrossTab]] = {}
+        """Question id → the cross-tabs its answers move (as split or as segment)."""
+        self.segment_view: str | None = None
+        """The question the chair split the current one by on the console, or None."""
+        for question in deck.questions:
+            if question.segment_by is not None:
+                self.crosstab(question.id, question.segment_by)
+
+    def crosstab(self, question_id: str, by: str) -> CrossTab:
+        """The cross-tab of ``question_id`` by ``by``, counted once and kept from then on.
+
+        Declared ones (``segment_by``) exist from the start; another pair the chair or
+        a report asks for is counted from the answers once, then kept incrementally.
+
+        Raises:
+            Rejection: the pair cannot be cross-tabulated.
+        """
+        table = self.crosstabs.get((question_id, by))
+        if table is not None:
+            return table
+        problem = crosstab_problem(self.deck, question_id, by)
+        if problem is not None:
+            raise Rejection("bad_crosstab", problem)
+        table = CrossTab(self.states[question_id], self.states[by])
+        self.crosstabs[(question_id, by)] = table
+        self._crosstabs_of.setdefault(question_id, []).append(table)
+        self._crosstabs_of.setdefault(by, []).append(table)
+        return table
+
+    def _record(self, state: QuestionState, voter: str, answer: Answer, at: float) -> Answer | None:
+        """Record an answer and move every cross-tab the question takes part in."""
+        previous = state.record(voter, answer, at)
+        if previous != answer:
+            question_id = state.question.id
+            for table in self._crosstabs_of.get(question_id, ()):
+                if table.question is state:
+                    table.answered(voter, previous, answer)
+                else:
+                    table.regrouped(voter, previous, answer)
+        return previous
+
+    def set_segment_view(self, by: str | None) -> bool:
+        """Split the current question by ``by`` on the console (None: the plain view).
+
+        Raises:
+            Rejection: the current question cannot be split by ``by``.
+        """
+        if by is not None:
+            self.crosstab(self.current.question.id, by)
+        if by == self.segment_view:
+            return False
+        self.segment_view = by
+        self.version += 1
+        return True
+
+    def segment_choices(self) -> list[str]:
+        """What the console's ``s`` cycles through for the current question: its declared
+        ``segment_by`` alone, else every earlier question with categories (none when the
+        current question's answers are not categories)."""
+        question = self.current.question
+        if question.segment_by is not None:
+            return [question.segment_by]
+        if question.type not in SEGMENT_TYPES:
+            return []
+        earlier = self.deck.questions[: self.current_index]
+        return [other.id for other in earlier if other.type in SEGMENT_TYPES]
+
+    def cycle_segment_view(self) -> bool:
+        """The chair's ``s``: split by the next choice, and after the last, back to plain.
+
+        Returns whether the view changed.
+        """
+        choices = self.segment_choices()
+        if not choices:
+            return self.set_segment_view(None)
+        if self.segment_view in choices:
+            following = choices.index(self.segment_view) + 1
+            return self.set_segment_view(choices[following] if following < len(choices) else None)
+        return self.set_segment_view(choices[0])
+
+    def segment_view_summary(self) -> dict[str, Any] | None:
+        """The cross-tab the console shows for the current question, or None."""
+        if self.segment_view is None:
+            return None
+        table = self.crosstabs.get((self.current.question.id, self.segment_view))
+        return table.summary(self.min_segment) if table is not None else None
 
     @property
     def current(self) -> QuestionState:
@@ -826,7 +1037,7 @@ class Session:
                 f"this question has taken its limit of {self.max_text_answers} answers; "
                 "no more can be added",
             )
-        previous = state.record(voter, answer, at)
+        previous = self._record(state, voter, answer, at)
         if previous != answer:
             self.version += 1
         return AcceptedVote(question_id, voter, answer, previous, at)
@@ -990,6 +1201,7 @@ class Session:
         if closed is not None:
             events.append(closed)
         self.current_index = index
+        self.segment_view = None
         moved = Event(EventKind.MOVED, self.current.question.id, at, detail=str(index))
         events.append(self._changed(moved))
         return events
@@ -1044,7 +1256,7 @@ class Session:
         for question_id, voter, value, at in answers:
             state = self.states.get(question_id)
             if state is not None:
-                state.record(voter, answer_from_json(state.question, value), at)
+                self._record(state, voter, answer_from_json(state.question, value), at)
         for stored_item in qa_items:
             state = self.states.get(stored_item.question_id)
             if state is None or state.qa is None:

@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from livepoll import __version__
+from livepoll.crosstabs import Pair, check_pairs, tables
 from livepoll.deck import Question
-from livepoll.engine import Answer, Session, answer_to_json
+from livepoll.engine import MIN_SEGMENT, Answer, Session, answer_to_json
 from livepoll.spreadsheet import neutralise
 from livepoll.store import ResponseRow, SessionSummary, StorageError, Store, iso_utc
 from livepoll.words import Guard
@@ -104,16 +105,29 @@ async def chosen_sessions(
         await store.close()
 
 
-async def export(database: Path, format_name: str, session_ids: Sequence[int] | None) -> str:
+async def export(
+    database: Path,
+    format_name: str,
+    session_ids: Sequence[int] | None,
+    *,
+    crosstabs: Sequence[Pair] = (),
+    min_segment: int = MIN_SEGMENT,
+) -> str:
     """Render the chosen sessions (all by default) of ``database`` in ``format_name``.
+
+    Args:
+        crosstabs: (question, by) pairs the JSON carries besides the declared ones.
+        min_segment: cross-tab segments with fewer respondents show no figures.
 
     Raises:
         ExportError: an unknown session id or an unusable database.
+        CrosstabError: a ``crosstabs`` pair that no chosen session's deck can make.
     """
     async with chosen_sessions(database, session_ids) as (store, sessions):
         if format_name == "csv":
             return await _csv(store, sessions)
-        return await _json(store, sessions)
+        check_pairs((session.deck for session in sessions), crosstabs)
+        return await _json(store, sessions, crosstabs, min_segment)
 
 
 def to_the_minute(stamp: str) -> str:
@@ -274,7 +288,9 @@ def _question_summary(engine: Session, position: int, question: Question) -> dic
     return summary
 
 
-async def _json(store: Store, sessions: list[SessionSummary]) -> str:
+async def _json(
+    store: Store, sessions: list[SessionSummary], crosstabs: Sequence[Pair], min_segment: int
+) -> str:
     exported = []
     for session in sessions:
         responses = await _responses(store, session)
@@ -294,6 +310,7 @@ async def _json(store: Store, sessions: list[SessionSummary]) -> str:
                     _question_summary(engine, position, question)
                     for position, question in enumerate(session.deck.questions)
                 ],
+                "crosstabs": tables(engine, crosstabs, min_segment),
                 "responses": [
                     {
                         "question_id": row.question_id,

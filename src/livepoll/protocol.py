@@ -26,7 +26,7 @@ Presenter channel (the TUI, path ``/presenter``, ``Authorization: Bearer TOKEN``
 
     → {"type": "command", "action": ACTION, "index": I (goto only),
        (ACTION: toggle_voting open close next previous goto toggle_results extend
-        moderate rotate_code page)
+        moderate rotate_code page segment)
        "item": ID, "state": "visible" | "hidden" | "answered" (moderate only),
        "offset": N (page only: the first item of the moderation page to receive)}
     ← {"type": "welcome", "join_url": URL, "database": PATH, "version": V, "notices": [...]}
@@ -105,6 +105,7 @@ PRESENTER_ACTIONS = frozenset(
         "moderate",
         "rotate_code",
         "page",
+        "segment",
     }
 )
 
@@ -574,6 +575,9 @@ def encode_presenter_state(
             "join": (
                 {"url": join.url, "mode": join.mode, "room_code": join.room_code} if join else None
             ),
+            # At most 26 segments by 26 options, built once per state sent.
+            "crosstab": session.segment_view_summary(),
+            "can_segment": bool(session.segment_choices()),
         }
     )
 
@@ -646,6 +650,11 @@ class PresenterState:
     """Quiz: players (name, points, right) by points."""
     join: JoinInfo | None = None
     """The join URL, mode and room code as of now (the code can rotate)."""
+    crosstab: dict[str, Any] | None = None
+    """The current question split by another's answers (the chair's ``s``), or None:
+    see :meth:`livepoll.engine.CrossTab.summary`; small segments come without figures."""
+    can_segment: bool = False
+    """Whether the current question can be split by an earlier one."""
 
     @property
     def total_choices(self) -> int:
@@ -714,6 +723,8 @@ def decode_presenter_frame(frame: str | bytes) -> PresenterState | Welcome | Pro
                 full=bool(data.get("full", False)),
                 leaderboard=tuple(data.get("leaderboard") or ()),
                 join=JoinInfo(**data["join"]) if data.get("join") else None,
+                crosstab=dict(data["crosstab"]) if data.get("crosstab") else None,
+                can_segment=bool(data.get("can_segment", False)),
             )
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
         raise ProtocolError("bad_frame", f"unexpected frame from the server: {error}") from None

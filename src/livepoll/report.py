@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from livepoll import __version__
+from livepoll.crosstabs import Pair, check_pairs, tables
 from livepoll.deck import Question
-from livepoll.engine import Session
+from livepoll.engine import MIN_SEGMENT, Session
 from livepoll.export import chosen_sessions, replay
 from livepoll.store import EventRow, ResponseRow, SessionSummary, epoch
 
@@ -80,13 +81,25 @@ class SessionData:
         )
 
 
-async def build_report(database: Path, session_ids: Sequence[int] | None) -> str:
+async def build_report(
+    database: Path,
+    session_ids: Sequence[int] | None,
+    *,
+    crosstabs: Sequence[Pair] = (),
+    min_segment: int = MIN_SEGMENT,
+) -> str:
     """The HTML report for the chosen sessions (all by default) of ``database``.
+
+    Args:
+        crosstabs: (question, by) pairs to show besides the deck's declared ones.
+        min_segment: cross-tab segments with fewer respondents show no figures.
 
     Raises:
         ExportError: an unknown session id or an unusable database.
+        CrosstabError: a ``crosstabs`` pair that no chosen session's deck can make.
     """
     async with chosen_sessions(database, session_ids) as (store, summaries):
+        check_pairs((summary.deck for summary in summaries), crosstabs)
         sessions = [
             SessionData(
                 summary,
@@ -96,10 +109,16 @@ async def build_report(database: Path, session_ids: Sequence[int] | None) -> str
             )
             for summary in summaries
         ]
-    return render(sessions, database.name)
+    return render(sessions, database.name, crosstabs=crosstabs, min_segment=min_segment)
 
 
-def render(sessions: list[SessionData], database_name: str) -> str:
+def render(
+    sessions: list[SessionData],
+    database_name: str,
+    *,
+    crosstabs: Sequence[Pair] = (),
+    min_segment: int = MIN_SEGMENT,
+) -> str:
     """The whole HTML document: sessions of the same deck are compared side by side."""
     groups: dict[str, list[SessionData]] = {}
     for data in sessions:
@@ -119,12 +138,12 @@ def render(sessions: list[SessionData], database_name: str) -> str:
     if not sessions:
         parts.append("<p>No sessions in this database yet.</p>")
     for group in groups.values():
-        parts.append(_deck_section(group))
+        parts.append(_deck_section(group, crosstabs, min_segment))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
-def _deck_section(group: list[SessionData]) -> str:
+def _deck_section(group: list[SessionData], crosstabs: Sequence[Pair], min_segment: int) -> str:
     deck = group[0].summary.deck
     parts = [f"<section class=deck><h2>{esc(deck.title)}</h2>"]
     if len(group) > 1:
@@ -142,6 +161,7 @@ def _deck_section(group: list[SessionData]) -> str:
         )
     for position, question in enumerate(deck.questions, start=1):
         parts.append(_question_section(position, question, group))
+    parts.append(_crosstab_section(group, crosstabs, min_segment))
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -258,6 +278,100 @@ def _chart(question: Question, data: SessionData) -> str:
             f"<th>State</th></tr></thead><tbody>{rows_html}</tbody></table>"
         )
     return ""
+
+
+def _crosstab_section(group: list[SessionData], crosstabs: Sequence[Pair], min_segment: int) -> str:
+    """Each cross-tab of the deck (declared, then asked for): per session a grouped bar
+    chart of row percentages and a table of base, counts and percentages per segment."""
+    per_session = [tables(data.engine, crosstabs, min_segment) for data in group]
+    if not per_session or not per_session[0]:
+        return ""
+    parts = [
+        "<h3 class=crosstabs>Cross-tabs</h3>",
+        f"<p class=meta>Rows are segments (answers to the earlier question); percentages "
+        f"are of each segment. Segments with fewer than {min_segment} respondents are not "
+        "shown.</p>",
+    ]
+    for index, first in enumerate(per_session[0]):
+        parts.append(
+            "<article class=question>"
+            f"<h3>{esc(first['prompt'])}</h3>"
+            f"<p class=meta>split by: {esc(first['by_prompt'])}</p>"
+            f'<div class="runs runs-{min(len(group), 3)}">'
+        )
+        for data, session_tables in zip(group, per_session, strict=True):
+            table = session_tables[index]
+            label = f"<h4>{esc(data.label)}</h4>" if len(group) > 1 else ""
+            parts.append(
+                f"<div class=run>{label}{crosstab_svg(table)}{_crosstab_table(table)}</div>"
+            )
+        parts.append("</div></article>")
+    return "\n".join(parts)
+
+
+def _crosstab_table(table: dict[str, Any]) -> str:
+    columns = table["columns"]
+    head = "".join(f"<th class=num>{esc(name)}</th>" for name in columns)
+    rows = []
+    for segment in table["rows"]:
+        if segment["suppressed"]:
+            rows.append(
+                f"<tr><td>{esc(segment['label'])}</td>"
+                f"<td class=num colspan={len(columns) + 1}>fewer than {table['min_base']}</td></tr>"
+            )
+            continue
+        cells = "".join(
+            f"<td class=num>{count}<br><small>{percent:g}%</small></td>"
+            for count, percent in zip(segment["counts"], segment["percents"], strict=True)
+        )
+        rows.append(
+            f"<tr><td>{esc(segment['label'])}</td><td class=num>{segment['base']}</td>{cells}</tr>"
+        )
+    return (
+        "<table class=crosstab><thead><tr><th>Segment</th><th class=num>Base (n)</th>"
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def crosstab_svg(table: dict[str, Any]) -> str:
+    """Grouped horizontal bars: per segment one bar per option, as a share of the segment."""
+    columns = table["columns"]
+    shown = [segment for segment in table["rows"] if not segment["suppressed"]]
+    bar, gap = 12, 16
+    group_height = 18 + bar * len(columns) + gap
+    legend_height = 22
+    height = legend_height + group_height * max(len(shown), 1)
+    bar_space = WIDTH - 60
+    parts = [_svg_open(WIDTH, height, "Cross-tab: row percentages per segment")]
+    x = 0.0
+    for index, name in enumerate(columns):
+        colour = PALETTE[index % len(PALETTE)]
+        parts.append(
+            f'<rect x="{x:.1f}" y="4" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{x + 14:.1f}" y="13" class="axis">{esc(_clip(name, 28))}</text>'
+        )
+        x += 24 + 7 * min(len(name), 28)
+    for position, segment in enumerate(shown):
+        top = legend_height + position * group_height
+        parts.append(
+            f'<text x="0" y="{top + 13}" class="label">{esc(_clip(segment["label"], 70))}'
+            f" · n = {segment['base']}</text>"
+        )
+        for index, percent in enumerate(segment["percents"]):
+            y = top + 18 + index * bar
+            width = bar_space * percent / 100
+            parts.append(
+                f'<rect x="0" y="{y}" width="{width:.1f}" height="{bar - 2}" '
+                f'fill="{PALETTE[index % len(PALETTE)]}"/>'
+                f'<text x="{width + 4:.1f}" y="{y + 9}" class="axis">{percent:g}%</text>'
+            )
+    if not shown:
+        parts.append(
+            f'<text x="0" y="{legend_height + 14}" class="axis">No segment has '
+            f"{table['min_base']} respondents yet.</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def _percent(count: int, total: int) -> str:

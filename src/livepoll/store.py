@@ -970,3 +970,62 @@ class Store:
             row = await cursor.fetchone()
         assert row is not None
         return int(row[0]), int(row[1]), int(row[2])
+
+    async def purge_counts(self, session_ids: Sequence[int]) -> dict[str, int]:
+        """How many rows of each kind deleting these sessions would delete."""
+        counts: dict[str, int] = {}
+        marks = ",".join("?" * len(session_ids))
+        for table in _PURGED_TABLES:
+            async with self._db.execute(
+                f"SELECT count(*) FROM {table} WHERE session_id IN ({marks})",  # noqa: S608
+                tuple(session_ids),
+            ) as cursor:
+                row = await cursor.fetchone()
+            counts[table] = int(row[0]) if row else 0
+        return counts
+
+    async def tickets_before(self, cutoff: str) -> int:
+        """Tickets made before ``cutoff`` (an ISO time), bound or not."""
+        async with self._db.execute(
+            "SELECT count(*) FROM tickets WHERE created_at < ?", (cutoff,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def purge(self, session_ids: Sequence[int], tickets_before: str | None = None) -> None:
+        """Delete these sessions and everything tied to them, then rewrite the file.
+
+        Deleting rows only marks their pages free: the answers would still be in the
+        file's bytes. ``VACUUM`` rebuilds the file from the rows that remain, and the
+        checkpoint then empties the write-ahead log, which holds copies of pages too.
+
+        Args:
+            session_ids: the sessions to delete.
+            tickets_before: also delete tickets made before this ISO time.
+        """
+        await self.flush()
+        marks = ",".join("?" * len(session_ids))
+        db = self._db
+        # Zero deleted content as it goes, whatever this SQLite build's default (Debian's
+        # is on, others' off): the rows are then gone even from the free pages.
+        await db.execute("PRAGMA secure_delete=ON")
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            for table in (*_PURGED_TABLES, "sessions"):
+                column = "id" if table == "sessions" else "session_id"
+                await db.execute(
+                    f"DELETE FROM {table} WHERE {column} IN ({marks})",  # noqa: S608
+                    tuple(session_ids),
+                )
+            if tickets_before is not None:
+                await db.execute("DELETE FROM tickets WHERE created_at < ?", (tickets_before,))
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        await db.execute("COMMIT")
+        await db.execute("VACUUM")
+        await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+_PURGED_TABLES = ("qa_votes", "qa_items", "responses", "events", "voters", "questions")
+"""Tables keyed by session, children before parents (the foreign keys are enforced)."""

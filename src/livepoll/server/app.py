@@ -32,6 +32,7 @@ from livepoll.deck import Deck
 from livepoll.engine import (
     MAX_QA_ITEMS,
     MAX_TEXT_ANSWERS,
+    MIN_SEGMENT,
     Answer,
     Event,
     EventKind,
@@ -113,6 +114,8 @@ class ServerConfig:
     max_per_address: int = 0
     """Phones allowed from one IP address; 0 (the default) is no cap, because a whole
     conference may sit behind one NAT address."""
+    min_segment: int = MIN_SEGMENT
+    """Cross-tab segments with fewer respondents than this are not shown on the console."""
     handshake_timeout: float = 10.0
     """Seconds a client has to complete the WebSocket opening handshake (a client that
     sends half a request and stalls is disconnected then)."""
@@ -460,6 +463,11 @@ class LivepollServer:
                 assert command.item is not None
                 assert command.state is not None
                 event = session.moderate(command.item, command.state, now)
+            case "segment":
+                # A view for the chair, not a change to the session: nothing to log.
+                if session.cycle_segment_view():
+                    self._push_presenter_state()
+                event = None
             case "next":
                 event, events = None, session.next(now)
             case "previous":
@@ -687,6 +695,7 @@ async def running_server(config: ServerConfig) -> AsyncIterator[LivepollServer]:
             config.deck,
             max_qa_items=config.max_qa_items,
             max_text_answers=config.max_text_answers,
+            min_segment=config.min_segment,
         )
         if record.resumed:
             session.restore(

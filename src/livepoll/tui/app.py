@@ -93,6 +93,7 @@ class PresenterApp(App[None]):
         # a Q&A with questions to moderate.
         Binding("t", "extend", "+time"),
         Binding("c", "rotate_code", "New code"),
+        Binding("s", "segment", "Split"),
         Binding("up,down", "start_moderating", "Moderate", key_display="↑↓"),
         # While moderating, the same keys move the cursor (the first enabled binding wins).
         Binding("up", "cursor(-1)", "Up", show=False),
@@ -285,6 +286,8 @@ class PresenterApp(App[None]):
             return False
         if action == "extend":
             return state is not None and state.time_left is not None
+        if action == "segment":
+            return state is not None and state.can_segment
         if action == "rotate_code":
             return state is not None and state.join is not None and state.join.mode == "code"
         if action == "start_moderating":
@@ -308,6 +311,11 @@ class PresenterApp(App[None]):
     async def action_rotate_code(self) -> None:
         """Replace the room code (the old one keeps working for a short grace period)."""
         await self._send("rotate_code")
+
+    async def action_segment(self) -> None:
+        """Split the results by an earlier question's answers; again for the next one,
+        and after the last (or the deck's declared one) back to the plain view."""
+        await self._send("segment")
 
     async def action_toggle_voting(self) -> None:
         """Open voting on the current question, or close it."""

@@ -27,6 +27,7 @@ from livepoll.protocol import PresenterState, Welcome
 from livepoll.tui.bars import ResultsBars
 from livepoll.tui.bigtext import BigText, display_form
 from livepoll.tui.cloud import WordCloud
+from livepoll.tui.crosstab import CrossTabView
 from livepoll.tui.qr import QRCode
 from livepoll.tui.views import ResultsView, results_view
 
@@ -115,6 +116,7 @@ class MainScreen(Screen[None]):
                 yield Static(id="prompt")
                 yield ResultsBars(id="results")
                 yield WordCloud(id="cloud")
+                yield CrossTabView(id="crosstab")
                 with Horizontal(id="counters"):
                     yield Digits("0", id="answers")
                     yield Label("answers", id="answers-label", classes="counter-label")
@@ -199,6 +201,7 @@ class MainScreen(Screen[None]):
             results_label.update("")
             self.query_one("#timer", Label).display = False
             self._show_results(None)
+            self._show_crosstab(None)
             storage.display = False
             return
         title.update(Text(state.title))
@@ -217,6 +220,7 @@ class MainScreen(Screen[None]):
             timer.update(format_seconds(state.time_left))
             timer.set_class(state.time_left <= 10, "-ending")
         self._show_results(results_view(state, self.qa_cursor))
+        self._show_crosstab(state)
         self._show_join()
         self.query_one("#answers", Digits).update(str(state.respondents))
         self.query_one("#answers-label", Label).update(
@@ -245,6 +249,17 @@ class MainScreen(Screen[None]):
         cloud.display = is_cloud
         bars.view = None if is_cloud else view
         cloud.view = view if is_cloud else None
+
+    def _show_crosstab(self, state: PresenterState | None) -> None:
+        """The chair's ``s``: the split view takes the place of the bars while it is on."""
+        view = self.query_one("#crosstab", CrossTabView)
+        table = state.crosstab if state is not None else None
+        view.display = table is not None
+        view.table = table
+        view.shown = state is not None and state.results_shown
+        if table is not None:
+            self.query_one("#results", ResultsBars).display = False
+            self.query_one("#cloud", WordCloud).display = False
 
     def _show_welcome(self, welcome: Welcome | None) -> None:
         info = self.query_one("#session-info", Static)
