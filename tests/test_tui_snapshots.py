@@ -385,3 +385,11 @@ def test_results_read_only_view(snap_compare: SnapCompare) -> None:
             await pilot.pause(0.02)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_short_question_in_big_letters_at_80x24(snap_compare: SnapCompare) -> None:
+    """Even at 80×24 a short question is drawn in the pixel font."""
+    short = replace(QUESTION, prompt="Ready to vote?")
+    assert snap_compare(
+        PresenterApp(), terminal_size=(80, 24), run_before=showing(state(question=short))
+    )

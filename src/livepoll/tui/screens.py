@@ -25,9 +25,10 @@ from textual.widgets import Button, Digits, Footer, Label, Static
 
 from livepoll.protocol import PresenterState, Welcome
 from livepoll.tui.bars import ResultsBars
-from livepoll.tui.bigtext import BigText, display_form
+from livepoll.tui.bigtext import BigParagraph, BigText, display_form
 from livepoll.tui.cloud import WordCloud
 from livepoll.tui.qr import QRCode
+from livepoll.tui.room import prompt_rows
 from livepoll.tui.views import ResultsView, results_view
 
 LinkPhase = Literal["offline", "connecting", "up", "down"]
@@ -112,7 +113,7 @@ class MainScreen(Screen[None]):
                     yield Label(id="voting-state")
                     yield Label(id="results-state")
                     yield Label(id="timer")
-                yield Static(id="prompt")
+                yield BigParagraph(id="prompt", room=prompt_rows)
                 yield ResultsBars(id="results")
                 yield WordCloud(id="cloud")
                 with Horizontal(id="counters"):
@@ -189,12 +190,12 @@ class MainScreen(Screen[None]):
         position = self.query_one("#position", Static)
         voting = self.query_one("#voting-state", Label)
         results_label = self.query_one("#results-state", Label)
-        prompt = self.query_one("#prompt", Static)
+        prompt = self.query_one("#prompt", BigParagraph)
         storage = self.query_one("#storage-banner", Static)
         if state is None:
             title.update(Text("livepoll"))
             position.update("")
-            prompt.update(Text("Waiting for the session state from the server…"))
+            prompt.text = "Waiting for the session state from the server…"
             voting.update("")
             results_label.update("")
             self.query_one("#timer", Label).display = False
@@ -210,7 +211,7 @@ class MainScreen(Screen[None]):
         results_label.update("results shown" if state.results_shown else "results hidden")
         results_label.set_class(state.results_shown, "-shown")
         results_label.set_class(not state.results_shown, "-hidden")
-        prompt.update(Text(state.question.prompt))
+        prompt.text = state.question.prompt
         timer = self.query_one("#timer", Label)
         timer.display = state.time_left is not None
         if state.time_left is not None:

@@ -1,0 +1,159 @@
+"""The room view as a projector screen: the question in big letters, results first
+once the room has joined, the join strip, and the rules behind them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from livepoll.deck import Question
+from livepoll.protocol import PresenterState, Welcome
+from livepoll.tui.app import PresenterApp
+from livepoll.tui.bigtext import (
+    GLYPH_HEIGHT,
+    BigParagraph,
+    Paragraph,
+    can_draw,
+    fit_paragraph,
+    natural_width,
+    paragraph_rows,
+    render_paragraph,
+    wrap_words,
+)
+from livepoll.tui.room import PANE_FIXED_ROWS, prompt_rows
+
+PROMPT = "Which talk format do you prefer at conferences like this one?"
+WELCOME = Welcome("http://192.168.1.20:8000/", "/tmp/livepoll.db", "0.1.0")
+
+
+def make_state(prompt: str = PROMPT, **changes: object) -> PresenterState:
+    """Question 2 of 5, single choice, voting open, results shown."""
+    question = Question("q", "single", prompt, ("Long talks", "Short talks", "Workshops"))
+    fields: dict[str, object] = {
+        "title": "Deck",
+        "index": 1,
+        "count": 5,
+        "question": question,
+        "status": "open",
+        "results_shown": True,
+        "counts": (3, 5, 1),
+        "respondents": 9,
+        "phones": 12,
+    }
+    fields.update(changes)
+    return PresenterState(**fields)  # type: ignore[arg-type]
+
+
+# -- the big font, wrapped ---------------------------------------------------------------
+
+
+def test_wrapped_prompt_breaks_only_between_words() -> None:
+    """Every line fits the width, and the lines put back together are the text."""
+    lines = wrap_words(PROMPT, 60)
+    assert lines is not None
+    assert len(lines) > 1
+    assert all(natural_width(line) <= 60 for line in lines)
+    assert " ".join(lines) == PROMPT
+
+
+def test_a_word_wider_than_the_line_is_never_split() -> None:
+    """A word that cannot fit the width makes the wrap fail rather than break it."""
+    assert wrap_words("Supercalifragilistic", 20) is None
+
+
+def test_paragraph_rows_count_line_gaps_and_descenders() -> None:
+    """Lines stack 7 pixels apart; the last line's descender row counts only when used."""
+    assert paragraph_rows(("Ready",), 1) == 3
+    assert paragraph_rows(("Yes",), 1) == 3
+    assert paragraph_rows(("Ready", "now"), 1) == (GLYPH_HEIGHT + 1 + 5 + 1) // 2
+    assert paragraph_rows(("Ready", "now"), 2) == GLYPH_HEIGHT + 1 + 5
+
+
+def test_fit_paragraph_picks_the_largest_scale_that_fits() -> None:
+    """More room gives larger letters; too little gives None (bold text instead)."""
+    small = fit_paragraph(PROMPT, 100, 10)
+    large = fit_paragraph(PROMPT, 200, 40)
+    assert small is not None
+    assert large is not None
+    assert large.scale > small.scale
+    assert small.rows <= 10
+    assert fit_paragraph(PROMPT, 40, 5) is None
+
+
+def test_prose_may_mix_case_but_needs_every_glyph() -> None:
+    """A question mixes capitals and small letters; a character outside the font
+    (an emoji, an accent) leaves it to bold text."""
+    assert can_draw("Which format?", prose=True)
+    assert not can_draw("Which format?")
+    assert fit_paragraph("Café or tea?", 200, 40) is None
+    assert fit_paragraph("Which 🎉 format?", 200, 40) is None
+
+
+def test_rendered_paragraph_rows_are_equally_wide_and_as_many_as_counted() -> None:
+    """Drawn lines are padded to the widest, and there are exactly ``rows`` of them."""
+    paragraph = Paragraph(("Which talk", "format?"), 2)
+    drawn = render_paragraph(paragraph)
+    assert len(drawn) == paragraph.rows
+    assert len({len(row) for row in drawn}) == 1
+
+
+# -- the rule: how much of the screen the question gets ----------------------------------
+
+
+def test_prompt_gets_forty_percent_of_the_free_rows() -> None:
+    """The prompt takes up to 40% of the pane's free rows; the results get the rest."""
+    assert prompt_rows(56) == int((56 - PANE_FIXED_ROWS) * 0.4)
+    assert prompt_rows(PANE_FIXED_ROWS) == 1
+    assert prompt_rows(0) == 1
+
+
+async def prompt_on_screen(size: tuple[int, int], state: PresenterState) -> tuple[int, int, str]:
+    """(scale, rows, screen text) of the prompt as the console draws ``state``."""
+    app = PresenterApp()
+    async with app.run_test(size=size) as pilot:
+        app.apply_welcome(WELCOME)
+        app.apply_state(state)
+        await pilot.pause()
+        prompt = app.screen.query_one("#prompt", BigParagraph)
+        text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        return prompt.scale_now, prompt.size.height, text
+
+
+async def test_at_200x60_the_question_is_drawn_big() -> None:
+    """On a 1080p projector a long prompt is in the pixel font, wrapped on several lines."""
+    scale, rows, text = await prompt_on_screen((200, 60), make_state())
+    assert scale >= 1
+    assert rows >= 7
+    assert PROMPT not in text  # drawn in blocks, not as a line of text
+
+
+async def test_at_200x60_a_short_question_gets_larger_letters() -> None:
+    """A short prompt has room to grow: it is drawn at a larger scale than a long one."""
+    long_scale, _, _ = await prompt_on_screen((200, 60), make_state())
+    short_scale, rows, _ = await prompt_on_screen((200, 60), make_state("Ready?"))
+    assert short_scale > long_scale
+    assert rows <= prompt_rows(56)
+
+
+async def test_at_80x24_a_short_question_is_drawn_big() -> None:
+    """Even at 80×24 a short prompt fits the pixel font."""
+    scale, _, text = await prompt_on_screen((80, 24), make_state("Ready?"))
+    assert scale == 1
+    assert "Ready?" not in text
+
+
+async def test_at_80x24_a_long_question_falls_back_to_bold_text() -> None:
+    """A prompt too long for big letters at 80×24 is shown whole, wrapped, in bold."""
+    scale, rows, text = await prompt_on_screen((80, 24), make_state())
+    assert scale == 0
+    assert rows >= 2
+    assert "Which talk format" in text
+    assert "like this one?" in text
+
+
+async def test_prompt_is_user_text_never_markup() -> None:
+    """A prompt with markup-like text, left to bold text, is shown as typed."""
+    prompt = "Café [b]or[/b] [red]tea[/]?"
+    question = Question("q", "single", prompt, ("a", "b"))
+    scale, _, text = await prompt_on_screen((80, 24), replace(make_state(), question=question))
+    assert scale == 0
+    assert prompt in text
