@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from livepoll.deck import Question
 from livepoll.protocol import PresenterState, Welcome
 from livepoll.tui.app import PresenterApp
@@ -19,7 +21,8 @@ from livepoll.tui.bigtext import (
     render_paragraph,
     wrap_words,
 )
-from livepoll.tui.room import PANE_FIXED_ROWS, prompt_rows
+from livepoll.tui.room import PANE_FIXED_ROWS, join_is_large, prompt_rows, strip_shows_code
+from livepoll.tui.screens import JoinScreen, MainScreen
 
 PROMPT = "Which talk format do you prefer at conferences like this one?"
 WELCOME = Welcome("http://192.168.1.20:8000/", "/tmp/livepoll.db", "0.1.0")
@@ -99,9 +102,9 @@ def test_rendered_paragraph_rows_are_equally_wide_and_as_many_as_counted() -> No
 # -- the rule: how much of the screen the question gets ----------------------------------
 
 
-def test_prompt_gets_forty_percent_of_the_free_rows() -> None:
-    """The prompt takes up to 40% of the pane's free rows; the results get the rest."""
-    assert prompt_rows(56) == int((56 - PANE_FIXED_ROWS) * 0.4)
+def test_prompt_gets_half_of_the_free_rows() -> None:
+    """The prompt takes up to half of the pane's free rows; the results get the rest."""
+    assert prompt_rows(56) == (56 - PANE_FIXED_ROWS) // 2
     assert prompt_rows(PANE_FIXED_ROWS) == 1
     assert prompt_rows(0) == 1
 
@@ -122,7 +125,7 @@ async def test_at_200x60_the_question_is_drawn_big() -> None:
     """On a 1080p projector a long prompt is in the pixel font, wrapped on several lines."""
     scale, rows, text = await prompt_on_screen((200, 60), make_state())
     assert scale >= 1
-    assert rows >= 7
+    assert rows >= 6  # two lines of letters
     assert PROMPT not in text  # drawn in blocks, not as a line of text
 
 
@@ -143,9 +146,8 @@ async def test_at_80x24_a_short_question_is_drawn_big() -> None:
 
 async def test_at_80x24_a_long_question_falls_back_to_bold_text() -> None:
     """A prompt too long for big letters at 80×24 is shown whole, wrapped, in bold."""
-    scale, rows, text = await prompt_on_screen((80, 24), make_state())
+    scale, _, text = await prompt_on_screen((80, 24), make_state(index=0, results_shown=False))
     assert scale == 0
-    assert rows >= 2
     assert "Which talk format" in text
     assert "like this one?" in text
 
@@ -157,3 +159,97 @@ async def test_prompt_is_user_text_never_markup() -> None:
     scale, _, text = await prompt_on_screen((80, 24), replace(make_state(), question=question))
     assert scale == 0
     assert prompt in text
+
+
+async def test_at_200x60_the_prompt_may_take_fifteen_rows_next_to_the_join_strip() -> None:
+    """The stated rule holds on a 1080p projector: with the join strip under it, the
+    question pane leaves the prompt at least 15 rows (24 next to the full join panel)."""
+    for state, least in ((make_state(), 15), (make_state(index=0, results_shown=False), 24)):
+        app = PresenterApp()
+        async with app.run_test(size=(200, 60)) as pilot:
+            app.apply_welcome(WELCOME)
+            app.apply_state(state)
+            await pilot.pause()
+            pane = app.screen.query_one("#question-pane")
+            assert prompt_rows(pane.content_size.height) >= least
+
+
+# -- results first: the join panel and the join strip -------------------------------------
+
+
+def test_the_join_is_large_until_the_first_results_are_shown() -> None:
+    """Waiting and on the first question the code is large; results, or any later
+    question, put the join in the strip."""
+    assert join_is_large(None)
+    assert join_is_large(make_state(index=0, results_shown=False))
+    assert not join_is_large(make_state(index=0, results_shown=True))
+    assert not join_is_large(make_state(index=3, results_shown=False))
+
+
+def test_the_strip_carries_a_code_only_when_it_leaves_most_of_the_screen() -> None:
+    """A 17-row code fits the strip at 60 rows, not at 40 or 24."""
+    assert strip_shows_code(17, 60)
+    assert not strip_shows_code(17, 40)
+    assert not strip_shows_code(17, 24)
+    assert not strip_shows_code(0, 60)
+
+
+async def join_layout(size: tuple[int, int], state: PresenterState) -> dict[str, object]:
+    """What of the join the console shows for ``state``: panel, strip, strip code, text."""
+    app = PresenterApp()
+    async with app.run_test(size=size) as pilot:
+        app.apply_welcome(WELCOME)
+        app.apply_state(state)
+        await pilot.pause()
+        screen = app.screen
+        return {
+            "panel": screen.query_one("#join-panel").display,
+            "strip": screen.query_one("#join-strip").display,
+            "strip code": screen.query_one("#strip-qr").display,
+            "text": "\n".join(strip.text for strip in screen._compositor.render_strips()),
+            "strip rows": screen.query_one("#join-strip").size.height,
+        }
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)])
+async def test_first_question_shows_the_large_join_panel(size: tuple[int, int]) -> None:
+    """While the room is joining, the QR code has its large panel and there is no strip."""
+    shown = await join_layout(size, make_state(index=0, results_shown=False))
+    assert shown["panel"]
+    assert not shown["strip"]
+    assert "Scan to vote" in str(shown["text"])
+
+
+@pytest.mark.parametrize(
+    ("size", "code", "most_rows"),
+    [((80, 24), False, 1), ((120, 40), False, 4), ((200, 60), True, 17)],
+)
+async def test_with_results_shown_the_join_is_a_strip(
+    size: tuple[int, int], code: bool, most_rows: int
+) -> None:
+    """Results shown: the panel gives way to a strip with the address (and a small code
+    where it fits); the phones and answers counters stay on screen."""
+    shown = await join_layout(size, make_state())
+    text = str(shown["text"])
+    assert not shown["panel"]
+    assert shown["strip"]
+    assert shown["strip code"] is code
+    assert shown["strip rows"] <= most_rows
+    assert "Join at 192.168.1.20:8000" in text
+    assert ("j: join screen" if code else "j: QR code") in text
+    assert "answers" in text
+    assert "connected" in text
+
+
+async def test_j_brings_back_the_full_screen_join_from_the_strip() -> None:
+    """With the strip showing, ``j`` opens the full-screen join and ``j`` closes it."""
+    app = PresenterApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.apply_welcome(WELCOME)
+        app.apply_state(make_state())
+        await pilot.pause()
+        await pilot.press("j")
+        assert isinstance(app.screen, JoinScreen)
+        await pilot.press("j")
+        assert isinstance(app.screen, MainScreen)
+        assert app.screen.query_one("#join-strip").display

@@ -248,8 +248,8 @@ QA_POSTS = [
 NICKNAMES = ["Ada", "Grace", "[red]Linus[/]", "Margaret", "Alan"]
 
 
-# A busier room for the large cloud: every tier, and a frequent word the big font
-# cannot draw (the apostrophe), which gets a chip instead.
+# A busier room for the large cloud: every tier, and a frequent word with an
+# apostrophe (drawn big: the font has prose punctuation).
 CROWD_WORDS: list[object] = [
     "people", "people first", "people", "data", "trust", "citizen's voice", "people and data",
     "cloud", "data", "agile", "trust", "citizen's needs", "users", "open data", "people",
@@ -393,3 +393,23 @@ def test_short_question_in_big_letters_at_80x24(snap_compare: SnapCompare) -> No
     assert snap_compare(
         PresenterApp(), terminal_size=(80, 24), run_before=showing(state(question=short))
     )
+
+
+# -- the room's view: each size a projector may have, results hidden and shown -----------
+
+ROOM_SIZES = [(80, 24), (120, 40), (200, 60)]
+
+
+@pytest.mark.parametrize("size", ROOM_SIZES, ids=[f"{w}x{h}" for w, h in ROOM_SIZES])
+@pytest.mark.parametrize("shown", [False, True], ids=["hidden", "shown"])
+@pytest.mark.parametrize(
+    ("question_id", "closed"),
+    [("single", False), ("quiz", True), ("cloud", False), ("wall", False), ("qa", False)],
+)
+def test_room_view(
+    snap_compare: SnapCompare, question_id: str, closed: bool, shown: bool, size: tuple[int, int]
+) -> None:
+    """The question as large as fits; the join panel while the room joins (the first
+    question, results hidden), the join strip once results are shown or later on."""
+    presenter_state = replace(engine_state(question_id, closed=closed), results_shown=shown)
+    assert snap_compare(PresenterApp(), terminal_size=size, run_before=showing(presenter_state))

@@ -19,10 +19,10 @@ PANE_FIXED_ROWS = 8
 """Rows of the question pane that are not the prompt's or the results': the state
 row and its margin (2), the prompt's margins (2), the counters (3), the session line (1)."""
 
-PROMPT_SHARE = 0.4
+PROMPT_SHARE = 0.5
 """The share of the question pane's free rows the prompt may take; the results get
-the rest. At 200×60 this gives the prompt at least 12 rows next to the join strip
-and 19 next to the full join panel (tests/test_tui_room.py checks both)."""
+the rest. At 200×60 this gives the prompt at least 15 rows next to the join strip
+and 24 next to the full join panel (tests/test_tui_room.py checks both)."""
 
 STRIP_CODE_SHARE = 0.3
 """The join strip carries a QR code only when the code takes at most this share of

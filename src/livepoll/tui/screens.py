@@ -27,8 +27,8 @@ from livepoll.protocol import PresenterState, Welcome
 from livepoll.tui.bars import ResultsBars
 from livepoll.tui.bigtext import BigParagraph, BigText, display_form
 from livepoll.tui.cloud import WordCloud
-from livepoll.tui.qr import QRCode
-from livepoll.tui.room import prompt_rows
+from livepoll.tui.qr import QRCode, fit_qr
+from livepoll.tui.room import join_is_large, prompt_rows, strip_shows_code
 from livepoll.tui.views import ResultsView, results_view
 
 LinkPhase = Literal["offline", "connecting", "up", "down"]
@@ -127,6 +127,12 @@ class MainScreen(Screen[None]):
                 yield BigText(id="join-big-url", max_scale=2, max_rows=6)
                 yield Static(id="join-url")
                 yield Static(id="room-code")
+        # Once results are on screen, the join shrinks to this strip (room.join_is_large).
+        with Horizontal(id="join-strip"):
+            yield QRCode(id="strip-qr", max_scale=1)
+            with Vertical(id="strip-text"):
+                yield BigText(id="strip-big-url", max_scale=2, max_rows=6)
+                yield Static(id="strip-url")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -270,6 +276,38 @@ class MainScreen(Screen[None]):
         code.display = room_code is not None
         if room_code is not None:
             code.update(Text(f"room code  {room_code}"))
+        self.set_class(not join_is_large(self.state), "-strip")
+        self.query_one("#strip-big-url", BigText).text = display_form(typed_url)
+        self._fit_strip()
+
+    def _fit_strip(self) -> None:
+        """The strip's code, at one cell per module, only where it leaves the room most
+        of the screen (:func:`~livepoll.tui.room.strip_shows_code`); its line says how
+        to get the code full screen otherwise."""
+        qr_url, typed_url, room_code = join_details(self.welcome, self.state)
+        layout = fit_qr(qr_url, 10_000, 10_000, max_scale=1) if qr_url else None
+        qr = self.query_one("#strip-qr", QRCode)
+        qr.data = qr_url
+        qr.display = layout is not None and strip_shows_code(layout.height, self.size.height)
+        self.set_class(qr.display, "-strip-code")
+        strip = self.query_one("#join-strip", Horizontal)
+        if layout is not None and qr.display:
+            qr.styles.width = layout.width
+            qr.styles.height = layout.height
+            strip.styles.height = layout.height
+        else:
+            strip.styles.height = "auto"
+        parts = [f"Join at {display_form(typed_url)}" if typed_url else "Join: waiting…"]
+        if room_code is not None:
+            parts.append(f"room code {room_code}")
+        parts.append("j: join screen" if qr.display else "j: QR code")
+        self.query_one("#strip-url", Static).update(Text("  ·  ".join(parts)))
+
+    def on_resize(self) -> None:
+        """Whether the strip has room for its code depends on the screen's height."""
+        with self._drawing() as ready:
+            if ready:
+                self._fit_strip()
 
     def _show_link(self, link: LinkStatus) -> None:
         banner = self.query_one("#link-banner", Static)
