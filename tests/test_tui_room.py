@@ -21,8 +21,9 @@ from livepoll.tui.bigtext import (
     render_paragraph,
     wrap_words,
 )
+from livepoll.tui.leaderboard import board_scale, standings
 from livepoll.tui.room import PANE_FIXED_ROWS, join_is_large, prompt_rows, strip_shows_code
-from livepoll.tui.screens import JoinScreen, MainScreen
+from livepoll.tui.screens import JoinScreen, LeaderboardScreen, MainScreen
 
 PROMPT = "Which talk format do you prefer at conferences like this one?"
 WELCOME = Welcome("http://192.168.1.20:8000/", "/tmp/livepoll.db", "0.1.0")
@@ -253,3 +254,87 @@ async def test_j_brings_back_the_full_screen_join_from_the_strip() -> None:
         await pilot.press("j")
         assert isinstance(app.screen, MainScreen)
         assert app.screen.query_one("#join-strip").display
+
+
+# -- the quiz leaderboard ------------------------------------------------------------------
+
+BOARD: tuple[dict[str, object], ...] = (
+    {"name": "Ada", "points": 1840, "right": 2, "previous_rank": 2, "gained": 975},
+    {"name": "[red]x[/]", "points": 1720, "right": 2, "previous_rank": 1, "gained": 700},
+    {"name": "Grace", "points": 1720, "right": 2, "previous_rank": 3, "gained": 800},
+    {"name": "Linus", "points": 900, "right": 1, "previous_rank": None, "gained": 900},
+    {"name": "Alan", "points": 880, "right": 1, "previous_rank": 4, "gained": 0},
+)
+
+
+def test_standings_share_a_rank_on_equal_points() -> None:
+    """Players with equal points share a rank, and the next rank skips (1, 2, 2, 4)."""
+    assert [row.rank for row in standings(BOARD)] == [1, 2, 2, 4, 5]
+
+
+def test_standings_say_how_each_player_moved_since_the_last_quiz() -> None:
+    """Up, down, same place or new on the board, with the points the last quiz gave."""
+    changes = [row.change for row in standings(BOARD)]
+    assert changes == ["▲ 1  +975", "▼ 1  +700", "▲ 1  +800", "new  +900", "▼ 1"]
+
+
+def test_after_the_first_quiz_nobody_has_moved() -> None:
+    """With no earlier quiz there is no change to show."""
+    first = tuple({"name": n, "points": p} for n, p in (("Ada", 975), ("Alan", 0)))
+    assert [row.change for row in standings(first)] == ["", ""]
+
+
+def test_the_board_holds_the_top_ten() -> None:
+    """Only ten players are shown, however many the server sends."""
+    many = tuple({"name": f"p{n}", "points": 100 - n} for n in range(15))
+    assert len(standings(many)) == 10
+
+
+def test_board_is_big_on_a_projector_and_text_at_80x24() -> None:
+    """Ten players fit the pixel font at 200×60 and fall back to text at 80×24."""
+    ten = standings(tuple({"name": f"Player {n}", "points": 1000 - n} for n in range(10)))
+    assert board_scale(ten, 194, 48) >= 1
+    assert board_scale(ten, 74, 18) == 0
+
+
+def closed_quiz(**changes: object) -> PresenterState:
+    """A closed quiz with BOARD as its leaderboard."""
+    question = Question("quiz", "quiz", "How long?", ("3 min", "3 h"), correct=(0,))
+    fields: dict[str, object] = {"question": question, "status": "closed", "leaderboard": BOARD}
+    fields.update(changes)
+    return make_state(**fields)
+
+
+async def test_l_shows_the_leaderboard_only_after_a_quiz_closes() -> None:
+    """While the quiz is open ``l`` does nothing; once closed it opens the board, with
+    nicknames shown literally, and ``l`` goes back."""
+    app = PresenterApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.apply_welcome(WELCOME)
+        app.apply_state(closed_quiz(status="open"))
+        await pilot.pause()
+        await pilot.press("l")
+        assert isinstance(app.screen, MainScreen)
+        app.apply_state(closed_quiz())
+        await pilot.pause()
+        await pilot.press("l")
+        assert isinstance(app.screen, LeaderboardScreen)
+        text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        assert "[red]x[/]" in text
+        assert "▲ 1  +975" in text
+        await pilot.press("l")
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_leaderboard_leaves_when_the_chair_moves_on() -> None:
+    """Moving to the next question (its keys work under the board) closes the board."""
+    app = PresenterApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.apply_welcome(WELCOME)
+        app.apply_state(closed_quiz())
+        await pilot.pause()
+        await pilot.press("l")
+        assert isinstance(app.screen, LeaderboardScreen)
+        app.apply_state(make_state(index=2))
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)

@@ -413,3 +413,26 @@ def test_room_view(
     question, results hidden), the join strip once results are shown or later on."""
     presenter_state = replace(engine_state(question_id, closed=closed), results_shown=shown)
     assert snap_compare(PresenterApp(), terminal_size=size, run_before=showing(presenter_state))
+
+
+# -- the quiz leaderboard, full screen ---------------------------------------------------
+
+TEN_PLAYERS = ["Ada", "Grace", "[red]x[/]", "Margaret", "Alan", "Katherine", "Linus", "Guido",
+               "Barbara", "Edsger"]  # fmt: skip
+TEN_POINTS = [2815, 2640, 2640, 2210, 1980, 1975, 1500, 990, 975, 400]
+TEN_BEFORE = [2, 1, 4, 3, None, 5, 6, 7, None, 8]
+TEN_GAINED = [975, 700, 900, 480, 1980, 800, 0, 0, 975, 0]
+BOARD = tuple(
+    {"name": name, "points": points, "right": 2, "previous_rank": before, "gained": gained}
+    for name, points, before, gained in zip(
+        TEN_PLAYERS, TEN_POINTS, TEN_BEFORE, TEN_GAINED, strict=True
+    )
+)
+
+
+@pytest.mark.parametrize("size", ROOM_SIZES, ids=[f"{w}x{h}" for w, h in ROOM_SIZES])
+def test_leaderboard_screen(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    """After a quiz, ``l``: the top ten with shared ranks for ties, the change since the
+    last quiz, nicknames literally; big type where it fits, a table where not."""
+    quiz = replace(engine_state("quiz", closed=True), leaderboard=BOARD)
+    assert snap_compare(PresenterApp(), press=["l"], terminal_size=size, run_before=showing(quiz))

@@ -462,7 +462,9 @@ def encode_presenter_state(
             "results": session.summary(state),
             "time_left": state.time_left(now),
             "items": _qa_items(session, state, everything=True),
-            "leaderboard": session.leaderboard() if question.type == "quiz" else None,
+            "leaderboard": (
+                session.leaderboard(movement=True) if question.type == "quiz" else None
+            ),
             "phones": phones,
             "storage_problem": storage_problem,
             "join": (
@@ -508,7 +510,7 @@ class PresenterState:
     items: tuple[dict[str, Any], ...] = ()
     """Q&A items (id, text, votes, state), most upvoted first."""
     leaderboard: tuple[dict[str, Any], ...] = ()
-    """Quiz: players (name, points, right) by points."""
+    """Quiz: players (name, points, right, previous_rank, gained) by points."""
     join: JoinInfo | None = None
     """The join URL, mode and room code as of now (the code can rotate)."""
 

@@ -39,6 +39,7 @@ from livepoll.tui.link import (
 from livepoll.tui.messages import LinkChanged, ServerRefused, StateReceived, WelcomeReceived
 from livepoll.tui.screens import (
     JoinScreen,
+    LeaderboardScreen,
     LinkStatus,
     MainScreen,
     QuitScreen,
@@ -53,6 +54,11 @@ _SET_ASIDE_WHILE_MODERATING = frozenset({"toggle_results", "join_screen"})
 
 _MODERATION = {"approve": "visible", "hide": "hidden", "answered": "answered"}
 """The chair's moderation keys and the item state each one asks the server for."""
+
+
+def _board_applies(state: PresenterState | None) -> bool:
+    """Whether the quiz leaderboard is worth showing: a quiz whose voting has closed."""
+    return state is not None and state.question.type == "quiz" and state.status == "closed"
 
 
 class PresenterApp(App[None]):
@@ -94,6 +100,8 @@ class PresenterApp(App[None]):
         Binding("h", "moderate('hide')", "Hide"),
         Binding("x", "moderate('answered')", "Answered"),
         Binding("escape", "stop_moderating", "Done", key_display="esc"),
+        # After a quiz closes: its leaderboard full screen.
+        Binding("l", "leaderboard", "Leaders"),
     ]
 
     state: reactive[PresenterState | None] = reactive(None, init=False)
@@ -166,6 +174,7 @@ class PresenterApp(App[None]):
                 self.qa_cursor = move_cursor(items, None, 0)
         self._main.state = state
         self._update_join_screens()
+        self._update_leaderboard(state)
         self.refresh_bindings()
 
     def watch_welcome(self, welcome: Welcome | None) -> None:
@@ -182,6 +191,17 @@ class PresenterApp(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, JoinScreen):
                 screen.join = join_details(self.welcome, self.state)
+
+    def _update_leaderboard(self, state: PresenterState | None) -> None:
+        """The board follows its quiz, and leaves the screen when the chair moves on."""
+        for screen in self.screen_stack:
+            if isinstance(screen, LeaderboardScreen):
+                if _board_applies(state) and screen.state is not None and state is not None:
+                    if state.question.id == screen.state.question.id:
+                        screen.state = state
+                        continue
+                if screen is self.screen:
+                    screen.dismiss()
 
     def watch_link(self, link: LinkStatus) -> None:
         """Hand the link status to the console screen (for its banner)."""
@@ -270,6 +290,8 @@ class PresenterApp(App[None]):
             return self.qa_cursor is None and state is not None and bool(moderation_items(state))
         if action in ("cursor", "moderate", "stop_moderating"):
             return self.qa_cursor is not None
+        if action == "leaderboard":
+            return _board_applies(state)
         if action in _SET_ASIDE_WHILE_MODERATING:
             # The moderation keys need the footer's room; esc gives these back.
             return self.qa_cursor is None
@@ -332,6 +354,17 @@ class PresenterApp(App[None]):
             return
         screen = JoinScreen()
         screen.join = join_details(self.welcome, self.state)
+        self.push_screen(screen)
+
+    def action_leaderboard(self) -> None:
+        """Show the quiz leaderboard full screen (its own ``l`` comes back)."""
+        if isinstance(self.screen, LeaderboardScreen):
+            self.screen.dismiss()
+            return
+        if not _board_applies(self.state):
+            return
+        screen = LeaderboardScreen()
+        screen.state = self.state
         self.push_screen(screen)
 
     async def action_quit(self) -> None:

@@ -1,4 +1,5 @@
-"""The presenter's screens: the console, the full-screen join code, and the quit check.
+"""The presenter's screens: the console, the full-screen join code, the quiz
+leaderboard, and the quit check.
 
 Screens only draw what the app hands them (a :class:`~livepoll.protocol.PresenterState`,
 a :class:`~livepoll.protocol.Welcome` and the link status); the app owns the
@@ -27,6 +28,7 @@ from livepoll.protocol import PresenterState, Welcome
 from livepoll.tui.bars import ResultsBars
 from livepoll.tui.bigtext import BigParagraph, BigText, display_form
 from livepoll.tui.cloud import WordCloud
+from livepoll.tui.leaderboard import LeaderboardTable, standings
 from livepoll.tui.qr import QRCode, fit_qr
 from livepoll.tui.room import join_is_large, prompt_rows, strip_shows_code
 from livepoll.tui.views import ResultsView, results_view
@@ -362,6 +364,50 @@ class JoinScreen(Screen[None]):
         code = self.query_one("#join-screen-code", BigText)
         code.display = room_code is not None
         code.text = f"CODE {room_code}" if room_code else ""
+
+
+class LeaderboardScreen(Screen[None]):
+    """The quiz leaderboard full screen, for the room, after a quiz closes (``l``).
+
+    Like the join screen it sits over the console, whose keys still work; it
+    follows new states of the same quiz and leaves when the chair moves on.
+    """
+
+    BINDINGS = [
+        Binding("l,escape", "dismiss", "Back", key_display="l/esc"),
+    ]
+
+    state: reactive[PresenterState | None] = reactive(None, init=False)
+    """The closed quiz whose board is shown."""
+
+    def compose(self) -> ComposeResult:
+        """A big heading, which quiz it is after, and the board."""
+        with Vertical(id="leaderboard"):
+            yield BigText("LEADERBOARD", id="leaderboard-title", max_scale=2, max_rows=6)
+            yield Static(id="leaderboard-subtitle")
+            yield LeaderboardTable(id="leaderboard-table")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        """Draw the board known when the screen opened."""
+        self._show(self.state)
+
+    def watch_state(self, state: PresenterState | None) -> None:
+        """Follow the board as late answers or a reopened quiz change it."""
+        if self.is_mounted:
+            self._show(state)
+
+    def _show(self, state: PresenterState | None) -> None:
+        subtitle = self.query_one("#leaderboard-subtitle", Static)
+        table = self.query_one("#leaderboard-table", LeaderboardTable)
+        if state is None:
+            subtitle.update("")
+            table.rows = ()
+            return
+        subtitle.update(
+            Text(f"{state.title}  ·  after question {state.index + 1} of {state.count}")
+        )
+        table.rows = standings(state.leaderboard)
 
 
 class QuitScreen(ModalScreen[bool]):
