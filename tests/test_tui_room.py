@@ -3,9 +3,12 @@ once the room has joined, the join strip, and the rules behind them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
+from textual.command import CommandList
+from textual.pilot import Pilot
 
 from livepoll.deck import Question
 from livepoll.protocol import PresenterState, Welcome
@@ -23,7 +26,7 @@ from livepoll.tui.bigtext import (
 )
 from livepoll.tui.leaderboard import board_scale, standings
 from livepoll.tui.room import PANE_FIXED_ROWS, join_is_large, prompt_rows, strip_shows_code
-from livepoll.tui.screens import JoinScreen, LeaderboardScreen, MainScreen
+from livepoll.tui.screens import HelpScreen, JoinScreen, LeaderboardScreen, MainScreen
 
 PROMPT = "Which talk format do you prefer at conferences like this one?"
 WELCOME = Welcome("http://192.168.1.20:8000/", "/tmp/livepoll.db", "0.1.0")
@@ -338,3 +341,89 @@ async def test_leaderboard_leaves_when_the_chair_moves_on() -> None:
         app.apply_state(make_state(index=2))
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
+
+
+# -- help and the command palette ---------------------------------------------------------
+
+
+async def wait_for(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
+    """Let the app run until ``condition`` holds (5 s at most)."""
+    for _ in range(250):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the console never got there")
+
+
+async def help_lines(state: PresenterState, key: str = "question_mark") -> list[str]:
+    """The keys the help screen lists for ``state``, opened with ``key``."""
+    app = PresenterApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        app.apply_welcome(WELCOME)
+        app.apply_state(state)
+        await pilot.pause()
+        await pilot.press(key)
+        assert isinstance(app.screen, HelpScreen)
+        listed = [key.keys for key in app.screen.keys]
+        text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        assert all(key.title in text for key in app.screen.keys)
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+        return listed
+
+
+async def test_help_lists_the_keys_that_apply_to_the_question_on_screen() -> None:
+    """``?`` lists the session keys; a timer adds ``t``, a closed quiz ``l``; keys that
+    do not apply (moderation on a poll) are left out."""
+    plain = await help_lines(make_state())
+    assert plain == ["space", "n →", "p ←", "r", "j", "q", "?"]
+    quiz = await help_lines(closed_quiz(), key="f1")
+    assert "l" in quiz
+    timed = await help_lines(make_state(time_left=30.0))
+    assert "t" in timed
+    assert "a" not in timed
+
+
+async def test_help_while_moderating_lists_the_moderation_keys() -> None:
+    """While moderating a Q&A, the help lists the cursor and moderation keys instead
+    of results and join (F1 still opens it with ``?`` gone from the footer)."""
+    question = Question("qa", "qa", "Questions?", ())
+    items = ({"id": 1, "text": "Why?", "votes": 0, "state": "pending"},)
+    app = PresenterApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        app.apply_state(make_state(question=question, counts=(), items=items))
+        await pilot.pause()
+        await pilot.press("down")
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        listed = [key.keys for key in app.screen.keys]
+    assert {"a", "h", "x", "esc"} <= set(listed)
+    assert "r" not in listed
+    assert "j" not in listed
+
+
+async def test_palette_offers_the_same_actions_as_the_keys() -> None:
+    """Each key that applies is a command of the palette, plus the help itself."""
+    app = PresenterApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        app.apply_state(closed_quiz())
+        await pilot.pause()
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+    assert "Quiz leaderboard (l)" in titles
+    assert "Open or close voting (space)" in titles
+    assert "Keys" in titles
+    assert not any(title.startswith("More time") for title in titles)
+
+
+async def test_a_palette_command_runs_its_action() -> None:
+    """Typing in the palette and pressing enter does what the key does."""
+    app = PresenterApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        app.apply_welcome(WELCOME)
+        app.apply_state(closed_quiz())
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.press(*"leaderboard")
+        await wait_for(pilot, lambda: app.screen.query(CommandList).first().option_count > 0)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, LeaderboardScreen))

@@ -436,3 +436,10 @@ def test_leaderboard_screen(snap_compare: SnapCompare, size: tuple[int, int]) ->
     last quiz, nicknames literally; big type where it fits, a table where not."""
     quiz = replace(engine_state("quiz", closed=True), leaderboard=BOARD)
     assert snap_compare(PresenterApp(), press=["l"], terminal_size=size, run_before=showing(quiz))
+
+
+def test_help_screen(snap_compare: SnapCompare) -> None:
+    """``?`` lists every key that applies now, with what it does."""
+    assert snap_compare(
+        PresenterApp(), press=["question_mark"], terminal_size=(80, 24), run_before=showing(state())
+    )

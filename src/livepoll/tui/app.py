@@ -13,11 +13,14 @@ drawn once.
 
 from __future__ import annotations
 
+import functools
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from textual import on, work
-from textual.app import App
+from textual.actions import parse as parse_action
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -38,7 +41,9 @@ from livepoll.tui.link import (
 )
 from livepoll.tui.messages import LinkChanged, ServerRefused, StateReceived, WelcomeReceived
 from livepoll.tui.screens import (
+    HelpScreen,
     JoinScreen,
+    KeyHelp,
     LeaderboardScreen,
     LinkStatus,
     MainScreen,
@@ -47,13 +52,35 @@ from livepoll.tui.screens import (
 )
 from livepoll.tui.views import QaAction, cursor_after, moderation_items, move_cursor
 
-_MOVING = frozenset({"next", "previous", "quit"})
-"""The only keys a read-only replay offers: a past session can be stepped through, not run."""
+_MOVING = frozenset({"next", "previous", "quit", "help", "show_help"})
+"""The only keys a read-only replay offers: a past session can be stepped through (and
+its keys listed), not run."""
 
 _SET_ASIDE_WHILE_MODERATING = frozenset({"toggle_results", "join_screen"})
 
 _MODERATION = {"approve": "visible", "hide": "hidden", "answered": "answered"}
 """The chair's moderation keys and the item state each one asks the server for."""
+
+_KEY_HELP = {
+    "toggle_voting": ("Open or close voting", "on the question on screen"),
+    "next": ("Next question", "voting closes on the one you leave"),
+    "previous": ("Previous question", "voting closes on the one you leave"),
+    "toggle_results": ("Show or hide results", "on the projector and on the phones"),
+    "join_screen": ("Join screen", "the QR code and the address as large as they fit"),
+    "quit": ("Quit", "asks first while voting is open"),
+    "extend": ("More time", "15 more seconds on the running timer"),
+    "rotate_code": ("New room code", "the old one keeps working for a short while"),
+    "start_moderating": ("Moderate the Q&A", "a cursor on the questions, waiting ones first"),
+    "cursor(-1)": ("Cursor up", "the question above"),
+    "cursor(1)": ("Cursor down", "the question below"),
+    "moderate('approve')": ("Approve", "the question under the cursor: the room sees it"),
+    "moderate('hide')": ("Hide", "the question under the cursor: off the screen and phones"),
+    "moderate('answered')": ("Mark answered", "the question under the cursor"),
+    "stop_moderating": ("Stop moderating", "back to the room's view"),
+    "leaderboard": ("Quiz leaderboard", "the top 10 full screen, after a quiz closes"),
+    "help": ("Help", "the keys that apply now"),
+}
+"""Each key's title and a line on what it does, for the help screen and the palette."""
 
 
 def _board_applies(state: PresenterState | None) -> bool:
@@ -77,7 +104,7 @@ class PresenterApp(App[None]):
 
     CSS_PATH = "presenter.tcss"
     TITLE = "livepoll"
-    ENABLE_COMMAND_PALETTE = False
+    COMMAND_PALETTE_BINDING = "ctrl+p"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 
     BINDINGS = [
@@ -102,6 +129,9 @@ class PresenterApp(App[None]):
         Binding("escape", "stop_moderating", "Done", key_display="esc"),
         # After a quiz closes: its leaderboard full screen.
         Binding("l", "leaderboard", "Leaders"),
+        # Help: in the footer when there is room (not while moderating), working always.
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("question_mark,f1", "show_help", "Help", key_display="? F1", show=False),
     ]
 
     state: reactive[PresenterState | None] = reactive(None, init=False)
@@ -292,6 +322,9 @@ class PresenterApp(App[None]):
             return self.qa_cursor is not None
         if action == "leaderboard":
             return _board_applies(state)
+        if action == "help":
+            # In the footer only when it has room; ? and F1 work always (show_help).
+            return self.qa_cursor is None
         if action in _SET_ASIDE_WHILE_MODERATING:
             # The moderation keys need the footer's room; esc gives these back.
             return self.qa_cursor is None
@@ -366,6 +399,44 @@ class PresenterApp(App[None]):
         screen = LeaderboardScreen()
         screen.state = self.state
         self.push_screen(screen)
+
+    def keys_that_apply(self) -> list[KeyHelp]:
+        """The console's keys that do something now, in the footer's order, once each."""
+        keys: list[KeyHelp] = []
+        seen: set[str] = set()
+        for binding in Binding.make_bindings(self.BINDINGS):
+            _, name, parameters = parse_action(binding.action)
+            action = "help" if name == "show_help" else binding.action
+            if action in seen or not self.check_action(name, parameters):
+                continue
+            seen.add(action)
+            title, line = _KEY_HELP.get(action, (binding.description, ""))
+            display = binding.key_display or self.get_key_display(binding)
+            keys.append(KeyHelp(display, action, title, line))
+        return keys
+
+    def action_help(self) -> None:
+        """Show the keys that apply now (``?``, F1 or esc closes it)."""
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+            return
+        self.push_screen(HelpScreen(self.keys_that_apply()))
+
+    def action_show_help(self) -> None:
+        """The same help, from ``?`` or F1 when the footer has no room to offer it."""
+        self.action_help()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The command palette (ctrl+p) offers what the keys do now, under their names."""
+        for key in self.keys_that_apply():
+            if key.action == "help":
+                continue
+            yield SystemCommand(
+                f"{key.title} ({key.keys})",
+                key.line,
+                functools.partial(self.run_action, key.action),
+            )
+        yield SystemCommand("Keys", "The keys that apply now (? or F1)", self.action_help)
 
     async def action_quit(self) -> None:
         """Quit, asking first while voting is open (the room would lose its bars)."""

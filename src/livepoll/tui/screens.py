@@ -135,7 +135,7 @@ class MainScreen(Screen[None]):
             with Vertical(id="strip-text"):
                 yield BigText(id="strip-big-url", max_scale=2, max_rows=6)
                 yield Static(id="strip-url")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Draw whatever the app already knew before this screen existed."""
@@ -344,7 +344,7 @@ class JoinScreen(Screen[None]):
         yield BigText(id="join-screen-big-url", max_scale=3, max_rows=6)
         yield Static(id="join-screen-url")
         yield BigText(id="join-screen-code", max_scale=3, max_rows=6)
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Draw the address known when the screen opened."""
@@ -386,7 +386,7 @@ class LeaderboardScreen(Screen[None]):
             yield BigText("LEADERBOARD", id="leaderboard-title", max_scale=2, max_rows=6)
             yield Static(id="leaderboard-subtitle")
             yield LeaderboardTable(id="leaderboard-table")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Draw the board known when the screen opened."""
@@ -408,6 +408,51 @@ class LeaderboardScreen(Screen[None]):
             Text(f"{state.title}  ·  after question {state.index + 1} of {state.count}")
         )
         table.rows = standings(state.leaderboard)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyHelp:
+    """A key that applies now, as the help screen and the command palette list it."""
+
+    keys: str
+    """How the key is shown, e.g. ``n →``."""
+    action: str
+    """The action it runs, e.g. ``moderate('approve')``."""
+    title: str
+    line: str
+    """What it does, in a few words."""
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key that applies now, with what it does; ``?``, F1 or esc closes it."""
+
+    BINDINGS = [
+        Binding("escape,question_mark,f1", "dismiss", "Close", key_display="esc"),
+    ]
+
+    def __init__(self, keys: list[KeyHelp]) -> None:
+        super().__init__()
+        self.keys = keys
+
+    def compose(self) -> ComposeResult:
+        """A title, one line per key, and where to find the same as commands."""
+        width = max((len(key.keys) for key in self.keys), default=1)
+        listing = Text()
+        for number, key in enumerate(self.keys):
+            if number:
+                listing.append("\n")
+            listing.append(key.keys.ljust(width), "bold reverse")
+            listing.append("  ")
+            listing.append(key.title, "bold")
+            if key.line:
+                listing.append(f"  {key.line}")
+        with Vertical(id="help-dialog"):
+            yield Label("Keys that apply now", id="help-title")
+            yield Static(listing, id="help-keys")
+            yield Label(
+                "ctrl+p: the same actions by name, and the themes (command palette)",
+                id="help-palette",
+            )
 
 
 class QuitScreen(ModalScreen[bool]):
