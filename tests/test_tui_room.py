@@ -7,9 +7,14 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
+from rich.color import ColorSystem
+from rich.style import Style
+from textual.color import Color as TextualColor
 from textual.command import CommandList
+from textual.geometry import Region
 from textual.pilot import Pilot
 
+from livepoll import cli
 from livepoll.deck import Question
 from livepoll.protocol import PresenterState, Welcome
 from livepoll.tui.app import PresenterApp
@@ -25,8 +30,11 @@ from livepoll.tui.bigtext import (
     wrap_words,
 )
 from livepoll.tui.leaderboard import board_scale, standings
+from livepoll.tui.qr import QRCode, render_qr
 from livepoll.tui.room import PANE_FIXED_ROWS, join_is_large, prompt_rows, strip_shows_code
 from livepoll.tui.screens import HelpScreen, JoinScreen, LeaderboardScreen, MainScreen
+from livepoll.tui.themes import LIGHT
+from test_qr import decode, image_from_lines
 
 PROMPT = "Which talk format do you prefer at conferences like this one?"
 WELCOME = Welcome("http://192.168.1.20:8000/", "/tmp/livepoll.db", "0.1.0")
@@ -427,3 +435,93 @@ async def test_a_palette_command_runs_its_action() -> None:
         await wait_for(pilot, lambda: app.screen.query(CommandList).first().option_count > 0)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, LeaderboardScreen))
+
+
+# -- themes, NO_COLOR and 16 colours -------------------------------------------------------
+
+
+def test_theme_is_chosen_on_run_present_and_results() -> None:
+    """``--theme light`` is accepted by the three commands that open the console, and
+    a theme that does not exist is refused with the choices."""
+    parser = cli._parser()
+    for argv in (
+        ["run", "deck.toml", "--theme", "light"],
+        ["present", "http://127.0.0.1:8321/", "--token", "t", "--theme", "light"],
+        ["results", "--theme", "light"],
+    ):
+        assert parser.parse_args(argv).theme == "light"
+    assert parser.parse_args(["results"]).theme == "dark"
+
+
+def test_an_unknown_theme_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """A typo in the theme is an error that lists the themes there are."""
+    with pytest.raises(SystemExit):
+        cli._parser().parse_args(["results", "--theme", "neon"])
+    assert "choose from 'dark', 'light'" in capsys.readouterr().err
+
+
+def test_present_opens_the_console_in_the_chosen_theme(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``livepoll present --theme light`` hands the light theme to the console."""
+    themes: list[str] = []
+    monkeypatch.setattr(PresenterApp, "run", lambda self: themes.append(self.theme))
+    assert cli.main(["present", "http://127.0.0.1:9/", "--token", "t", "--theme", "light"]) == 0
+    assert themes == [LIGHT.name]
+
+
+async def test_palette_switches_the_theme_live() -> None:
+    """The palette offers the other theme; choosing it restyles the running console."""
+    app = PresenterApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        app.apply_state(make_state())
+        await pilot.pause()
+        before = app.screen.query_one("#top-bar").styles.background
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert "Theme: dark" not in commands
+        await pilot.press("ctrl+p")
+        await pilot.press(*"theme light")
+        await wait_for(pilot, lambda: app.screen.query(CommandList).first().option_count > 0)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.theme == LIGHT.name)
+        await pilot.pause()
+        assert app.screen.query_one("#top-bar").styles.background != before
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert "Theme: dark" in commands
+
+
+async def test_no_color_keeps_a_usable_screen_and_a_code_that_decodes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under NO_COLOR the states are still in words, and the join code, as it reaches
+    the terminal through the console's colour filters, still reads as the URL."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = PresenterApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.no_color
+        app.apply_welcome(WELCOME)
+        app.apply_state(make_state(index=0, results_shown=False))
+        await pilot.pause()
+        text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        assert "VOTING OPEN" in text
+        assert "results hidden" in text
+        widget = app.screen.query_one("#join-qr", QRCode)
+        width, height = widget.size
+        lines = []
+        for strip in widget.render_lines(Region(0, 0, width, height)):
+            segments = list(strip)
+            for line_filter in app._filters:
+                segments = line_filter.apply(segments, TextualColor(0, 0, 0))
+            lines.append(segments)
+    assert decode(image_from_lines(lines)) == [WELCOME.join_url]
+
+
+def test_the_code_stays_black_on_white_in_sixteen_colours() -> None:
+    """Downgraded to a 16-colour terminal, the code's colours are black (0) and bright
+    white (15): the two ends every palette keeps apart."""
+    numbers = set()
+    for span in render_qr("http://192.168.1.20:8000/").spans:
+        style = span.style
+        assert isinstance(style, Style)
+        for color in (style.color, style.bgcolor):
+            assert color is not None
+            numbers.add(color.downgrade(ColorSystem.STANDARD).number)
+    assert numbers == {0, 15}

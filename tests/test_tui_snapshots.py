@@ -443,3 +443,21 @@ def test_help_screen(snap_compare: SnapCompare) -> None:
     assert snap_compare(
         PresenterApp(), press=["question_mark"], terminal_size=(80, 24), run_before=showing(state())
     )
+
+
+# -- the high-contrast light theme, for washed-out projectors -----------------------------
+
+
+@pytest.mark.parametrize("size", ROOM_SIZES, ids=[f"{w}x{h}" for w, h in ROOM_SIZES])
+def test_light_theme(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    """Black type on white, dark colours backing up words and marks; the code unchanged."""
+    quiz = engine_state("quiz", closed=True)
+    assert snap_compare(PresenterApp(theme="light"), terminal_size=size, run_before=showing(quiz))
+
+
+def test_light_theme_join_panel(snap_compare: SnapCompare) -> None:
+    """The join panel in the light theme, on the first question while the room joins."""
+    first = replace(engine_state("single"), results_shown=False)
+    assert snap_compare(
+        PresenterApp(theme="light"), terminal_size=(120, 40), run_before=showing(first)
+    )

@@ -50,6 +50,7 @@ from livepoll.tui.screens import (
     QuitScreen,
     join_details,
 )
+from livepoll.tui.themes import DESCRIPTIONS, LIGHT, THEMES, ThemeChoice
 from livepoll.tui.views import QaAction, cursor_after, moderation_items, move_cursor
 
 _MOVING = frozenset({"next", "previous", "quit", "help", "show_help"})
@@ -154,8 +155,11 @@ class PresenterApp(App[None]):
         rng: random.Random | None = None,
         link: PresenterLink | None = None,
         stops_server: bool = False,
+        theme: ThemeChoice = "dark",
     ) -> None:
         super().__init__()
+        self.register_theme(LIGHT)
+        self.theme = THEMES[theme]
         self.stops_server = stops_server
         """Whether quitting also stops the server (``livepoll run``), for the quit dialog."""
         if link is None and url is not None:
@@ -437,6 +441,17 @@ class PresenterApp(App[None]):
                 functools.partial(self.run_action, key.action),
             )
         yield SystemCommand("Keys", "The keys that apply now (? or F1)", self.action_help)
+        for choice, name in THEMES.items():
+            if name != self.theme:
+                yield SystemCommand(
+                    f"Theme: {choice}",
+                    DESCRIPTIONS[choice],
+                    functools.partial(self.use_theme, choice),
+                )
+
+    def use_theme(self, choice: ThemeChoice) -> None:
+        """Switch to the ``dark`` or ``light`` theme, live."""
+        self.theme = THEMES[choice]
 
     async def action_quit(self) -> None:
         """Quit, asking first while voting is open (the room would lose its bars)."""
@@ -452,17 +467,24 @@ class PresenterApp(App[None]):
             self.exit()
 
 
-def make_app(url: str, token: str, *, stops_server: bool = False) -> PresenterApp:
+def make_app(
+    url: str, token: str, *, stops_server: bool = False, theme: ThemeChoice = "dark"
+) -> PresenterApp:
     """The console connected to the server at ``url`` (``http://host:port/``);
     ``stops_server`` when quitting it ends the server too (``livepoll run``).
 
     The one factory the CLI, the Pilot tests and previews share.
     """
-    return PresenterApp(link=WebSocketLink(url, token), stops_server=stops_server)
+    return PresenterApp(link=WebSocketLink(url, token), stops_server=stops_server, theme=theme)
 
 
 def make_replay_app(
-    states: Sequence[PresenterState], welcome: Welcome, read_only: str, *, start: int = 0
+    states: Sequence[PresenterState],
+    welcome: Welcome,
+    read_only: str,
+    *,
+    start: int = 0,
+    theme: ThemeChoice = "dark",
 ) -> PresenterApp:
     """The console showing a past session read-only: one state per question, steppable."""
-    return PresenterApp(link=ReplayLink(states, welcome, read_only, start=start))
+    return PresenterApp(link=ReplayLink(states, welcome, read_only, start=start), theme=theme)
