@@ -404,7 +404,17 @@ ROOM_SIZES = [(80, 24), (120, 40), (200, 60)]
 @pytest.mark.parametrize("shown", [False, True], ids=["hidden", "shown"])
 @pytest.mark.parametrize(
     ("question_id", "closed"),
-    [("single", False), ("quiz", True), ("cloud", False), ("wall", False), ("qa", False)],
+    [
+        ("single", False),
+        ("quiz", True),
+        ("cloud", False),
+        ("wall", False),
+        ("qa", False),
+        ("multi", False),
+        ("scale", False),
+        ("ranking", True),
+        ("number", True),
+    ],
 )
 def test_room_view(
     snap_compare: SnapCompare, question_id: str, closed: bool, shown: bool, size: tuple[int, int]
