@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 
 from livepoll import cli
 from livepoll.deck import Question
-from livepoll.protocol import PresenterState, Welcome
+from livepoll.protocol import JoinInfo, PresenterState, Welcome
 from livepoll.tui.app import PresenterApp
 from livepoll.tui.bigtext import (
     GLYPH_HEIGHT,
@@ -525,3 +525,34 @@ def test_the_code_stays_black_on_white_in_sixteen_colours() -> None:
             assert color is not None
             numbers.add(color.downgrade(ColorSystem.STANDARD).number)
     assert numbers == {0, 15}
+
+
+CODE = JoinInfo("http://192.168.1.20:8000/?code=K7HX9Q", "code", "K7HX9Q")
+
+
+@pytest.mark.parametrize(
+    ("state", "help_in_footer"),
+    [
+        (make_state(), True),
+        (make_state(join=CODE, time_left=42.0), False),
+        (closed_quiz(join=CODE), False),
+        (closed_quiz(), True),
+    ],
+    ids=["plain", "code-and-timer", "quiz-and-code", "quiz"],
+)
+async def test_footer_fits_80_columns_and_help_always_opens(
+    state: PresenterState, help_in_footer: bool
+) -> None:
+    """``? Help`` joins the footer only where it fits 80 columns; ``?`` works anyway."""
+    app = PresenterApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.apply_welcome(WELCOME)
+        app.apply_state(state)
+        await pilot.pause()
+        footer = app.screen._compositor.render_strips()[-1].text.rstrip()
+        assert footer.startswith("space Open/close")
+        assert footer.endswith("? Help") is help_in_footer
+        assert app._footer_width(without="") <= 80
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert "Help" in [key.title for key in app.screen.keys]

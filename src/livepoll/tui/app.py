@@ -62,6 +62,9 @@ _SET_ASIDE_WHILE_MODERATING = frozenset({"toggle_results", "join_screen"})
 _MODERATION = {"approve": "visible", "hide": "hidden", "answered": "answered"}
 """The chair's moderation keys and the item state each one asks the server for."""
 
+FOOTER_WIDTH = 80
+"""The footer's keys must fit an 80-column terminal; ``? Help`` is shown only if it fits."""
+
 _KEY_HELP = {
     "toggle_voting": ("Open or close voting", "on the question on screen"),
     "next": ("Next question", "voting closes on the one you leave"),
@@ -328,7 +331,7 @@ class PresenterApp(App[None]):
             return _board_applies(state)
         if action == "help":
             # In the footer only when it has room; ? and F1 work always (show_help).
-            return self.qa_cursor is None
+            return self._footer_width(without="help") + len(" ? Help") <= FOOTER_WIDTH
         if action in _SET_ASIDE_WHILE_MODERATING:
             # The moderation keys need the footer's room; esc gives these back.
             return self.qa_cursor is None
@@ -403,6 +406,21 @@ class PresenterApp(App[None]):
         screen = LeaderboardScreen()
         screen.state = self.state
         self.push_screen(screen)
+
+    def _footer_width(self, without: str) -> int:
+        """Columns the footer's keys take (``key description`` each, a space between),
+        leaving out the action ``without``."""
+        width = -1
+        seen: set[str] = set()
+        for binding in Binding.make_bindings(self.BINDINGS):
+            _, name, parameters = parse_action(binding.action)
+            if not binding.show or name in (without, "show_help") or binding.action in seen:
+                continue
+            if self.check_action(name, parameters):
+                seen.add(binding.action)
+                key = binding.key_display or self.get_key_display(binding)
+                width += len(key) + 1 + len(binding.description) + 1
+        return width
 
     def keys_that_apply(self) -> list[KeyHelp]:
         """The console's keys that do something now, in the footer's order, once each."""
