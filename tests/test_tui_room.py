@@ -15,8 +15,16 @@ from textual.geometry import Region
 from textual.pilot import Pilot
 
 from livepoll import cli
+from livepoll import deck as deck_module
 from livepoll.deck import Question
-from livepoll.protocol import JoinInfo, PresenterState, Welcome
+from livepoll.engine import Session
+from livepoll.protocol import (
+    JoinInfo,
+    PresenterState,
+    Welcome,
+    decode_presenter_frame,
+    encode_presenter_state,
+)
 from livepoll.tui.app import PresenterApp
 from livepoll.tui.bigtext import (
     GLYPH_HEIGHT,
@@ -29,7 +37,7 @@ from livepoll.tui.bigtext import (
     render_paragraph,
     wrap_words,
 )
-from livepoll.tui.leaderboard import board_scale, standings
+from livepoll.tui.leaderboard import Standing, board_scale, standings
 from livepoll.tui.qr import QRCode, render_qr
 from livepoll.tui.room import PANE_FIXED_ROWS, join_is_large, prompt_rows, strip_shows_code
 from livepoll.tui.screens import HelpScreen, JoinScreen, LeaderboardScreen, MainScreen
@@ -556,3 +564,46 @@ async def test_footer_fits_80_columns_and_help_always_opens(
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         assert "Help" in [key.title for key in app.screen.keys]
+
+
+def test_board_from_the_server_frame_says_who_moved_after_the_second_quiz() -> None:
+    """The presenter frame carries each player's earlier rank and gain, so the console's
+    board says who moved, from the engine's own scores."""
+    deck = deck_module.from_text(
+        """title = "Quiz night"
+[[questions]]
+id = "one"
+type = "quiz"
+prompt = "First?"
+options = ["a", "b"]
+correct = "a"
+points = 100
+
+[[questions]]
+id = "two"
+type = "quiz"
+prompt = "Second?"
+options = ["a", "b"]
+correct = "b"
+points = 300
+""",
+        "quiz.toml",
+    )
+    session = Session(deck)
+    for voter, name in (("v1", "Ada"), ("v2", "[red]x[/]"), ("v3", "Grace")):
+        session.set_nickname(voter, name)
+    session.open_voting(0.0)
+    session.apply_vote("v1", "one", 0, 1.0)
+    session.apply_vote("v2", "one", 0, 1.0)
+    session.next(2.0)
+    session.open_voting(3.0)
+    session.apply_vote("v2", "two", 1, 4.0)
+    session.apply_vote("v3", "two", 1, 4.0)
+    session.close_voting(5.0)
+    frame = decode_presenter_frame(encode_presenter_state(session, phones=3, now=6.0))
+    assert isinstance(frame, PresenterState)
+    assert standings(frame.leaderboard) == (
+        Standing(1, "[red]x[/]", 400, "=  +300"),
+        Standing(2, "Grace", 300, "new  +300"),
+        Standing(3, "Ada", 100, "▼ 2"),
+    )
