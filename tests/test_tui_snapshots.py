@@ -471,3 +471,11 @@ def test_light_theme_join_panel(snap_compare: SnapCompare) -> None:
     assert snap_compare(
         PresenterApp(theme="light"), terminal_size=(120, 40), run_before=showing(first)
     )
+
+
+def test_light_theme_cloud(snap_compare: SnapCompare) -> None:
+    """In the light theme the cloud's words take dark hues that read on white."""
+    cloud = engine_state("cloud", answers=CROWD_WORDS)
+    assert snap_compare(
+        PresenterApp(theme="light"), terminal_size=(120, 40), run_before=showing(cloud)
+    )
