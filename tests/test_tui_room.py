@@ -402,7 +402,7 @@ async def test_help_lists_the_keys_that_apply_to_the_question_on_screen() -> Non
 
 async def test_help_while_moderating_lists_the_moderation_keys() -> None:
     """While moderating a Q&A, the help lists the cursor and moderation keys instead
-    of results and join (F1 still opens it with ``?`` gone from the footer)."""
+    of results (F1 still opens it with ``?`` gone from the footer)."""
     question = Question("qa", "qa", "Questions?", ())
     items = ({"id": 1, "text": "Why?", "votes": 0, "state": "pending"},)
     app = PresenterApp()
@@ -413,9 +413,26 @@ async def test_help_while_moderating_lists_the_moderation_keys() -> None:
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
         listed = [key.keys for key in app.screen.keys]
-    assert {"a", "h", "x", "esc"} <= set(listed)
+    assert {"a", "h", "x", "esc", "j"} <= set(listed)
     assert "r" not in listed
-    assert "j" not in listed
+
+
+async def test_j_shows_the_join_screen_even_while_moderating() -> None:
+    """``j`` brings the join screen back at any time, moderation included, though the
+    footer leaves it out there for room."""
+    question = Question("qa", "qa", "Questions?", ())
+    items = ({"id": 1, "text": "Why?", "votes": 0, "state": "pending"},)
+    app = PresenterApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.apply_welcome(WELCOME)
+        app.apply_state(make_state(question=question, counts=(), items=items))
+        await pilot.pause()
+        await pilot.press("down")
+        assert app.qa_cursor == 1
+        footer = app.screen._compositor.render_strips()[-1].text
+        assert "j Join" not in footer
+        await pilot.press("j")
+        assert isinstance(app.screen, JoinScreen)
 
 
 async def test_palette_offers_the_same_actions_as_the_keys() -> None:

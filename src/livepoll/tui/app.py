@@ -59,6 +59,9 @@ its keys listed), not run."""
 
 _SET_ASIDE_WHILE_MODERATING = frozenset({"toggle_results", "join_screen"})
 
+_TWINS = {"show_help": "help", "show_join_screen": "join_screen"}
+"""Keys that work where their footer twin is left out for room: listed once, as the twin."""
+
 _MODERATION = {"approve": "visible", "hide": "hidden", "answered": "answered"}
 """The chair's moderation keys and the item state each one asks the server for."""
 
@@ -136,6 +139,8 @@ class PresenterApp(App[None]):
         # Help: in the footer when there is room (not while moderating), working always.
         Binding("question_mark,f1", "help", "Help", key_display="?"),
         Binding("question_mark,f1", "show_help", "Help", key_display="? F1", show=False),
+        # The join screen comes back at any time, also while moderating (out of the footer).
+        Binding("j", "show_join_screen", "Join", show=False),
     ]
 
     state: reactive[PresenterState | None] = reactive(None, init=False)
@@ -414,7 +419,7 @@ class PresenterApp(App[None]):
         seen: set[str] = set()
         for binding in Binding.make_bindings(self.BINDINGS):
             _, name, parameters = parse_action(binding.action)
-            if not binding.show or name in (without, "show_help") or binding.action in seen:
+            if not binding.show or name == without or binding.action in seen:
                 continue
             if self.check_action(name, parameters):
                 seen.add(binding.action)
@@ -428,7 +433,7 @@ class PresenterApp(App[None]):
         seen: set[str] = set()
         for binding in Binding.make_bindings(self.BINDINGS):
             _, name, parameters = parse_action(binding.action)
-            action = "help" if name == "show_help" else binding.action
+            action = _TWINS.get(name, binding.action)
             if action in seen or not self.check_action(name, parameters):
                 continue
             seen.add(action)
@@ -443,6 +448,10 @@ class PresenterApp(App[None]):
             self.screen.dismiss()
             return
         self.push_screen(HelpScreen(self.keys_that_apply()))
+
+    def action_show_join_screen(self) -> None:
+        """The join screen, from ``j`` where the footer has no room to offer it."""
+        self.action_join_screen()
 
     def action_show_help(self) -> None:
         """The same help, from ``?`` or F1 when the footer has no room to offer it."""
