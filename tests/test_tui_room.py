@@ -37,7 +37,7 @@ from livepoll.tui.bigtext import (
     render_paragraph,
     wrap_words,
 )
-from livepoll.tui.leaderboard import Standing, board_scale, standings
+from livepoll.tui.leaderboard import Standing, board_layout, standings
 from livepoll.tui.qr import QRCode, render_qr
 from livepoll.tui.room import PANE_FIXED_ROWS, join_is_large, prompt_rows, strip_shows_code
 from livepoll.tui.screens import HelpScreen, JoinScreen, LeaderboardScreen, MainScreen
@@ -310,16 +310,25 @@ def test_the_board_holds_the_top_ten() -> None:
 
 
 def test_board_is_big_on_a_projector_and_text_at_80x24() -> None:
-    """Ten players fit the pixel font at 200×60 and fall back to text at 80×24."""
+    """Ten players fit the pixel font at 200×60 with a blank row between them, at
+    120×40 without one, and fall back to text at 80×24."""
     ten = standings(tuple({"name": f"Player {n}", "points": 1000 - n} for n in range(10)))
-    assert board_scale(ten, 194, 48) >= 1
-    assert board_scale(ten, 74, 18) == 0
+    assert board_layout(ten, 194, 48) == (1, 1)
+    assert board_layout(ten, 114, 31) == (1, 0)
+    assert board_layout(ten, 74, 18) == (0, 0)
+
+
+TEN = BOARD + tuple(
+    {"name": f"Player {n}", "points": 800 - n, "right": 1, "previous_rank": 5 + n, "gained": 0}
+    for n in range(5)
+)
+"""BOARD and five more: ten players, too many for big letters at 80×24."""
 
 
 def closed_quiz(**changes: object) -> PresenterState:
-    """A closed quiz with BOARD as its leaderboard."""
+    """A closed quiz with TEN as its leaderboard."""
     question = Question("quiz", "quiz", "How long?", ("3 min", "3 h"), correct=(0,))
-    fields: dict[str, object] = {"question": question, "status": "closed", "leaderboard": BOARD}
+    fields: dict[str, object] = {"question": question, "status": "closed", "leaderboard": TEN}
     fields.update(changes)
     return make_state(**fields)
 

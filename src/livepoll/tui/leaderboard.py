@@ -77,11 +77,15 @@ def _big_width(text: str, scale: int) -> int:
     return natural_width(text) * scale if can_draw(text, prose=True) else cell_len(text)
 
 
-def board_scale(rows: Sequence[Standing], width: int, height: int, max_scale: int = 3) -> int:
-    """The largest scale at which every row fits ``width`` × ``height`` with a blank row
-    between rows; 0 when even scale 1 does not fit (the board is drawn as text)."""
+def board_layout(
+    rows: Sequence[Standing], width: int, height: int, max_scale: int = 3
+) -> tuple[int, int]:
+    """(scale, blank rows between players) of the largest big-letter board that fits
+    ``width`` × ``height``: a blank row between players when there is room, none when
+    that is what lets the letters be big (a glyph's bottom pixel row is mostly blank,
+    so rows stay apart); (0, 0) when even scale 1 does not fit (drawn as text)."""
     if not rows:
-        return 0
+        return 0, 0
     for scale in range(max_scale, 0, -1):
         row_height = (GLYPH_HEIGHT * scale + 1) // 2
         columns = (
@@ -91,9 +95,17 @@ def board_scale(rows: Sequence[Standing], width: int, height: int, max_scale: in
             + max(cell_len(row.change) for row in rows)
             + 3 * COLUMN_GAP * scale
         )
-        if columns <= width and len(rows) * (row_height + 1) - 1 <= height:
-            return scale
-    return 0
+        if columns > width:
+            continue
+        for gap in (1, 0):
+            if len(rows) * (row_height + gap) - gap <= height:
+                return scale, gap
+    return 0, 0
+
+
+def board_scale(rows: Sequence[Standing], width: int, height: int, max_scale: int = 3) -> int:
+    """The scale of :func:`board_layout` (0: the board is drawn as text)."""
+    return board_layout(rows, width, height, max_scale)[0]
 
 
 class LeaderboardTable(Widget):
@@ -149,8 +161,11 @@ class LeaderboardTable(Widget):
         if not rows:
             return Text("No points yet: nobody has answered a quiz right.", self._style("empty"))
         width, height = self.content_size
-        scale = board_scale(rows, width, height)
-        lines = self._big_lines(rows, scale) if scale else self._text_lines(rows, width, height)
+        scale, gap = board_layout(rows, width, height)
+        if scale:
+            lines = self._big_lines(rows, scale, gap)
+        else:
+            lines = self._text_lines(rows, width, height)
         return Text("\n", no_wrap=True, end="").join(lines)
 
     def _cell(self, text: str, scale: int, width: int, style: str, right: bool) -> list[Text]:
@@ -169,7 +184,7 @@ class LeaderboardTable(Widget):
             cells.append(Text(padding) + cell if right else cell + Text(padding))
         return cells
 
-    def _big_lines(self, rows: Sequence[Standing], scale: int) -> list[Text]:
+    def _big_lines(self, rows: Sequence[Standing], scale: int, gap_rows: int) -> list[Text]:
         rank_width = max(_big_width(str(row.rank), scale) for row in rows)
         name_width = max(_big_width(row.name, scale) for row in rows)
         points_width = max(_big_width(str(row.points), scale) for row in rows)
@@ -177,7 +192,7 @@ class LeaderboardTable(Widget):
         gap = Text(" " * COLUMN_GAP * scale)
         lines: list[Text] = []
         for number, row in enumerate(rows):
-            if number:
+            if number and gap_rows:
                 lines.append(Text(""))
             ranks = self._cell(str(row.rank), scale, rank_width, "rank", right=True)
             names = self._cell(row.name, scale, name_width, "name", right=False)
