@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -130,11 +131,12 @@ async def _drawn_code(app: PresenterApp, selector: str) -> tuple[list[list[Segme
 async def test_main_panel_code_as_drawn_decodes_to_the_join_url(
     size: tuple[int, int], scale: int
 ) -> None:
-    """The join panel's code, read back from the widget's own strips, is the join URL."""
+    """The join panel's code (first question, results hidden: the room is joining),
+    read back from the widget's own strips, is the join URL."""
     app = PresenterApp(url=None)
     async with app.run_test(size=size) as pilot:
         app.apply_welcome(Welcome(JOIN_URL, "/tmp/livepoll.db", "0.1.0"))
-        app.apply_state(_state())
+        app.apply_state(replace(_state(), results_shown=False))
         await pilot.pause()
         lines, drawn_scale = await _drawn_code(app, "#join-qr")
     assert drawn_scale == scale
@@ -154,4 +156,18 @@ async def test_join_screen_code_as_drawn_decodes_to_the_join_url(
         await pilot.pause()
         lines, drawn_scale = await _drawn_code(app, "#join-screen-qr")
     assert drawn_scale >= min_scale
+    assert decode(image_from_lines(lines)) == [JOIN_URL]
+
+
+async def test_join_strip_code_as_drawn_decodes_to_the_join_url() -> None:
+    """Once results are shown at 200×60, the strip's small code (one cell per module)
+    still reads back as the join URL."""
+    app = PresenterApp(url=None)
+    async with app.run_test(size=(200, 60)) as pilot:
+        app.apply_welcome(Welcome(JOIN_URL, "/tmp/livepoll.db", "0.1.0"))
+        app.apply_state(replace(_state(), index=1, count=2))
+        await pilot.pause()
+        assert app.screen.query_one("#join-strip").display
+        lines, drawn_scale = await _drawn_code(app, "#strip-qr")
+    assert drawn_scale == 1
     assert decode(image_from_lines(lines)) == [JOIN_URL]

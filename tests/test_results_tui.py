@@ -15,7 +15,7 @@ from livepoll.server.app import ServerConfig
 from livepoll.store import Store
 from livepoll.tui.app import make_replay_app
 from seeding import seeded
-from test_tui_app import SIZE, screen_text, wait_until
+from test_tui_app import SIZE, prompt_is_shown, screen_text, wait_until
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ async def test_console_steps_through_a_past_sessions_final_results(past: PastSes
         text = screen_text(app)
         assert f"read-only: session {past.session_id} from" in text
         assert "Question 1 / 8" in text
-        assert "Pick one" in text
+        assert prompt_is_shown(app, "Pick one")
         assert "3   60%" in text  # Blue: 3 of 5
         assert "1   20%" in text
         assert "FINAL" in text
@@ -72,7 +72,7 @@ async def test_console_steps_through_a_past_sessions_final_results(past: PastSes
         await pilot.press("n")
         await wait_until(pilot, lambda: app.state is not None and app.state.index == 1)
         await pilot.pause()
-        assert "Pick some" in screen_text(app)
+        assert prompt_is_shown(app, "Pick some")
 
         for _ in range(6):
             await pilot.press("right")
@@ -88,7 +88,7 @@ async def test_console_steps_through_a_past_sessions_final_results(past: PastSes
         await pilot.press("left", "p")
         await wait_until(pilot, lambda: app.state is not None and app.state.index == 5)
         await pilot.pause()
-        assert "One word" in screen_text(app)
+        assert prompt_is_shown(app, "One word")
         assert "people" in screen_text(app)
 
         await pilot.press("q")  # no question asked: nothing is open

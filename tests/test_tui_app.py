@@ -20,6 +20,7 @@ from livepoll.engine import Status
 from livepoll.protocol import PresenterState, Welcome
 from livepoll.server.app import LivepollServer, ServerConfig, running_server
 from livepoll.tui.app import PresenterApp, make_app
+from livepoll.tui.bigtext import BigParagraph, render_paragraph
 from livepoll.tui.screens import JoinScreen, QuitScreen
 
 SIZE = (80, 24)
@@ -46,6 +47,15 @@ def screen_text(app: PresenterApp) -> str:
     # The compositor is private, but it is exactly what the terminal receives.
     strips = app.screen._compositor.render_strips()
     return "\n".join(strip.text for strip in strips)
+
+
+def prompt_is_shown(app: PresenterApp, prompt: str) -> bool:
+    """Whether the console shows ``prompt``: as text, or in big letters that draw it."""
+    widget = app.screen.query_one("#prompt", BigParagraph)
+    paragraph = widget.layout_for(*widget.content_size)
+    drawn = render_paragraph(paragraph) if paragraph else (prompt,)
+    text = screen_text(app)
+    return widget.text == prompt and all(line.rstrip() in text for line in drawn)
 
 
 @contextlib.asynccontextmanager
@@ -452,15 +462,16 @@ async def test_user_text_is_never_read_as_markup() -> None:
         app.apply_state(_markup_state())
         await pilot.pause()
         text = screen_text(app)
+        shown_prompt = prompt_is_shown(app, "[b]Bold?[/b] prompt")
     for literal in (
         "[i]Deck[/i] title",
-        "[b]Bold?[/b] prompt",
         "[red]x[/]",
         "[link=http://x]y[/]",
         "/tmp/[u]db[/u].sqlite",
         "[blink]disk[/blink] full",
     ):
         assert literal in text
+    assert shown_prompt
 
 
 async def test_storage_problem_shows_a_banner() -> None:

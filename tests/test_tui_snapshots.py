@@ -248,8 +248,8 @@ QA_POSTS = [
 NICKNAMES = ["Ada", "Grace", "[red]Linus[/]", "Margaret", "Alan"]
 
 
-# A busier room for the large cloud: every tier, and a frequent word the big font
-# cannot draw (the apostrophe), which gets a chip instead.
+# A busier room for the large cloud: every tier, and a frequent word with an
+# apostrophe (drawn big: the font has prose punctuation).
 CROWD_WORDS: list[object] = [
     "people", "people first", "people", "data", "trust", "citizen's voice", "people and data",
     "cloud", "data", "agile", "trust", "citizen's needs", "users", "open data", "people",
@@ -385,3 +385,97 @@ def test_results_read_only_view(snap_compare: SnapCompare) -> None:
             await pilot.pause(0.02)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_short_question_in_big_letters_at_80x24(snap_compare: SnapCompare) -> None:
+    """Even at 80×24 a short question is drawn in the pixel font."""
+    short = replace(QUESTION, prompt="Ready to vote?")
+    assert snap_compare(
+        PresenterApp(), terminal_size=(80, 24), run_before=showing(state(question=short))
+    )
+
+
+# -- the room's view: each size a projector may have, results hidden and shown -----------
+
+ROOM_SIZES = [(80, 24), (120, 40), (200, 60)]
+
+
+@pytest.mark.parametrize("size", ROOM_SIZES, ids=[f"{w}x{h}" for w, h in ROOM_SIZES])
+@pytest.mark.parametrize("shown", [False, True], ids=["hidden", "shown"])
+@pytest.mark.parametrize(
+    ("question_id", "closed"),
+    [
+        ("single", False),
+        ("quiz", True),
+        ("cloud", False),
+        ("wall", False),
+        ("qa", False),
+        ("multi", False),
+        ("scale", False),
+        ("ranking", True),
+        ("number", True),
+    ],
+)
+def test_room_view(
+    snap_compare: SnapCompare, question_id: str, closed: bool, shown: bool, size: tuple[int, int]
+) -> None:
+    """The question as large as fits; the join panel while the room joins (the first
+    question, results hidden), the join strip once results are shown or later on."""
+    presenter_state = replace(engine_state(question_id, closed=closed), results_shown=shown)
+    assert snap_compare(PresenterApp(), terminal_size=size, run_before=showing(presenter_state))
+
+
+# -- the quiz leaderboard, full screen ---------------------------------------------------
+
+TEN_PLAYERS = ["Ada", "Grace", "[red]x[/]", "Margaret", "Alan", "Katherine", "Linus", "Guido",
+               "Barbara", "Edsger"]  # fmt: skip
+TEN_POINTS = [2815, 2640, 2640, 2210, 1980, 1975, 1500, 990, 975, 400]
+TEN_BEFORE = [2, 1, 4, 3, None, 5, 6, 7, None, 8]
+TEN_GAINED = [975, 700, 900, 480, 1980, 800, 0, 0, 975, 0]
+BOARD = tuple(
+    {"name": name, "points": points, "right": 2, "previous_rank": before, "gained": gained}
+    for name, points, before, gained in zip(
+        TEN_PLAYERS, TEN_POINTS, TEN_BEFORE, TEN_GAINED, strict=True
+    )
+)
+
+
+@pytest.mark.parametrize("size", ROOM_SIZES, ids=[f"{w}x{h}" for w, h in ROOM_SIZES])
+def test_leaderboard_screen(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    """After a quiz, ``l``: the top ten with shared ranks for ties, the change since the
+    last quiz, nicknames literally; big type where it fits, a table where not."""
+    quiz = replace(engine_state("quiz", closed=True), leaderboard=BOARD)
+    assert snap_compare(PresenterApp(), press=["l"], terminal_size=size, run_before=showing(quiz))
+
+
+def test_help_screen(snap_compare: SnapCompare) -> None:
+    """``?`` lists every key that applies now, with what it does."""
+    assert snap_compare(
+        PresenterApp(), press=["question_mark"], terminal_size=(80, 24), run_before=showing(state())
+    )
+
+
+# -- the high-contrast light theme, for washed-out projectors -----------------------------
+
+
+@pytest.mark.parametrize("size", ROOM_SIZES, ids=[f"{w}x{h}" for w, h in ROOM_SIZES])
+def test_light_theme(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    """Black type on white, dark colours backing up words and marks; the code unchanged."""
+    quiz = engine_state("quiz", closed=True)
+    assert snap_compare(PresenterApp(theme="light"), terminal_size=size, run_before=showing(quiz))
+
+
+def test_light_theme_join_panel(snap_compare: SnapCompare) -> None:
+    """The join panel in the light theme, on the first question while the room joins."""
+    first = replace(engine_state("single"), results_shown=False)
+    assert snap_compare(
+        PresenterApp(theme="light"), terminal_size=(120, 40), run_before=showing(first)
+    )
+
+
+def test_light_theme_cloud(snap_compare: SnapCompare) -> None:
+    """In the light theme the cloud's words take dark hues that read on white."""
+    cloud = engine_state("cloud", answers=CROWD_WORDS)
+    assert snap_compare(
+        PresenterApp(theme="light"), terminal_size=(120, 40), run_before=showing(cloud)
+    )

@@ -597,6 +597,32 @@ def test_leaderboard_through_a_quiz_counts_only_the_quizzes_up_to_it() -> None:
     assert session.leaderboard() == session.leaderboard(through="second")
 
 
+def test_board_with_movement_gives_the_rank_before_the_last_quiz_and_points_gained() -> None:
+    """The presenter's board says where each player stood before the latest quiz (ties
+    share a rank; None when not on the board then) and what that quiz gave them."""
+    first = Question("first", "quiz", "P", ("a", "b"), correct=(0,), points=100)
+    second = Question("second", "quiz", "P", ("a", "b"), correct=(1,), points=300)
+    session = Session(Deck("T", (first, second)))
+    session.open_voting(0.0)
+    session.apply_vote(A, "first", 0, 1.0)
+    session.apply_vote(B, "first", 0, 1.0)
+    first_board = session.leaderboard(movement=True)
+    assert [row["previous_rank"] for row in first_board] == [None, None]
+    session.next(2.0)
+    session.open_voting(3.0)
+    session.apply_vote(B, "second", 1, 4.0)
+    session.apply_vote(C, "second", 1, 4.0)
+    board = session.leaderboard(movement=True)
+    assert [(row["points"], row["previous_rank"], row["gained"]) for row in board] == [
+        (400, 1, 300),
+        (300, None, 300),
+        (100, 1, 0),
+    ]
+    assert [{k: row[k] for k in ("name", "points", "right")} for row in board] == (
+        session.leaderboard()
+    )
+
+
 def test_pending_quizzes_do_not_count_on_the_leaderboard() -> None:
     """A quiz that has not been asked yet adds nothing to anyone's total."""
     session = Session(DECK)

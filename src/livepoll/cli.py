@@ -41,6 +41,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result
 
 
+def _theme_argument(parser: argparse.ArgumentParser) -> None:
+    """The console's theme (switched live from its command palette, ctrl+p)."""
+    parser.add_argument(
+        "--theme",
+        choices=("dark", "light"),
+        default="dark",
+        help="the console's colours: dark (default) or light, high contrast for "
+        "washed-out projectors; ctrl+p switches live",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="livepoll",
@@ -57,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
         "run", help="run a session: server and presenter console", description=_doc(_run)
     )
     _server_arguments(run)
+    _theme_argument(run)
     run.set_defaults(handler=_run)
 
     serve = commands.add_parser(
@@ -75,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     present.add_argument("url", metavar="URL", help="the server's URL, e.g. http://127.0.0.1:8321/")
     present.add_argument("--token", required=True, help="the presenter token 'serve' printed")
+    _theme_argument(present)
     present.set_defaults(handler=_present)
 
     export = commands.add_parser(
@@ -140,6 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     results.add_argument(
         "--session", type=int, metavar="ID", help="the session to show (default: the latest)"
     )
+    _theme_argument(results)
     results.set_defaults(handler=_results)
 
     purge = commands.add_parser(
@@ -502,7 +516,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         from livepoll.tui.app import make_app
 
-        make_app(ready["base_url"], token, stops_server=True).run()
+        make_app(ready["base_url"], token, stops_server=True, theme=args.theme).run()
     finally:
         server.stop()
     print(f"Session saved in {ready['database']}. Export: {_self_command()} export --db {args.db}")
@@ -514,7 +528,7 @@ def _present(args: argparse.Namespace) -> int:
     'livepoll serve'). Quitting the console leaves the server running."""
     from livepoll.tui.app import make_app
 
-    make_app(args.url, args.token).run()
+    make_app(args.url, args.token, theme=args.theme).run()
     return 0
 
 
@@ -720,7 +734,7 @@ def _results(args: argparse.Namespace) -> int:
         return 1
     from livepoll.tui.app import make_replay_app
 
-    make_replay_app(past.states, past.welcome, past.read_only).run()
+    make_replay_app(past.states, past.welcome, past.read_only, theme=args.theme).run()
     return 0
 
 

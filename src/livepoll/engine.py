@@ -1103,24 +1103,33 @@ class Session:
         self.version += 1
         return name
 
-    def leaderboard(self, through: str | None = None) -> list[dict[str, Any]]:
+    def leaderboard(
+        self, through: str | None = None, *, movement: bool = False
+    ) -> list[dict[str, Any]]:
         """Quiz players by total points across the session's quizzes, best first.
 
         With ``through``, only the quizzes up to and including that question in deck
         order count: the board the room saw when that quiz closed, which is what a
         report shows under each quiz rather than the final board every time.
+
+        With ``movement`` (the presenter's board), each player also gets
+        ``previous_rank``: their rank before the last quiz counted (ties share a
+        rank; None when they had no points before it, or it is the first quiz), and
+        ``gained``: the points that quiz gave them.
         """
         totals: Counter[str] = Counter()
+        before: Counter[str] = Counter()
         right: Counter[str] = Counter()
         for question in self.deck.questions:
             state = self.states[question.id]
             if isinstance(state.tally, QuizTally) and state.status is not Status.PENDING:
+                before = totals.copy()
                 totals.update(state.tally.scores)
                 right.update(state.tally.scores.keys())
             if question.id == through:
                 break
         ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:LEADERBOARD_SIZE]
-        return [
+        board: list[dict[str, Any]] = [
             {
                 "name": self.guard.mask(self.nicknames.get(voter, "Anonymous")),
                 "points": points,
@@ -1128,6 +1137,15 @@ class Session:
             }
             for voter, points in ranked
         ]
+        if movement:
+            earlier = sorted(before.values(), reverse=True)
+            for entry, (voter, points) in zip(board, ranked, strict=True):
+                had = before.get(voter)
+                entry["previous_rank"] = (
+                    None if had is None else 1 + sum(1 for other in earlier if other > had)
+                )
+                entry["gained"] = points - (had or 0)
+        return board
 
     def open_voting(self, at: float) -> Event | None:
         """Open voting on the current question (starting its timer); None if already open."""

@@ -569,7 +569,9 @@ def encode_presenter_state(
             "qa": _moderation(session, state, qa_offset),
             "limit": limit,
             "full": limit is not None and taken >= limit,
-            "leaderboard": session.leaderboard() if question.type == "quiz" else None,
+            "leaderboard": (
+                session.leaderboard(movement=True) if question.type == "quiz" else None
+            ),
             "phones": phones,
             "storage_problem": storage_problem,
             "join": (
@@ -647,7 +649,7 @@ class PresenterState:
     full: bool = False
     """The question has reached :attr:`limit`: phones are told no more are taken."""
     leaderboard: tuple[dict[str, Any], ...] = ()
-    """Quiz: players (name, points, right) by points."""
+    """Quiz: players (name, points, right, previous_rank, gained) by points."""
     join: JoinInfo | None = None
     """The join URL, mode and room code as of now (the code can rotate)."""
     crosstab: dict[str, Any] | None = None

@@ -13,11 +13,14 @@ drawn once.
 
 from __future__ import annotations
 
+import functools
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from textual import on, work
-from textual.app import App
+from textual.actions import parse as parse_action
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -38,12 +41,16 @@ from livepoll.tui.link import (
 )
 from livepoll.tui.messages import LinkChanged, ServerRefused, StateReceived, WelcomeReceived
 from livepoll.tui.screens import (
+    HelpScreen,
     JoinScreen,
+    KeyHelp,
+    LeaderboardScreen,
     LinkStatus,
     MainScreen,
     QuitScreen,
     join_details,
 )
+from livepoll.tui.themes import DESCRIPTIONS, LIGHT, THEMES, ThemeChoice
 from livepoll.tui.views import (
     PageTurn,
     QaAction,
@@ -53,13 +60,46 @@ from livepoll.tui.views import (
     page_turn,
 )
 
-_MOVING = frozenset({"next", "previous", "quit"})
-"""The only keys a read-only replay offers: a past session can be stepped through, not run."""
+_MOVING = frozenset({"next", "previous", "quit", "help", "show_help"})
+"""The only keys a read-only replay offers: a past session can be stepped through (and
+its keys listed), not run."""
 
 _SET_ASIDE_WHILE_MODERATING = frozenset({"toggle_results", "join_screen"})
 
+_TWINS = {"show_help": "help", "show_join_screen": "join_screen"}
+"""Keys that work where their footer twin is left out for room: listed once, as the twin."""
+
 _MODERATION = {"approve": "visible", "hide": "hidden", "answered": "answered"}
 """The chair's moderation keys and the item state each one asks the server for."""
+
+FOOTER_WIDTH = 80
+"""The footer's keys must fit an 80-column terminal; ``? Help`` is shown only if it fits."""
+
+_KEY_HELP = {
+    "toggle_voting": ("Open or close voting", "on the question on screen"),
+    "next": ("Next question", "voting closes on the one you leave"),
+    "previous": ("Previous question", "voting closes on the one you leave"),
+    "toggle_results": ("Show or hide results", "on the projector and on the phones"),
+    "join_screen": ("Join screen", "the QR code and the address as large as they fit"),
+    "quit": ("Quit", "asks first while voting is open"),
+    "extend": ("More time", "15 more seconds on the running timer"),
+    "rotate_code": ("New room code", "the old one keeps working for a short while"),
+    "start_moderating": ("Moderate the Q&A", "a cursor on the questions, waiting ones first"),
+    "cursor(-1)": ("Cursor up", "the question above"),
+    "cursor(1)": ("Cursor down", "the question below"),
+    "moderate('approve')": ("Approve", "the question under the cursor: the room sees it"),
+    "moderate('hide')": ("Hide", "the question under the cursor: off the screen and phones"),
+    "moderate('answered')": ("Mark answered", "the question under the cursor"),
+    "stop_moderating": ("Stop moderating", "back to the room's view"),
+    "leaderboard": ("Quiz leaderboard", "the top 10 full screen, after a quiz closes"),
+    "help": ("Help", "the keys that apply now"),
+}
+"""Each key's title and a line on what it does, for the help screen and the palette."""
+
+
+def _board_applies(state: PresenterState | None) -> bool:
+    """Whether the quiz leaderboard is worth showing: a quiz whose voting has closed."""
+    return state is not None and state.question.type == "quiz" and state.status == "closed"
 
 
 class PresenterApp(App[None]):
@@ -78,7 +118,7 @@ class PresenterApp(App[None]):
 
     CSS_PATH = "presenter.tcss"
     TITLE = "livepoll"
-    ENABLE_COMMAND_PALETTE = False
+    COMMAND_PALETTE_BINDING = "ctrl+p"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 
     BINDINGS = [
@@ -102,6 +142,13 @@ class PresenterApp(App[None]):
         Binding("h", "moderate('hide')", "Hide"),
         Binding("x", "moderate('answered')", "Answered"),
         Binding("escape", "stop_moderating", "Done", key_display="esc"),
+        # After a quiz closes: its leaderboard full screen.
+        Binding("l", "leaderboard", "Leaders"),
+        # Help: in the footer when there is room (not while moderating), working always.
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("question_mark,f1", "show_help", "Help", key_display="? F1", show=False),
+        # The join screen comes back at any time, also while moderating (out of the footer).
+        Binding("j", "show_join_screen", "Join", show=False),
     ]
 
     state: reactive[PresenterState | None] = reactive(None, init=False)
@@ -124,8 +171,11 @@ class PresenterApp(App[None]):
         rng: random.Random | None = None,
         link: PresenterLink | None = None,
         stops_server: bool = False,
+        theme: ThemeChoice = "dark",
     ) -> None:
         super().__init__()
+        self.register_theme(LIGHT)
+        self.theme = THEMES[theme]
         self.stops_server = stops_server
         """Whether quitting also stops the server (``livepoll run``), for the quit dialog."""
         if link is None and url is not None:
@@ -183,6 +233,7 @@ class PresenterApp(App[None]):
                 self.qa_cursor = move_cursor(items, None, 0)
         self._main.state = state
         self._update_join_screens()
+        self._update_leaderboard(state)
         self.refresh_bindings()
 
     def watch_welcome(self, welcome: Welcome | None) -> None:
@@ -199,6 +250,17 @@ class PresenterApp(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, JoinScreen):
                 screen.join = join_details(self.welcome, self.state)
+
+    def _update_leaderboard(self, state: PresenterState | None) -> None:
+        """The board follows its quiz, and leaves the screen when the chair moves on."""
+        for screen in self.screen_stack:
+            if isinstance(screen, LeaderboardScreen):
+                if _board_applies(state) and screen.state is not None and state is not None:
+                    if state.question.id == screen.state.question.id:
+                        screen.state = state
+                        continue
+                if screen is self.screen:
+                    screen.dismiss()
 
     def watch_link(self, link: LinkStatus) -> None:
         """Hand the link status to the console screen (for its banner)."""
@@ -299,6 +361,11 @@ class PresenterApp(App[None]):
             )
         if action in ("cursor", "moderate", "stop_moderating"):
             return self.qa_cursor is not None
+        if action == "leaderboard":
+            return _board_applies(state)
+        if action == "help":
+            # In the footer only when it has room; ? and F1 work always (show_help).
+            return self._footer_width(without="help") + len(" ? Help") <= FOOTER_WIDTH
         if action in _SET_ASIDE_WHILE_MODERATING:
             # The moderation keys need the footer's room; esc gives these back.
             return self.qa_cursor is None
@@ -383,6 +450,85 @@ class PresenterApp(App[None]):
         screen.join = join_details(self.welcome, self.state)
         self.push_screen(screen)
 
+    def action_leaderboard(self) -> None:
+        """Show the quiz leaderboard full screen (its own ``l`` comes back)."""
+        if isinstance(self.screen, LeaderboardScreen):
+            self.screen.dismiss()
+            return
+        if not _board_applies(self.state):
+            return
+        screen = LeaderboardScreen()
+        screen.state = self.state
+        self.push_screen(screen)
+
+    def _footer_width(self, without: str) -> int:
+        """Columns the footer's keys take (``key description`` each, a space between),
+        leaving out the action ``without``."""
+        width = -1
+        seen: set[str] = set()
+        for binding in Binding.make_bindings(self.BINDINGS):
+            _, name, parameters = parse_action(binding.action)
+            if not binding.show or name == without or binding.action in seen:
+                continue
+            if self.check_action(name, parameters):
+                seen.add(binding.action)
+                key = binding.key_display or self.get_key_display(binding)
+                width += len(key) + 1 + len(binding.description) + 1
+        return width
+
+    def keys_that_apply(self) -> list[KeyHelp]:
+        """The console's keys that do something now, in the footer's order, once each."""
+        keys: list[KeyHelp] = []
+        seen: set[str] = set()
+        for binding in Binding.make_bindings(self.BINDINGS):
+            _, name, parameters = parse_action(binding.action)
+            action = _TWINS.get(name, binding.action)
+            if action in seen or not self.check_action(name, parameters):
+                continue
+            seen.add(action)
+            title, line = _KEY_HELP.get(action, (binding.description, ""))
+            display = binding.key_display or self.get_key_display(binding)
+            keys.append(KeyHelp(display, action, title, line))
+        return keys
+
+    def action_help(self) -> None:
+        """Show the keys that apply now (``?``, F1 or esc closes it)."""
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+            return
+        self.push_screen(HelpScreen(self.keys_that_apply()))
+
+    def action_show_join_screen(self) -> None:
+        """The join screen, from ``j`` where the footer has no room to offer it."""
+        self.action_join_screen()
+
+    def action_show_help(self) -> None:
+        """The same help, from ``?`` or F1 when the footer has no room to offer it."""
+        self.action_help()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The command palette (ctrl+p) offers what the keys do now, under their names."""
+        for key in self.keys_that_apply():
+            if key.action == "help":
+                continue
+            yield SystemCommand(
+                f"{key.title} ({key.keys})",
+                key.line,
+                functools.partial(self.run_action, key.action),
+            )
+        yield SystemCommand("Keys", "The keys that apply now (? or F1)", self.action_help)
+        for choice, name in THEMES.items():
+            if name != self.theme:
+                yield SystemCommand(
+                    f"Theme: {choice}",
+                    DESCRIPTIONS[choice],
+                    functools.partial(self.use_theme, choice),
+                )
+
+    def use_theme(self, choice: ThemeChoice) -> None:
+        """Switch to the ``dark`` or ``light`` theme, live."""
+        self.theme = THEMES[choice]
+
     async def action_quit(self) -> None:
         """Quit, asking first while voting is open (the room would lose its bars)."""
         if isinstance(self.screen, QuitScreen):
@@ -397,17 +543,24 @@ class PresenterApp(App[None]):
             self.exit()
 
 
-def make_app(url: str, token: str, *, stops_server: bool = False) -> PresenterApp:
+def make_app(
+    url: str, token: str, *, stops_server: bool = False, theme: ThemeChoice = "dark"
+) -> PresenterApp:
     """The console connected to the server at ``url`` (``http://host:port/``);
     ``stops_server`` when quitting it ends the server too (``livepoll run``).
 
     The one factory the CLI, the Pilot tests and previews share.
     """
-    return PresenterApp(link=WebSocketLink(url, token), stops_server=stops_server)
+    return PresenterApp(link=WebSocketLink(url, token), stops_server=stops_server, theme=theme)
 
 
 def make_replay_app(
-    states: Sequence[PresenterState], welcome: Welcome, read_only: str, *, start: int = 0
+    states: Sequence[PresenterState],
+    welcome: Welcome,
+    read_only: str,
+    *,
+    start: int = 0,
+    theme: ThemeChoice = "dark",
 ) -> PresenterApp:
     """The console showing a past session read-only: one state per question, steppable."""
-    return PresenterApp(link=ReplayLink(states, welcome, read_only, start=start))
+    return PresenterApp(link=ReplayLink(states, welcome, read_only, start=start), theme=theme)

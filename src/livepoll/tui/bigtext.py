@@ -15,6 +15,8 @@ to plain bold text, and the full URL is always printed plainly as well.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -106,6 +108,25 @@ _GLYPHS: dict[str, tuple[str, ...]] = {
     "~": ("....", ".#.#", "#.#.", "....", "....", "...."),
     "[": ("##", "#.", "#.", "#.", "##", ".."),
     "]": ("##", ".#", ".#", ".#", "##", ".."),
+    # Punctuation that questions and nicknames use (prose, not URLs).
+    ",": (".", ".", ".", ".", "#", "#"),
+    ";": (".", ".", "#", ".", "#", "#"),
+    "'": ("#", "#", ".", ".", ".", "."),
+    "\u2019": ("#", "#", ".", ".", ".", "."),  # ’
+    '"': ("#.#", "#.#", "...", "...", "...", "..."),
+    "\u201c": ("#.#", "#.#", "...", "...", "...", "..."),  # “
+    "\u201d": ("#.#", "#.#", "...", "...", "...", "..."),  # ”
+    "!": ("#", "#", "#", ".", "#", "."),
+    "(": (".#", "#.", "#.", "#.", ".#", ".."),
+    ")": ("#.", ".#", ".#", ".#", "#.", ".."),
+    "+": ("...", ".#.", "###", ".#.", "...", "..."),
+    "*": ("...", "#.#", ".#.", "#.#", "...", "..."),
+    "#": (".#.#.", "#####", ".#.#.", "#####", ".#.#.", "....."),
+    "<": ("..#", ".#.", "#..", ".#.", "..#", "..."),
+    ">": ("#..", ".#.", "..#", ".#.", "#..", "..."),
+    "\u2013": ("...", "...", "###", "...", "...", "..."),  # –
+    "\u2014": (".....", ".....", "#####", ".....", ".....", "....."),  # —
+    "\u2026": (".....", ".....", ".....", ".....", "#.#.#", "....."),  # …
 }
 
 SUPPORTED = frozenset(_GLYPHS)
@@ -119,14 +140,17 @@ _HALF_BLOCKS = {
 }
 
 
-def can_draw(text: str) -> bool:
+def can_draw(text: str, *, prose: bool = False) -> bool:
     """Whether ``text`` can be drawn big without ambiguity.
 
-    Every character needs a glyph, and the text must not mix upper and lower case
-    (a capital and a small letter can look alike at five pixels high).
+    Every character needs a glyph. Unless ``prose``, the text must not mix upper
+    and lower case (a capital and a small letter can look alike at five pixels
+    high, which matters in a URL to type, not in a sentence to read).
     """
     if not text or not all(char in SUPPORTED for char in text):
         return False
+    if prose:
+        return True
     return not (any(char.isupper() for char in text) and any(char.islower() for char in text))
 
 
@@ -149,6 +173,30 @@ def rendered_size(text: str, scale: int) -> tuple[int, int]:
     return natural_width(text) * scale, (pixel_height(text) * scale + 1) // 2
 
 
+def _pixel_rows(text: str, rows: int, scale: int) -> list[list[bool]]:
+    """The first ``rows`` pixel rows of ``text``, each pixel ``scale`` × ``scale``."""
+    pixel_rows: list[list[bool]] = []
+    for row in range(rows):
+        pixels: list[bool] = []
+        for position, char in enumerate(text):
+            if position:
+                pixels.extend([False] * LETTER_SPACING)
+            pixels.extend(cell == "#" for cell in _GLYPHS[char][row])
+        scaled = [pixel for pixel in pixels for _ in range(scale)]
+        pixel_rows.extend([scaled] * scale)
+    return pixel_rows
+
+
+def _half_blocks(pixel_rows: list[list[bool]]) -> tuple[str, ...]:
+    """Two pixel rows per terminal row; an odd last row gets a blank one under it."""
+    if len(pixel_rows) % 2:
+        pixel_rows = [*pixel_rows, [False] * len(pixel_rows[0])]
+    return tuple(
+        "".join(_HALF_BLOCKS[pair] for pair in zip(top, bottom, strict=True))
+        for top, bottom in zip(pixel_rows[0::2], pixel_rows[1::2], strict=True)
+    )
+
+
 @lru_cache(maxsize=32)
 def render_lines(text: str, scale: int = 1) -> tuple[str, ...]:
     """Draw ``text`` in the big font, one string per terminal row.
@@ -159,21 +207,86 @@ def render_lines(text: str, scale: int = 1) -> tuple[str, ...]:
     """
     if scale < 1:
         raise ValueError("scale must be at least 1")
+    return _half_blocks(_pixel_rows(text, pixel_height(text), scale))
+
+
+LINE_GAP = 1
+"""Blank pixel rows between the lines of a paragraph (scaled with it)."""
+
+
+def wrap_words(text: str, width: int) -> tuple[str, ...] | None:
+    """``text`` wrapped on word boundaries into lines at most ``width`` columns wide at
+    scale 1; None when a single word is wider than that (words are never split)."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        if natural_width(word) > width:
+            return None
+        candidate = f"{current} {word}" if current else word
+        if natural_width(candidate) <= width:
+            current = candidate
+        else:
+            lines.append(current)
+            current = word
+    if current:
+        lines.append(current)
+    return tuple(lines)
+
+
+def paragraph_rows(lines: tuple[str, ...], scale: int) -> int:
+    """Terminal rows a paragraph of ``lines`` takes at ``scale`` (0 for no lines)."""
+    if not lines:
+        return 0
+    pixels = (GLYPH_HEIGHT + LINE_GAP) * (len(lines) - 1) + pixel_height(lines[-1])
+    return (pixels * scale + 1) // 2
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    """A text laid out in the big font: its lines and the scale they are drawn at."""
+
+    lines: tuple[str, ...]
+    scale: int
+
+    @property
+    def rows(self) -> int:
+        """Terminal rows the paragraph takes."""
+        return paragraph_rows(self.lines, self.scale)
+
+
+def fit_paragraph(text: str, width: int, height: int, max_scale: int = 4) -> Paragraph | None:
+    """The largest scale at which ``text``, wrapped on word boundaries, fits ``width``
+    × ``height`` cells; None when it does not fit even at scale 1 (or has characters
+    outside the font): the caller draws it as bold text instead.
+
+    Mixed case is allowed: a question is read as a sentence, not typed.
+    """
+    normal = " ".join(text.split())
+    if not can_draw(normal, prose=True):
+        return None
+    for scale in range(max_scale, 0, -1):
+        lines = wrap_words(normal, width // scale)
+        if lines and paragraph_rows(lines, scale) <= height:
+            return Paragraph(lines, scale)
+    return None
+
+
+@lru_cache(maxsize=32)
+def render_paragraph(paragraph: Paragraph) -> tuple[str, ...]:
+    """Draw a paragraph line under line, left-aligned, one string per terminal row,
+    every string as wide as the widest line."""
+    scale = paragraph.scale
+    width = max(natural_width(line) for line in paragraph.lines) * scale
     pixel_rows: list[list[bool]] = []
-    for row in range(pixel_height(text)):
-        pixels: list[bool] = []
-        for position, char in enumerate(text):
-            if position:
-                pixels.extend([False] * LETTER_SPACING)
-            pixels.extend(cell == "#" for cell in _GLYPHS[char][row])
-        scaled = [pixel for pixel in pixels for _ in range(scale)]
-        pixel_rows.extend([scaled] * scale)
-    if len(pixel_rows) % 2:
-        pixel_rows.append([False] * len(pixel_rows[0]))
-    return tuple(
-        "".join(_HALF_BLOCKS[pair] for pair in zip(top, bottom, strict=True))
-        for top, bottom in zip(pixel_rows[0::2], pixel_rows[1::2], strict=True)
-    )
+    for number, line in enumerate(paragraph.lines):
+        last = number == len(paragraph.lines) - 1
+        if number:
+            pixel_rows.extend([False] * width for _ in range(LINE_GAP * scale))
+        rows = pixel_height(line) if last else GLYPH_HEIGHT
+        pixel_rows.extend(
+            row + [False] * (width - len(row)) for row in _pixel_rows(line, rows, scale)
+        )
+    return _half_blocks(pixel_rows)
 
 
 def display_form(url: str) -> str:
@@ -261,3 +374,75 @@ class BigText(Widget):
         if scale == 0:
             return Text(self.text, style="bold", overflow="fold")
         return Text("\n".join(render_lines(self.text, scale)), no_wrap=True, end="")
+
+
+class BigParagraph(Widget):
+    """A text (a question) in the big font, wrapped on word boundaries, as large as
+    its room allows; bold text, wrapped, when even the smallest letters do not fit.
+
+    How many rows it may take is a rule of the screen around it: ``room`` gets the
+    height of the container and returns the rows allowed, so the rest stays for
+    what else must fit (the results).
+    """
+
+    DEFAULT_CSS = """
+    BigParagraph {
+        width: 1fr;
+        height: auto;
+    }
+    """
+
+    text: reactive[str] = reactive("", layout=True)
+    """What to draw; characters outside the font make it fall back to bold text."""
+
+    max_scale: reactive[int] = reactive(4, layout=True)
+    """Never draw a pixel larger than this many cells."""
+
+    def __init__(
+        self,
+        text: str = "",
+        *,
+        room: Callable[[int], int],
+        max_scale: int = 4,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.room = room
+        """Container height → the rows this paragraph may take."""
+        self.set_reactive(BigParagraph.text, text)
+        self.set_reactive(BigParagraph.max_scale, max_scale)
+
+    def layout_for(self, width: int, height: int) -> Paragraph | None:
+        """How the text is drawn in ``width`` × ``height`` (None: as bold text)."""
+        return fit_paragraph(self.text, width, height, self.max_scale)
+
+    @property
+    def scale_now(self) -> int:
+        """The scale drawn at the current size; 0 when drawn as bold text."""
+        width, height = self.content_size
+        paragraph = self.layout_for(width, height)
+        return paragraph.scale if paragraph else 0
+
+    def _plain(self, width: int) -> Text:
+        return Text(self.text, style="bold", overflow="fold")
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """The rows the big letters need, within what :attr:`room` allows."""
+        allowed = max(1, self.room(container.height))
+        paragraph = self.layout_for(width, allowed)
+        if paragraph is not None:
+            return paragraph.rows
+        if not self.text:
+            return 1
+        lines = self._plain(width).wrap(self.app.console, max(width, 1))
+        return max(1, min(len(lines), allowed))
+
+    def render(self) -> Text:
+        """The big letters, or the text in bold when they do not fit."""
+        width, height = self.content_size
+        paragraph = self.layout_for(width, height)
+        if paragraph is None:
+            return self._plain(width)
+        return Text("\n".join(render_paragraph(paragraph)), no_wrap=True, end="")

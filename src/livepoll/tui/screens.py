@@ -1,4 +1,5 @@
-"""The presenter's screens: the console, the full-screen join code, and the quit check.
+"""The presenter's screens: the console, the full-screen join code, the quiz
+leaderboard, and the quit check.
 
 Screens only draw what the app hands them (a :class:`~livepoll.protocol.PresenterState`,
 a :class:`~livepoll.protocol.Welcome` and the link status); the app owns the
@@ -25,10 +26,12 @@ from textual.widgets import Button, Digits, Footer, Label, Static
 
 from livepoll.protocol import PresenterState, Welcome
 from livepoll.tui.bars import ResultsBars
-from livepoll.tui.bigtext import BigText, display_form
+from livepoll.tui.bigtext import BigParagraph, BigText, display_form
 from livepoll.tui.cloud import WordCloud
 from livepoll.tui.crosstab import CrossTabView
-from livepoll.tui.qr import QRCode
+from livepoll.tui.leaderboard import LeaderboardTable, standings
+from livepoll.tui.qr import QRCode, fit_qr
+from livepoll.tui.room import join_is_large, prompt_rows, strip_shows_code
 from livepoll.tui.views import ResultsView, results_view
 
 LinkPhase = Literal["offline", "connecting", "up", "down"]
@@ -113,7 +116,7 @@ class MainScreen(Screen[None]):
                     yield Label(id="voting-state")
                     yield Label(id="results-state")
                     yield Label(id="timer")
-                yield Static(id="prompt")
+                yield BigParagraph(id="prompt", room=prompt_rows)
                 yield ResultsBars(id="results")
                 yield WordCloud(id="cloud")
                 yield CrossTabView(id="crosstab")
@@ -128,7 +131,13 @@ class MainScreen(Screen[None]):
                 yield BigText(id="join-big-url", max_scale=2, max_rows=6)
                 yield Static(id="join-url")
                 yield Static(id="room-code")
-        yield Footer(compact=True)
+        # Once results are on screen, the join shrinks to this strip (room.join_is_large).
+        with Horizontal(id="join-strip"):
+            yield QRCode(id="strip-qr", max_scale=1)
+            with Vertical(id="strip-text"):
+                yield BigText(id="strip-big-url", max_scale=2, max_rows=6)
+                yield Static(id="strip-url")
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Draw whatever the app already knew before this screen existed."""
@@ -191,12 +200,12 @@ class MainScreen(Screen[None]):
         position = self.query_one("#position", Static)
         voting = self.query_one("#voting-state", Label)
         results_label = self.query_one("#results-state", Label)
-        prompt = self.query_one("#prompt", Static)
+        prompt = self.query_one("#prompt", BigParagraph)
         storage = self.query_one("#storage-banner", Static)
         if state is None:
             title.update(Text("livepoll"))
             position.update("")
-            prompt.update(Text("Waiting for the session state from the server…"))
+            prompt.text = "Waiting for the session state from the server…"
             voting.update("")
             results_label.update("")
             self.query_one("#timer", Label).display = False
@@ -213,7 +222,7 @@ class MainScreen(Screen[None]):
         results_label.update("results shown" if state.results_shown else "results hidden")
         results_label.set_class(state.results_shown, "-shown")
         results_label.set_class(not state.results_shown, "-hidden")
-        prompt.update(Text(state.question.prompt))
+        prompt.text = state.question.prompt
         timer = self.query_one("#timer", Label)
         timer.display = state.time_left is not None
         if state.time_left is not None:
@@ -284,6 +293,38 @@ class MainScreen(Screen[None]):
         code.display = room_code is not None
         if room_code is not None:
             code.update(Text(f"room code  {room_code}"))
+        self.set_class(not join_is_large(self.state), "-strip")
+        self.query_one("#strip-big-url", BigText).text = display_form(typed_url)
+        self._fit_strip()
+
+    def _fit_strip(self) -> None:
+        """The strip's code, at one cell per module, only where it leaves the room most
+        of the screen (:func:`~livepoll.tui.room.strip_shows_code`); its line says how
+        to get the code full screen otherwise."""
+        qr_url, typed_url, room_code = join_details(self.welcome, self.state)
+        layout = fit_qr(qr_url, 10_000, 10_000, max_scale=1) if qr_url else None
+        qr = self.query_one("#strip-qr", QRCode)
+        qr.data = qr_url
+        qr.display = layout is not None and strip_shows_code(layout.height, self.size.height)
+        self.set_class(qr.display, "-strip-code")
+        strip = self.query_one("#join-strip", Horizontal)
+        if layout is not None and qr.display:
+            qr.styles.width = layout.width
+            qr.styles.height = layout.height
+            strip.styles.height = layout.height
+        else:
+            strip.styles.height = "auto"
+        parts = [f"Join at {display_form(typed_url)}" if typed_url else "Join: waiting…"]
+        if room_code is not None:
+            parts.append(f"room code {room_code}")
+        parts.append("j: join screen" if qr.display else "j: QR code")
+        self.query_one("#strip-url", Static).update(Text("  ·  ".join(parts)))
+
+    def on_resize(self) -> None:
+        """Whether the strip has room for its code depends on the screen's height."""
+        with self._drawing() as ready:
+            if ready:
+                self._fit_strip()
 
     def _show_link(self, link: LinkStatus) -> None:
         banner = self.query_one("#link-banner", Static)
@@ -318,7 +359,7 @@ class JoinScreen(Screen[None]):
         yield BigText(id="join-screen-big-url", max_scale=3, max_rows=6)
         yield Static(id="join-screen-url")
         yield BigText(id="join-screen-code", max_scale=3, max_rows=6)
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         """Draw the address known when the screen opened."""
@@ -338,6 +379,95 @@ class JoinScreen(Screen[None]):
         code = self.query_one("#join-screen-code", BigText)
         code.display = room_code is not None
         code.text = f"CODE {room_code}" if room_code else ""
+
+
+class LeaderboardScreen(Screen[None]):
+    """The quiz leaderboard full screen, for the room, after a quiz closes (``l``).
+
+    Like the join screen it sits over the console, whose keys still work; it
+    follows new states of the same quiz and leaves when the chair moves on.
+    """
+
+    BINDINGS = [
+        Binding("l,escape", "dismiss", "Back", key_display="l/esc"),
+    ]
+
+    state: reactive[PresenterState | None] = reactive(None, init=False)
+    """The closed quiz whose board is shown."""
+
+    def compose(self) -> ComposeResult:
+        """A big heading, which quiz it is after, and the board."""
+        with Vertical(id="leaderboard"):
+            yield BigText("LEADERBOARD", id="leaderboard-title", max_scale=2, max_rows=6)
+            yield Static(id="leaderboard-subtitle")
+            yield LeaderboardTable(id="leaderboard-table")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        """Draw the board known when the screen opened."""
+        self._show(self.state)
+
+    def watch_state(self, state: PresenterState | None) -> None:
+        """Follow the board as late answers or a reopened quiz change it."""
+        if self.is_mounted:
+            self._show(state)
+
+    def _show(self, state: PresenterState | None) -> None:
+        subtitle = self.query_one("#leaderboard-subtitle", Static)
+        table = self.query_one("#leaderboard-table", LeaderboardTable)
+        if state is None:
+            subtitle.update("")
+            table.rows = ()
+            return
+        subtitle.update(
+            Text(f"{state.title}  ·  after question {state.index + 1} of {state.count}")
+        )
+        table.rows = standings(state.leaderboard)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyHelp:
+    """A key that applies now, as the help screen and the command palette list it."""
+
+    keys: str
+    """How the key is shown, e.g. ``n →``."""
+    action: str
+    """The action it runs, e.g. ``moderate('approve')``."""
+    title: str
+    line: str
+    """What it does, in a few words."""
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key that applies now, with what it does; ``?``, F1 or esc closes it."""
+
+    BINDINGS = [
+        Binding("escape,question_mark,f1", "dismiss", "Close", key_display="esc"),
+    ]
+
+    def __init__(self, keys: list[KeyHelp]) -> None:
+        super().__init__()
+        self.keys = keys
+
+    def compose(self) -> ComposeResult:
+        """A title, one line per key, and where to find the same as commands."""
+        width = max((len(key.keys) for key in self.keys), default=1)
+        listing = Text()
+        for number, key in enumerate(self.keys):
+            if number:
+                listing.append("\n")
+            listing.append(key.keys.ljust(width), "bold reverse")
+            listing.append("  ")
+            listing.append(key.title, "bold")
+            if key.line:
+                listing.append(f"  {key.line}")
+        with Vertical(id="help-dialog"):
+            yield Label("Keys that apply now", id="help-title")
+            yield Static(listing, id="help-keys")
+            yield Label(
+                "ctrl+p: the same actions by name, and the themes (command palette)",
+                id="help-palette",
+            )
 
 
 class QuitScreen(ModalScreen[bool]):
