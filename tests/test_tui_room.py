@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from rich.color import ColorSystem
@@ -21,6 +22,7 @@ from livepoll.engine import Session
 from livepoll.protocol import (
     JoinInfo,
     PresenterState,
+    QaModeration,
     Welcome,
     decode_presenter_frame,
     encode_presenter_state,
@@ -64,6 +66,15 @@ def make_state(prompt: str = PROMPT, **changes: object) -> PresenterState:
     }
     fields.update(changes)
     return PresenterState(**fields)  # type: ignore[arg-type]
+
+
+def moderation_state(question: Question, items: tuple[dict[str, Any], ...]) -> PresenterState:
+    """A Q&A as the server sends it: the waiting items come on the moderation page."""
+    counts = {state: 0 for state in ("pending", "visible", "answered", "hidden")}
+    for item in items:
+        counts[str(item["state"])] += 1
+    page = QaModeration(counts, len(items), 0, 20, items)
+    return make_state(question=question, counts=(), items=(), qa=page)
 
 
 # -- the big font, wrapped ---------------------------------------------------------------
@@ -416,7 +427,7 @@ async def test_help_while_moderating_lists_the_moderation_keys() -> None:
     items = ({"id": 1, "text": "Why?", "votes": 0, "state": "pending"},)
     app = PresenterApp()
     async with app.run_test(size=(100, 40)) as pilot:
-        app.apply_state(make_state(question=question, counts=(), items=items))
+        app.apply_state(moderation_state(question, items))
         await pilot.pause()
         await pilot.press("down")
         await pilot.press("f1")
@@ -434,7 +445,7 @@ async def test_j_shows_the_join_screen_even_while_moderating() -> None:
     app = PresenterApp()
     async with app.run_test(size=(80, 24)) as pilot:
         app.apply_welcome(WELCOME)
-        app.apply_state(make_state(question=question, counts=(), items=items))
+        app.apply_state(moderation_state(question, items))
         await pilot.pause()
         await pilot.press("down")
         assert app.qa_cursor == 1
