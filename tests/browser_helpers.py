@@ -207,3 +207,28 @@ class Relay:
             for frame in frames
             if frame.get("type") == "vote"
         ]
+
+
+AXE = Path(__file__).parent.parent / ".tools" / "node_modules" / "axe-core" / "axe.min.js"
+"""axe-core from npm, installed by ``tasks.py`` (``ensure_axe``) into the git-ignored .tools/."""
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+"""Every WCAG 2.2 A and AA rule axe-core has, and its best-practice rules too."""
+
+
+async def axe_violations(page: Page, state: str) -> list[str]:
+    """Run axe-core on ``page`` and describe each violation as ``state: rule (targets)``.
+
+    The page's context must bypass the CSP (``bypass_csp=True``): Playwright injects
+    the script inline, which the page's own policy rightly forbids.
+    """
+    if not await page.evaluate("typeof window.axe === 'object'"):
+        await page.add_script_tag(path=str(AXE))
+    found = await page.evaluate(
+        """tags => axe
+            .run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]})
+            .then(r => r.violations.map(
+                v => v.id + " (" + v.nodes.map(n => n.target.join(" ")).join(", ") + ")"))""",
+        AXE_TAGS,
+    )
+    return [f"{state}: {violation}" for violation in found]

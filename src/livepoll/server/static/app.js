@@ -22,6 +22,8 @@
   var ACK_PATIENCE = 8000; // no ack by then: check that the socket is still alive
   var PROBE_TIMEOUT = 5000; // a live server answers a hello within this
   var CONNECT_TIMEOUT = 10000; // Wi-Fi that swallows packets would leave us waiting minutes
+  var SILENT_AFTER = 4000; // no word from the server by then: say so, and offer to retry
+  var SAY_FOR = 5000; // a screen reader has read an announcement by then; it is cleared
   var CLOSED = { question_closed: 1, question_not_open: 1, no_such_question: 1, time_up: 1 };
   var PLAIN = {
     question_closed: "Voting on this question has closed.",
@@ -47,10 +49,24 @@
     number: number, text: text, qa: text };
   var NICK_HINT = "Optional: skip it to play as “Anonymous”.";
 
+  /* The socket opens first, before any of the page is built: on a slow venue link
+     its handshake is the longest wait, and nothing below needs the server yet.
+     (Its messages are handled only once this whole script has run.) */
+  var ws = null;
+  var live = false; // the server has answered on this socket
+  var everLive = false;
+  var attempt = 0;
+  var retryTimer = 0;
+  var probeTimer = 0;
+  var ackTimer = 0;
+  var firstState = false;
+  connect();
+
   var el = {};
-  ("deck conn waiting join joinLabel joinMsg joinInput nick nickInput nickMsg nickSkip " +
-   "nickShow nickName nickEdit form progress timer fieldset prompt hint options qa qaEmpty " +
-   "items results resSum resList lbTitle board status submit say").split(" ").forEach(
+  ("deck conn wait waiting stuck retry summary summaryLink join joinLabel joinHint joinError " +
+   "joinInput nick nickInput nickMsg nickSkip nickShow nickName nickEdit form progress timer " +
+   "fieldset prompt hint error options qa qaEmpty items results resSum resList lbTitle board " +
+   "bar status submit say").split(" ").forEach(
     function (id) { el[id] = document.getElementById(id); });
 
   function make(tag, cls, content) {
@@ -71,8 +87,13 @@
       .replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g, " ")
       .replace(/\s+/g, " ").trim();
   }
-  function say(words) { // for screen readers: what a move did
+  /* For screen readers: what a move did, or what the chair did. Said once, then
+     cleared, so that a reader who browses later does not find stale news there. */
+  var sayTimer = 0;
+  function say(words) {
     el.say.textContent = el.say.textContent === words ? words + "\u00a0" : words;
+    clearTimeout(sayTimer);
+    sayTimer = setTimeout(function () { el.say.textContent = ""; }, SAY_FOR);
   }
 
   /* Storage: localStorage when the browser allows it, else this page's memory
@@ -152,6 +173,8 @@
   var shown = ""; // identity of the question the form was built for
   var ui = null; // the controls of that question
   var notice = null; // {text, kind}: shown until the person's next action
+  var problem = ""; // what is wrong with the answer: shown next to the question, GOV.UK style
+  var announced = ""; // what the live region last said about the chair's moves
   var diskTrouble = false; // the server said it cannot save right now (and keeps trying)
   var lastAck = {}; // key -> highest acked seq, so a late older ack changes nothing
   var pending = load("pending"); // {k, q, t, a, seq}: sent or to send, not yet acked
@@ -346,7 +369,7 @@
     var input = make(kind, "field");
     input.id = "answer";
     label.htmlFor = "answer";
-    input.setAttribute("aria-describedby", hint);
+    input.setAttribute("aria-describedby", hint + " error");
     el.options.appendChild(label);
     return input;
   }
@@ -388,11 +411,11 @@
       check: function () {
         if (!input.value.trim()) return "";
         var v = parseNumber(input.value);
-        var problem = isNaN(v) ? "Enter a number, such as 42 or 3.5."
+        var wrong = isNaN(v) ? "Enter a number, such as 42 or 3.5."
           : low !== null && v < low ? "The lowest answer is " + low + after + "."
           : high !== null && v > high ? "The highest answer is " + high + after + "." : "";
-        if (problem) input.setAttribute("aria-invalid", "true");
-        return problem;
+        if (wrong) input.setAttribute("aria-invalid", "true");
+        return wrong;
       }
     };
   }
@@ -639,14 +662,37 @@
     }
     if (el.status.textContent !== text) el.status.textContent = text;
     el.status.className = "status" + (kind ? " " + kind : "");
+    drawProblem(q);
     el.submit.textContent = qa ? (isOpen() ? "Send question" : "Questions closed")
       : q && open && timeUp ? "Time is up"
       : q && !open ? "Voting closed" : saved !== null ? "Update answer" : "Submit answer";
     el.fieldset.disabled = el.submit.disabled = !isOpen();
-    el.conn.textContent = !live && (everLive || attempt > 0) ? "Reconnecting…"
+    var conn = !live && (everLive || attempt > 0) ? "Reconnecting…"
       : live && diskTrouble ? "Saving delayed" : "";
+    if (el.conn.textContent !== conn) el.conn.textContent = conn; // each change is said once
     drawItems();
     drawNick();
+  }
+
+  /* An answer that cannot be sent, as the GOV.UK Design System shows errors: a
+     message next to the question with a hidden "Error:" for screen readers, tied to
+     the group by aria-describedby and aria-invalid, and a summary at the top. */
+  function drawProblem(q) {
+    var text = q ? problem : "";
+    if (el.error.getAttribute("data-text") !== text) {
+      el.error.setAttribute("data-text", text);
+      empty(el.error);
+      if (text) {
+        el.error.appendChild(make("span", "vh", "Error: "));
+        el.error.appendChild(document.createTextNode(text));
+      }
+      el.summaryLink.textContent = text;
+    }
+    el.error.hidden = el.summary.hidden = !text;
+    el.fieldset.setAttribute("aria-describedby", text ? "hint error" : "hint");
+    el.form.className = "form" + (text ? " has-error" : "");
+    if (text) el.fieldset.setAttribute("aria-invalid", "true");
+    else el.fieldset.removeAttribute("aria-invalid");
   }
 
   // Counts down locally, once a second; every state frame resets it to the server's word.
@@ -678,9 +724,12 @@
     el.join.hidden = true;
     var title = typeof m.title === "string" ? m.title : "";
     el.deck.textContent = title;
-    document.title = title ? title + " – livepoll" : "livepoll";
     var q = question();
-    el.waiting.hidden = !!q;
+    // The tab or window names the question, as a screen reader's first words.
+    document.title = (q ? String(q.prompt) + " – " : "") + (title ? title + " – " : "") + "livepoll";
+    var focusLost = !el.wait.hidden && el.wait.contains(document.activeElement);
+    el.wait.hidden = !!q;
+    el.retry.hidden = el.stuck.hidden = true;
     el.form.hidden = el.submit.hidden = !q;
     results = m.results && typeof m.results === "object" ? m.results : null;
     items = Array.isArray(m.items) ? m.items : null;
@@ -688,11 +737,17 @@
     deadline = timed ? performance.now() + m.time_left * 1000 : 0;
     timeUp = timed && m.time_left <= 0;
     if (!q) {
+      var before = shown;
+      var active = document.activeElement;
       shown = "";
       ui = null;
       notice = null;
+      problem = "";
       el.waiting.textContent = m.question ? "This question cannot be answered on this page."
         : "Waiting for the next question…";
+      announce(el.waiting.textContent);
+      // Focus that was in the question just taken away would fall to the page itself.
+      if (before && (!active || active === document.body || focusLost)) el.waiting.focus();
       clock();
       drawResults();
       render();
@@ -709,21 +764,35 @@
       // Focus that was in the old question (or nowhere) moves to the new prompt,
       // so keyboard and screen reader users land on it instead of the page top.
       var active = document.activeElement;
-      var lost = !active || active === document.body || el.form.contains(active) ||
-        active === el.submit || el.items.contains(active) || el.join.contains(active);
+      var lost = !active || active === document.body || el.form.contains(active) || focusLost ||
+        active === el.submit || el.items.contains(active) || el.join.contains(active) ||
+        el.summary.contains(active);
       build(q);
       shown = identity;
       notice = null;
+      problem = "";
       asking = null;
       wasDirty = false;
       if (lost) el.prompt.focus();
+    } else if (!isOpen() && (el.form.contains(document.activeElement) ||
+        document.activeElement === el.submit)) {
+      // Closing disables the controls, which drops their focus to the page itself.
+      el.prompt.focus();
     }
     el.progress.textContent = "Question " + (Number(m.index) + 1) + " of " + Number(m.count);
+    announce(el.progress.textContent + ". " + (isOpen() ? "Voting is open." : "Voting is closed."));
     if (!isOpen() || !wasDirty) ui.show(answerOf(key));
     if (q.type === "quiz") sendNick();
     clock();
     drawResults();
     render();
+  }
+
+  // Tells screen readers what the chair did (a new question, voting closed), once each.
+  function announce(words) {
+    if (words === announced) return;
+    announced = words;
+    say(words);
   }
 
   function onResults(m) {
@@ -791,12 +860,27 @@
     if (code !== "code_needed" && code !== "ticket_needed") save(ticket ? "ticket" : "code", null);
     refused = code;
     el.joinLabel.textContent = ticket ? "Ticket code" : "Room code";
-    el.joinMsg.textContent = JOIN[code];
+    el.joinHint.textContent = ticket ? JOIN.ticket_needed : JOIN.code_needed;
+    joinError(/needed/.test(code) ? "" : JOIN[code]);
     el.join.hidden = false;
-    el.waiting.hidden = el.form.hidden = el.submit.hidden = el.qa.hidden = el.results.hidden = true;
+    el.wait.hidden = el.form.hidden = el.submit.hidden = el.qa.hidden = el.results.hidden = true;
+    el.summary.hidden = true;
     drawNick();
-    el.joinInput.setAttribute("aria-invalid", /needed/.test(code) ? "false" : "true");
     if (!el.join.contains(document.activeElement)) el.joinInput.focus();
+  }
+
+  // The join form's error, apart from its hint (GOV.UK's error message pattern).
+  function joinError(text) {
+    empty(el.joinError);
+    if (text) {
+      el.joinError.appendChild(make("span", "vh", "Error: "));
+      el.joinError.appendChild(document.createTextNode(text));
+    }
+    el.joinError.hidden = !text;
+    el.join.className = "card" + (text ? " has-error" : "");
+    el.joinInput.setAttribute("aria-describedby", text ? "joinHint joinError" : "joinHint");
+    if (text) el.joinInput.setAttribute("aria-invalid", "true");
+    else el.joinInput.removeAttribute("aria-invalid");
   }
 
   function onError(m) {
@@ -835,9 +919,11 @@
       return;
     }
     var q = question();
+    var here = false; // about the answer now in the form: shown next to the question
     if (asked) {
       asking = null;
       text = "Your question was not sent: " + lower(text);
+      here = true;
     }
     if (up >= 0) {
       ups.splice(up, 1);
@@ -851,22 +937,22 @@
         text = "Your answer to an earlier question was not saved: " + lower(text);
       } else if (CLOSED[code]) {
         ui.show(answerOf(key)); // show what is really saved, not what was refused
+      } else {
+        here = true;
       }
     }
-    notice = { text: text, kind: "err" };
+    if (here) {
+      notice = null;
+      problem = text;
+      say("Error: " + text);
+    } else {
+      notice = { text: text, kind: "err" };
+    }
     render();
   }
 
   /* ---- the connection ---- */
 
-  var ws = null;
-  var live = false; // the server has answered on this socket
-  var everLive = false;
-  var attempt = 0;
-  var retryTimer = 0;
-  var probeTimer = 0;
-  var ackTimer = 0;
-  var firstState = false;
 
   // Relative to the page ("/ws" when served at "/"), so a reverse proxy may
   // mount livepoll under a path; wss: whenever the page itself came over https.
@@ -1044,15 +1130,15 @@
   function submit() {
     var q = question();
     if (!q || !isOpen()) return;
-    var problem = ui.check ? ui.check() : "";
-    var answer = problem ? null : ui.read();
-    if (!problem && answer === null) problem = ui.need;
-    if (problem) {
-      notice = { text: problem, kind: "err" };
-      render();
+    var wrong = ui.check ? ui.check() : "";
+    var answer = wrong ? null : ui.read();
+    if (!wrong && answer === null) wrong = ui.need;
+    if (wrong) {
+      showProblem(wrong);
       return;
     }
     notice = null;
+    problem = "";
     var key = keyOf(q.id);
     if (q.type === "qa") {
       if (!asking) {
@@ -1074,8 +1160,20 @@
   });
   function edited() {
     notice = null;
+    problem = "";
     render();
   }
+  function showProblem(text) {
+    notice = null;
+    problem = text;
+    render();
+    el.summary.focus();
+  }
+  el.summaryLink.addEventListener("click", function (event) {
+    event.preventDefault();
+    var first = el.options.querySelector("input:not(:disabled), textarea, button:not(:disabled)");
+    if (first) first.focus();
+  });
   el.options.addEventListener("change", edited);
   el.options.addEventListener("input", edited);
 
@@ -1096,12 +1194,15 @@
   el.join.addEventListener("submit", function (event) {
     event.preventDefault();
     var value = el.joinInput.value.trim().toUpperCase().slice(0, 32);
+    var ticket = refused.indexOf("ticket") >= 0;
     if (!value) {
-      el.joinMsg.textContent = "Enter the code first.";
+      joinError(ticket ? "Enter your ticket code." : "Enter the room code.");
+      el.joinInput.focus();
       return;
     }
-    save(refused.indexOf("ticket") >= 0 ? "ticket" : "code", value);
-    el.joinMsg.textContent = "Joining…";
+    save(ticket ? "ticket" : "code", value);
+    joinError("");
+    el.joinHint.textContent = "Joining…";
     if (!hello()) connect();
   });
 
@@ -1139,5 +1240,46 @@
   window.addEventListener("offline", function () {
     if (ws) drop();
   });
-  connect();
+
+  /* A server that stays silent (a captive portal, client isolation, a laptop asleep)
+     would leave "Connecting…" on screen forever: after a few seconds say so, keep
+     trying, and offer a button that tries at once. */
+  var silentTimer = 0;
+  function listen() {
+    clearTimeout(silentTimer);
+    silentTimer = setTimeout(function () {
+      if (everLive || refused) return;
+      el.stuck.textContent = "The poll is not answering yet. It keeps trying: check that " +
+        "your phone is on the venue’s Wi-Fi.";
+      el.stuck.hidden = el.retry.hidden = false;
+    }, SILENT_AFTER);
+  }
+  el.retry.addEventListener("click", function () {
+    el.stuck.hidden = el.retry.hidden = true;
+    el.waiting.focus();
+    attempt = 0;
+    if (ws) drop(); // a socket open but silent, or still dialling: start afresh
+    clearTimeout(retryTimer);
+    retryTimer = 0;
+    connect();
+    listen();
+  });
+  el.wait.hidden = !!state || !!refused; // the page without its script says why instead
+  listen();
+
+  /* The sticky bar must not hide the control that has the keyboard focus (WCAG 2.4.11):
+     scrolling keeps the bar's height clear, and a control that still lands behind it
+     is scrolled above it. */
+  function clearOfBar() {
+    var sticky = window.getComputedStyle(el.bar).position === "sticky";
+    document.documentElement.style.scrollPaddingBottom = sticky ? el.bar.offsetHeight + "px" : "";
+    return sticky;
+  }
+  document.addEventListener("focusin", function (event) {
+    var target = event.target;
+    if (!clearOfBar() || !target || el.bar.contains(target) || !target.getBoundingClientRect) return;
+    var box = target.getBoundingClientRect();
+    var top = el.bar.getBoundingClientRect().top;
+    if (box.bottom + 8 > top) window.scrollBy(0, box.bottom + 8 - top);
+  });
 })();
