@@ -21,6 +21,8 @@ _FILES = {
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/app.css": ("app.css", "text/css; charset=utf-8"),
 }
+CATALOGUE_TYPE = "application/json; charset=utf-8"
+"""Each ``LANG.json`` beside the page is a message catalogue, served as /LANG.json."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +73,12 @@ class StaticFiles:
         """Read the page's files from the installed package."""
         folder = resources.files("livepoll.server").joinpath("static")
         files = {}
-        for path, (name, content_type) in _FILES.items():
+        catalogues = {
+            f"/{entry.name}": (entry.name, CATALOGUE_TYPE)
+            for entry in folder.iterdir()
+            if entry.name.endswith(".json")
+        }
+        for path, (name, content_type) in {**_FILES, **catalogues}.items():
             body = folder.joinpath(name).read_bytes()
             digest = hashlib.sha256(body).hexdigest()[:20]
             files[path] = Asset(body, content_type, gzip.compress(body, 9, mtime=0), f'"{digest}"')

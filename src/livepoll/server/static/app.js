@@ -25,29 +25,18 @@
   var SILENT_AFTER = 4000; // no word from the server by then: say so, and offer to retry
   var SAY_FOR = 5000; // a screen reader has read an announcement by then; it is cleared
   var CLOSED = { question_closed: 1, question_not_open: 1, no_such_question: 1, time_up: 1 };
-  var PLAIN = {
-    question_closed: "Voting on this question has closed.",
-    question_not_open: "Voting on this question has not opened yet.",
-    no_such_question: "This question is no longer part of the poll.",
-    time_up: "Time is up for this question.",
-    no_such_option: "That option is not available. Please choose again.",
-    too_many_choices: "Too many options chosen. Please choose fewer.",
-    bad_answer: "That answer could not be saved. Please check it.",
-    no_such_item: "That question is no longer on the list.",
-    frame_too_large: "That was too large to send.",
-    rate_limited: "Too much at once. Please wait a moment and try again."
-  };
-  var JOIN = {
-    code_needed: "Enter the room code shown on the screen.",
-    bad_code: "That room code is not the one on the screen. Check it and try again.",
-    ticket_needed: "Enter the ticket code from your badge.",
-    bad_ticket: "That ticket code does not exist. Check it and try again.",
-    ticket_used: "That ticket is already used on another phone. Enter your own ticket code."
-  };
+  var PLAIN = { question_closed: 1, question_not_open: 1, no_such_question: 1, time_up: 1,
+    no_such_option: 1, too_many_choices: 1, bad_answer: 1, no_such_item: 1, frame_too_large: 1,
+    rate_limited: 1 }; // error codes the catalogues explain in plain words (err_CODE)
+  var JOIN = { code_needed: 1, bad_code: 1, ticket_needed: 1, bad_ticket: 1, ticket_used: 1 };
+  /* The languages of the page, each named in itself; a catalogue per language
+     (static/LANG.json) holds every word the page shows. */
+  var LANGUAGES = { en: "English", cy: "Cymraeg", fr: "Français", de: "Deutsch", es: "Español",
+    ar: "العربية" };
+  var RTL = { ar: 1 };
   var CHOICE = { single: 1, multi: 1, quiz: 1 };
   var BUILD = { single: choice, multi: choice, quiz: choice, scale: scale, ranking: ranking,
     number: number, text: text, qa: text };
-  var NICK_HINT = "Optional: skip it to play as “Anonymous”.";
 
   /* The socket opens first, before any of the page is built: on a slow venue link
      its handshake is the longest wait, and nothing below needs the server yet.
@@ -62,12 +51,60 @@
   var firstState = false;
   connect();
 
+  /* The attendee's language: the one they chose on this phone before, else the first
+     of the phone's languages (its Accept-Language) the page speaks, else English.
+     Its catalogue is fetched now, alongside the socket's handshake; server messages
+     wait for it, so no English flashes by. */
+  var lang = chooseLanguage();
+  var words = null;
+  var plurals = null;
+  var early = []; // frames that arrived before the catalogue
+  loadWords(lang);
+
   var el = {};
   ("deck conn wait waiting stuck retry summary summaryLink join joinLabel joinHint joinError " +
    "joinInput nick nickInput nickMsg nickSkip nickShow nickName nickEdit form progress timer " +
    "fieldset prompt hint error options qa qaEmpty items results resSum resList lbTitle board " +
-   "bar status submit say").split(" ").forEach(
+   "bar status submit say langs lang").split(" ").forEach(
     function (id) { el[id] = document.getElementById(id); });
+
+  function chooseLanguage() {
+    var chosen = null;
+    try { chosen = JSON.parse(window.localStorage.getItem(PREFIX + "lang")); } catch (e) { /* none */ }
+    if (typeof chosen === "string" && LANGUAGES[chosen]) return chosen;
+    var wanted = navigator.languages && navigator.languages.length ? navigator.languages
+      : [navigator.language || "en"];
+    for (var i = 0; i < wanted.length; i++) {
+      var code = String(wanted[i]).toLowerCase().split("-")[0];
+      if (LANGUAGES[code]) return code;
+    }
+    return "en";
+  }
+  function loadWords(code) {
+    fetch(code + ".json", { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) throw new Error("catalogue " + response.status);
+      return response.json();
+    }).then(function (catalogue) {
+      if (code !== lang) return; // the attendee picked another meanwhile
+      words = catalogue;
+      plurals = window.Intl && Intl.PluralRules ? new Intl.PluralRules(code) : null;
+      translated();
+    }).catch(function () {
+      setTimeout(function () { if (code === lang && !words) loadWords(code); }, 2000);
+    });
+  }
+  // A message from the catalogue, its {names} filled in; plurals pick their form by {n}.
+  function t(key, params) {
+    var text = words ? words[key] : null;
+    if (text && typeof text === "object") {
+      var form = plurals ? plurals.select(params.n) : params.n === 1 ? "one" : "other";
+      text = text[form] || text.other;
+    }
+    if (typeof text !== "string") return "";
+    return text.replace(/\{(\w+)\}/g, function (_, name) {
+      return params && params[name] !== undefined ? String(params[name]) : "";
+    });
+  }
 
   function make(tag, cls, content) {
     var node = document.createElement(tag);
@@ -77,9 +114,8 @@
   }
   function empty(node) { while (node.firstChild) node.removeChild(node.firstChild); }
   function upper(s) { return s.charAt(0).toUpperCase() + s.slice(1); }
-  function lower(s) { return s.charAt(0).toLowerCase() + s.slice(1); }
   function json(v) { return JSON.stringify(v === undefined ? null : v); }
-  function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+  function plural(n, key) { return t(key, { n: n }); }
   function num(x) { return typeof x === "number" ? String(Math.round(x * 100) / 100) : "–"; }
   // As the server cleans text: no control or direction characters, single spaces.
   function clean(s) {
@@ -242,7 +278,7 @@
       show: function (a) {
         all.forEach(function (input, i) { input.checked = Array.isArray(a) && a.indexOf(i) >= 0; });
       },
-      need: multi ? "Choose at least one option first." : "Choose an option first.",
+      need: t(multi ? "need_multi" : "need_single"),
       // Marks chosen options and, for multi, disables the rest once the limit is reached;
       // after a quiz closes, marks the right answers.
       paint: function () {
@@ -251,13 +287,17 @@
         var correct = q.type === "quiz" && Array.isArray(state.correct) ? state.correct : null;
         all.forEach(function (input, i) {
           var off = full && !input.checked;
+          var mark = correct ? (correct.indexOf(i) >= 0 ? "right" : input.checked ? "wrong" : "")
+            : input.checked ? "yours" : "";
           input.disabled = off;
           input.parentNode.className = "opt" + (input.checked ? " on" : "") + (off ? " off" : "") +
-            (correct ? (correct.indexOf(i) >= 0 ? " right" : input.checked ? " wrong" : "") : "");
+            (correct && mark ? " " + mark : "");
+          // Said in words as well as colour once voting closes; the style sheet shows it.
+          input.parentNode.setAttribute("data-mark", mark ? t("mark_" + mark) : "");
         });
-        el.hint.textContent = !multi ? "Choose one answer."
-          : max >= all.length ? "Choose all that apply."
-          : "Choose up to " + max + "." + (full ? " To pick another, untick one first." : "");
+        el.hint.textContent = !multi ? t("hint_single")
+          : max >= all.length ? t("hint_all")
+          : t(full ? "hint_up_to_full" : "hint_up_to", { max: max });
       }
     };
   }
@@ -288,8 +328,8 @@
       el.options.appendChild(words);
     }
     el.hint.textContent = ends
-      ? "Choose from " + low + " (" + ends[0] + ") to " + high + " (" + ends[1] + ")."
-      : "Choose from " + low + " to " + high + ".";
+      ? t("hint_scale_ends", { low: low, low_label: ends[0], high: high, high_label: ends[1] })
+      : t("hint_scale", { low: low, high: high });
     function val() {
       for (var i = 0; i < all.length; i++) if (all[i].checked) return all[i].value;
       return "";
@@ -301,7 +341,7 @@
       show: function (a) {
         all.forEach(function (input) { input.checked = input.value === String(a); });
       },
-      need: "Choose a point on the scale first.",
+      need: t("need_scale"),
       paint: function () {
         all.forEach(function (input) {
           input.parentNode.className = "pt" + (input.checked ? " on" : "");
@@ -316,7 +356,7 @@
     var order = first.slice();
     var list = make("ol", "rank");
     el.options.appendChild(list);
-    el.hint.textContent = "Put the options in order, best first, with the ▲ and ▼ buttons.";
+    el.hint.textContent = t("hint_ranking");
     function valid(a) { return Array.isArray(a) && a.length === n ? a : first; }
     function draw() {
       empty(list);
@@ -327,7 +367,8 @@
         [-1, 1].forEach(function (step) {
           var button = make("button", "mv", step < 0 ? "▲" : "▼");
           button.type = "button";
-          button.setAttribute("aria-label", "Move " + q.options[option] + (step < 0 ? " up" : " down"));
+          button.setAttribute("aria-label", t(step < 0 ? "move_up" : "move_down",
+            { option: q.options[option] }));
           button.disabled = step < 0 ? at === 0 : at === n - 1;
           button.addEventListener("click", function () { move(at, step); });
           li.appendChild(button);
@@ -346,7 +387,7 @@
       var buttons = list.children[to].getElementsByTagName("button");
       var next = buttons[step < 0 ? 0 : 1];
       (next.disabled ? buttons[step < 0 ? 1 : 0] : next).focus();
-      say(q.options[option] + " moved to position " + (to + 1) + " of " + n + ".");
+      say(t("moved", { option: q.options[option], to: to + 1, n: n }));
       notice = null;
       render();
     }
@@ -385,7 +426,8 @@
     var unit = q.unit ? String(q.unit) : "";
     var low = typeof q.min === "number" ? q.min : null;
     var high = typeof q.max === "number" ? q.max : null;
-    var input = field("input", unit ? "Your answer (" + unit + ")" : "Your answer", "hint");
+    var input = field("input", unit ? t("your_answer_unit", { unit: unit }) : t("your_answer"),
+      "hint");
     var row = make("div", "row");
     input.type = "text";
     input.inputMode = low !== null && low >= 0 ? "decimal" : "text";
@@ -394,10 +436,9 @@
     if (unit) row.appendChild(make("span", "unit", unit)).setAttribute("aria-hidden", "true");
     el.options.appendChild(row);
     var after = unit ? " " + unit : "";
-    el.hint.textContent = low !== null && high !== null
-      ? "A number from " + low + " to " + high + after + "."
-      : low !== null ? "A number, " + low + after + " or more."
-      : high !== null ? "A number, " + high + after + " or less." : "A number.";
+    var bounds = { low: low, high: high, unit: after };
+    el.hint.textContent = t(low !== null && high !== null ? "hint_number_range"
+      : low !== null ? "hint_number_min" : high !== null ? "hint_number_max" : "hint_number", bounds);
     input.addEventListener("input", function () { input.removeAttribute("aria-invalid"); });
     return {
       val: function () { return input.value.trim(); },
@@ -407,13 +448,13 @@
         var v = typeof a === "number" ? String(a) : "";
         if (input.value !== v) input.value = v;
       },
-      need: "Enter a number first.",
+      need: t("need_number"),
       check: function () {
         if (!input.value.trim()) return "";
         var v = parseNumber(input.value);
-        var wrong = isNaN(v) ? "Enter a number, such as 42 or 3.5."
-          : low !== null && v < low ? "The lowest answer is " + low + after + "."
-          : high !== null && v > high ? "The highest answer is " + high + after + "." : "";
+        var wrong = isNaN(v) ? t("number_wrong")
+          : low !== null && v < low ? t("number_low", bounds)
+          : high !== null && v > high ? t("number_high", bounds) : "";
         if (wrong) input.setAttribute("aria-invalid", "true");
         return wrong;
       }
@@ -424,7 +465,7 @@
   function text(q) {
     var qa = q.type === "qa";
     var max = Number(q.max_length) || 120;
-    var input = field(qa || max > 80 ? "textarea" : "input", qa ? "Your question" : "Your answer",
+    var input = field(qa || max > 80 ? "textarea" : "input", t(qa ? "your_question" : "your_answer"),
       "hint count");
     var count = make("p", "count");
     count.id = "count";
@@ -434,10 +475,8 @@
     input.autocomplete = "off";
     el.options.appendChild(input);
     el.options.appendChild(count);
-    el.hint.textContent = qa
-      ? "Ask a question; upvote the ones you want answered." +
-        (q.moderated ? " Questions appear once the chair approves them." : "")
-      : q.display === "wall" ? "Write a short answer." : "A word or a few: they make the word cloud.";
+    el.hint.textContent = t(qa ? (q.moderated ? "hint_qa_moderated" : "hint_qa")
+      : q.display === "wall" ? "hint_wall" : "hint_cloud");
     function counted() { count.textContent = input.value.length + " / " + max; }
     input.addEventListener("input", counted);
     counted();
@@ -451,7 +490,7 @@
         if (input.value !== v) input.value = v;
         counted();
       },
-      need: qa ? "Write your question first." : "Write your answer first."
+      need: t(qa ? "need_question" : "need_text")
     };
   }
 
@@ -512,7 +551,7 @@
     waiting.forEach(function (a) {
       var li = make("li", "item mine");
       li.appendChild(make("p", "qt", a.text));
-      li.appendChild(make("div", "qm")).appendChild(make("span", "tag wait", "Yours · waiting for the chair"));
+      li.appendChild(make("div", "qm")).appendChild(make("span", "tag wait", t("yours_waiting")));
       el.items.appendChild(li);
     });
     list.forEach(function (item, i) {
@@ -523,15 +562,15 @@
       var button = make("button", "up");
       words.id = "item" + item.id;
       button.appendChild(make("span", "", "▲ ")).setAttribute("aria-hidden", "true");
-      button.appendChild(document.createTextNode("Upvote"));
+      button.appendChild(document.createTextNode(t("upvote")));
       button.type = "button";
       button.setAttribute("data-item", String(item.id));
       button.setAttribute("aria-pressed", marks[i] ? "true" : "false");
       button.setAttribute("aria-describedby", words.id);
       button.disabled = !isOpen();
       meta.appendChild(button);
-      meta.appendChild(make("span", "votes", plural(Number(item.votes) || 0, "vote")));
-      if (answered) meta.appendChild(make("span", "tag", "Answered"));
+      meta.appendChild(make("span", "votes", plural(Number(item.votes) || 0, "votes")));
+      if (answered) meta.appendChild(make("span", "tag", t("answered")));
       li.appendChild(words);
       li.appendChild(meta);
       el.items.appendChild(li);
@@ -559,25 +598,25 @@
         var share = q.type !== "multi" && total ? " · " + Math.round(100 * c / total) + "%" : "";
         rows.push([(correct.indexOf(i) >= 0 ? "✓ " : "") + q.options[i], c + share, c / most]);
       });
-      summary = plural(total, q.type === "multi" ? "choice" : "vote");
+      summary = plural(total, q.type === "multi" ? "choices" : "votes");
     } else if (q.type === "scale" && Array.isArray(r.values)) {
       r.values.forEach(function (v, i) { rows.push([v, counts[i], counts[i] / most]); });
-      summary = plural(r.count, "answer") +
-        (r.count ? " · mean " + num(r.mean) + " · median " + num(r.median) : "");
+      summary = !r.count ? plural(0, "answers") : t("summary_scale",
+        { answers: plural(r.count, "answers"), mean: num(r.mean), median: num(r.median) });
     } else if (q.type === "number" && Array.isArray(r.bins)) {
       var unit = q.unit ? " " + q.unit : "";
       var top = Math.max.apply(null, r.bins.map(function (b) { return b.count; }).concat([1]));
       r.bins.forEach(function (b) { rows.push([num(b.from) + "–" + num(b.to), b.count, b.count / top]); });
-      summary = plural(r.count, "answer") +
-        (r.count ? " · median " + num(r.median) + unit + " · mean " + num(r.mean) + unit : "");
+      summary = !r.count ? plural(0, "answers") : t("summary_number",
+        { answers: plural(r.count, "answers"), median: num(r.median), mean: num(r.mean), unit: unit });
     } else if (q.type === "ranking" && Array.isArray(r.order)) {
       var scores = Array.isArray(r.scores) ? r.scores : [];
       var best = Math.max.apply(null, scores.concat([1]));
       r.order.forEach(function (option, at) {
-        rows.push([(at + 1) + ". " + q.options[option], plural(scores[option] || 0, "point"),
+        rows.push([(at + 1) + ". " + q.options[option], plural(scores[option] || 0, "points"),
           (scores[option] || 0) / best]);
       });
-      summary = "Ranked by points: a first place earns the most.";
+      summary = t("ranked");
     } else if (q.type === "text") {
       if (q.display === "wall") {
         (r.latest || []).forEach(function (answer) { rows.push([answer, "", null]); });
@@ -586,7 +625,7 @@
         var often = words.length ? words[0][1] : 1;
         words.forEach(function (w) { rows.push([w[0], w[1], w[1] / often]); });
       }
-      summary = plural(r.count || 0, "answer");
+      summary = plural(r.count || 0, "answers");
     }
     el.resSum.textContent = summary;
     el.resList.className = "res" + (q.type === "scale" || q.type === "number" ? " short" : "");
@@ -607,7 +646,7 @@
     el.lbTitle.hidden = el.board.hidden = !board;
     empty(el.board);
     (board || []).forEach(function (player) {
-      el.board.appendChild(make("li", "", player.name + " · " + plural(player.points, "point")));
+      el.board.appendChild(make("li", "", player.name + " · " + plural(player.points, "points")));
     });
   }
 
@@ -639,36 +678,31 @@
       text = notice.text;
       kind = notice.kind;
     } else if (sending) {
-      text = !live ? "Sending… (waiting for the connection)"
-        : diskTrouble ? "Sending… (the poll is slow to save; it keeps trying)" : "Sending…";
+      text = t(!live ? "sending_offline" : diskTrouble ? "sending_slow" : "sending");
     } else if (correct) {
       var names = correct.map(function (i) { return q.options[i]; }).join(", ");
       var right = Array.isArray(saved) && correct.indexOf(saved[0]) >= 0;
-      text = !saved ? "Voting is closed. The right answer: " + names + "."
-        : right ? "✓ Right! Well done." : "✗ Not this time. The right answer: " + names + ".";
+      text = t(!saved ? "closed_right_answer" : right ? "right" : "wrong", { names: names });
       kind = saved ? (right ? "ok" : "err") : "";
     } else if (q && open && timeUp) {
-      text = saved !== null ? "Time is up. Your answer was saved." : "Time is up.";
+      text = t(saved !== null ? "time_up_saved" : "time_up");
     } else if (q && !open) {
-      text = qa ? "Questions are closed." : saved !== null ? "Voting is closed. Your answer was saved."
-        : "Voting is closed.";
+      text = t(qa ? "questions_closed" : saved !== null ? "closed_saved" : "closed");
     } else if (q && dirty()) {
-      text = qa ? "Not sent yet. Press “Send question” to send it."
-        : saved !== null ? "Changed, not sent yet. Press “Update answer” to save it."
-        : "Not sent yet. Press “Submit answer” to send it.";
+      text = t(qa ? "not_sent_question" : saved !== null ? "changed_not_sent" : "not_sent");
     } else if (saved !== null) {
-      text = "✓ Your answer is saved. You can change it while voting is open.";
+      text = t("saved");
       kind = "ok";
     }
     if (el.status.textContent !== text) el.status.textContent = text;
     el.status.className = "status" + (kind ? " " + kind : "");
     drawProblem(q);
-    el.submit.textContent = qa ? (isOpen() ? "Send question" : "Questions closed")
-      : q && open && timeUp ? "Time is up"
-      : q && !open ? "Voting closed" : saved !== null ? "Update answer" : "Submit answer";
+    el.submit.textContent = t(qa ? (isOpen() ? "send_question" : "questions_closed_button")
+      : q && open && timeUp ? "time_up_button"
+      : q && !open ? "voting_closed_button" : saved !== null ? "update" : "submit");
     el.fieldset.disabled = el.submit.disabled = !isOpen();
-    var conn = !live && (everLive || attempt > 0) ? "Reconnecting…"
-      : live && diskTrouble ? "Saving delayed" : "";
+    var conn = !live && (everLive || attempt > 0) ? t("reconnecting")
+      : live && diskTrouble ? t("saving_delayed") : "";
     if (el.conn.textContent !== conn) el.conn.textContent = conn; // each change is said once
     drawItems();
     drawNick();
@@ -683,7 +717,7 @@
       el.error.setAttribute("data-text", text);
       empty(el.error);
       if (text) {
-        el.error.appendChild(make("span", "vh", "Error: "));
+        el.error.appendChild(make("span", "vh", t("error_prefix")));
         el.error.appendChild(document.createTextNode(text));
       }
       el.summaryLink.textContent = text;
@@ -705,20 +739,23 @@
     var left = Math.max(0, Math.ceil(ms / 1000));
     el.timer.className = "timer" + (left <= 10 ? " low" : "");
     if (left <= 0) {
-      el.timer.textContent = "Time is up";
+      el.timer.textContent = t("timer_up");
       if (!timeUp) {
         timeUp = true;
         render();
       }
       return;
     }
-    el.timer.textContent = "Time left " + Math.floor(left / 60) + ":" + ("0" + (left % 60)).slice(-2);
+    el.timer.textContent = t("time_left",
+      { time: Math.floor(left / 60) + ":" + ("0" + (left % 60)).slice(-2) });
     clockTimer = setTimeout(clock, (ms % 1000) + 30);
   }
 
   /* ---- messages from the server ---- */
 
-  function onState(m, first) {
+  // ``again``: the same state drawn anew in another language; nothing is remembered
+  // from it a second time and the focus stays where the attendee put it.
+  function onState(m, first, again) {
     state = m;
     refused = "";
     el.join.hidden = true;
@@ -727,7 +764,11 @@
     var q = question();
     // The tab or window names the question, as a screen reader's first words.
     document.title = (q ? String(q.prompt) + " – " : "") + (title ? title + " – " : "") + "livepoll";
-    var focusLost = !el.wait.hidden && el.wait.contains(document.activeElement);
+    // Where the focus was, before this state hides or disables anything.
+    var active = document.activeElement;
+    var focusLost = !again && (!active || active === document.body || el.form.contains(active) ||
+      active === el.submit || el.items.contains(active) || el.join.contains(active) ||
+      el.summary.contains(active) || el.wait.contains(active));
     el.wait.hidden = !!q;
     el.retry.hidden = el.stuck.hidden = true;
     el.form.hidden = el.submit.hidden = !q;
@@ -738,16 +779,14 @@
     timeUp = timed && m.time_left <= 0;
     if (!q) {
       var before = shown;
-      var active = document.activeElement;
       shown = "";
       ui = null;
       notice = null;
       problem = "";
-      el.waiting.textContent = m.question ? "This question cannot be answered on this page."
-        : "Waiting for the next question…";
+      el.waiting.textContent = t(m.question ? "cannot_answer" : "waiting");
       announce(el.waiting.textContent);
       // Focus that was in the question just taken away would fall to the page itself.
-      if (before && (!active || active === document.body || focusLost)) el.waiting.focus();
+      if (before && focusLost) el.waiting.focus();
       clock();
       drawResults();
       render();
@@ -757,30 +796,26 @@
     var wasDirty = shown && dirty();
     // The reply to hello is the server's word on this question: it knows our
     // answer (your_answer; a Q&A's upvotes) or has none, whatever this phone remembers.
-    if (m.your_answer !== undefined && m.your_answer !== null) remember(key, m.your_answer);
+    if (again) { /* already taken in */ }
+    else if (m.your_answer !== undefined && m.your_answer !== null) remember(key, m.your_answer);
     else if (first) remember(key, null);
     var identity = json([title, q]);
     if (identity !== shown) {
       // Focus that was in the old question (or nowhere) moves to the new prompt,
       // so keyboard and screen reader users land on it instead of the page top.
-      var active = document.activeElement;
-      var lost = !active || active === document.body || el.form.contains(active) || focusLost ||
-        active === el.submit || el.items.contains(active) || el.join.contains(active) ||
-        el.summary.contains(active);
       build(q);
       shown = identity;
       notice = null;
       problem = "";
       asking = null;
       wasDirty = false;
-      if (lost) el.prompt.focus();
-    } else if (!isOpen() && (el.form.contains(document.activeElement) ||
-        document.activeElement === el.submit)) {
+      if (focusLost) el.prompt.focus();
+    } else if (!again && !isOpen() && (el.form.contains(active) || active === el.submit)) {
       // Closing disables the controls, which drops their focus to the page itself.
       el.prompt.focus();
     }
-    el.progress.textContent = "Question " + (Number(m.index) + 1) + " of " + Number(m.count);
-    announce(el.progress.textContent + ". " + (isOpen() ? "Voting is open." : "Voting is closed."));
+    el.progress.textContent = t("progress", { i: Number(m.index) + 1, n: Number(m.count) });
+    announce(el.progress.textContent + ". " + t(isOpen() ? "voting_open" : "closed"));
     if (!isOpen() || !wasDirty) ui.show(answerOf(key));
     if (q.type === "quiz") sendNick();
     clock();
@@ -793,6 +828,43 @@
     if (words === announced) return;
     announced = words;
     say(words);
+  }
+
+  /* The catalogue has arrived (or another was chosen): the page's fixed words, its
+     language and direction, then the frames that waited for it or a redraw. */
+  function translated() {
+    var root = document.documentElement;
+    root.lang = lang;
+    root.dir = RTL[lang] ? "rtl" : "ltr";
+    var fixed = document.querySelectorAll("[data-t]");
+    for (var i = 0; i < fixed.length; i++) fixed[i].textContent = t(fixed[i].getAttribute("data-t"));
+    if (!el.lang.options.length) {
+      Object.keys(LANGUAGES).forEach(function (code) {
+        var option = make("option", "", LANGUAGES[code]);
+        option.value = code;
+        option.lang = code;
+        el.lang.appendChild(option);
+      });
+    }
+    el.lang.value = lang;
+    el.langs.hidden = false;
+    var waited = early;
+    early = [];
+    if (waited.length) {
+      waited.forEach(handle);
+    } else if (refused) {
+      el.joinLabel.textContent = t(refused.indexOf("ticket") >= 0 ? "ticket_code" : "room_code");
+      el.joinHint.textContent = t(refused.indexOf("ticket") >= 0 ? "join_ticket_needed"
+        : "join_code_needed");
+      joinError(/needed/.test(refused) ? "" : t("join_" + refused));
+      render();
+    } else if (state) {
+      shown = "";
+      announced = "";
+      onState(state, false, true);
+    } else {
+      render();
+    }
   }
 
   function onResults(m) {
@@ -822,8 +894,7 @@
       asking = null;
       if (q && q.type === "qa") {
         ui.show("");
-        notice = { text: "✓ Your question was sent." +
-          (q.moderated ? " It appears once the chair approves it." : ""), kind: "ok" };
+        notice = { text: t(q.moderated ? "question_sent_moderated" : "question_sent"), kind: "ok" };
       }
       render();
       return;
@@ -859,9 +930,9 @@
     var ticket = code.indexOf("ticket") >= 0;
     if (code !== "code_needed" && code !== "ticket_needed") save(ticket ? "ticket" : "code", null);
     refused = code;
-    el.joinLabel.textContent = ticket ? "Ticket code" : "Room code";
-    el.joinHint.textContent = ticket ? JOIN.ticket_needed : JOIN.code_needed;
-    joinError(/needed/.test(code) ? "" : JOIN[code]);
+    el.joinLabel.textContent = t(ticket ? "ticket_code" : "room_code");
+    el.joinHint.textContent = t(ticket ? "join_ticket_needed" : "join_code_needed");
+    joinError(/needed/.test(code) ? "" : t("join_" + code));
     el.join.hidden = false;
     el.wait.hidden = el.form.hidden = el.submit.hidden = el.qa.hidden = el.results.hidden = true;
     el.summary.hidden = true;
@@ -873,7 +944,7 @@
   function joinError(text) {
     empty(el.joinError);
     if (text) {
-      el.joinError.appendChild(make("span", "vh", "Error: "));
+      el.joinError.appendChild(make("span", "vh", t("error_prefix")));
       el.joinError.appendChild(document.createTextNode(text));
     }
     el.joinError.hidden = !text;
@@ -908,7 +979,9 @@
       return; // about something already superseded
     }
     var message = typeof m.message === "string" && m.message ? m.message : "";
-    var text = PLAIN[code] || (message ? upper(message) + "." : "Something went wrong.");
+    // The server's own words are English: other languages say something general instead.
+    var text = PLAIN[code] ? t("err_" + code)
+      : message && lang === "en" ? upper(message) + "." : t("something_wrong");
     if (typeof seq === "number" && seq === nickSeq) {
       nickSeq = -1;
       nickEditing = true;
@@ -922,19 +995,19 @@
     var here = false; // about the answer now in the form: shown next to the question
     if (asked) {
       asking = null;
-      text = "Your question was not sent: " + lower(text);
+      text = t("question_not_sent", { reason: text });
       here = true;
     }
     if (up >= 0) {
       ups.splice(up, 1);
-      text = "Your upvote was not saved: " + lower(text);
+      text = t("upvote_not_saved", { reason: text });
     }
     if (ours) {
       var key = pending.k;
       pending = null;
       save("pending", null);
       if (!q || keyOf(q.id) !== key) {
-        text = "Your answer to an earlier question was not saved: " + lower(text);
+        text = t("earlier_not_saved", { reason: text });
       } else if (CLOSED[code]) {
         ui.show(answerOf(key)); // show what is really saved, not what was refused
       } else {
@@ -944,7 +1017,7 @@
     if (here) {
       notice = null;
       problem = text;
-      say("Error: " + text);
+      say(t("error_prefix") + text);
     } else {
       notice = { text: text, kind: "err" };
     }
@@ -1097,6 +1170,11 @@
       live = everLive = true;
       attempt = 0;
     }
+    if (words) handle(m);
+    else early.push(m); // shown once the catalogue is here, in order
+  }
+
+  function handle(m) {
     if (m.type === "state") {
       var first = firstState;
       firstState = false;
@@ -1196,13 +1274,13 @@
     var value = el.joinInput.value.trim().toUpperCase().slice(0, 32);
     var ticket = refused.indexOf("ticket") >= 0;
     if (!value) {
-      joinError(ticket ? "Enter your ticket code." : "Enter the room code.");
+      joinError(t(ticket ? "join_enter_ticket" : "join_enter_code"));
       el.joinInput.focus();
       return;
     }
     save(ticket ? "ticket" : "code", value);
     joinError("");
-    el.joinHint.textContent = "Joining…";
+    el.joinHint.textContent = t("joining");
     if (!hello()) connect();
   });
 
@@ -1210,11 +1288,11 @@
     event.preventDefault();
     var name = clean(el.nickInput.value);
     if (!name) {
-      el.nickMsg.textContent = "Write a name, or press Skip.";
+      el.nickMsg.textContent = t("nick_empty");
       return;
     }
     save("nick", name.slice(0, 24));
-    el.nickMsg.textContent = NICK_HINT;
+    el.nickMsg.textContent = t("nick_hint");
     nickEditing = nickSent = false;
     sendNick();
     drawNick();
@@ -1223,7 +1301,7 @@
   el.nickSkip.addEventListener("click", function () {
     save("nick", "");
     nickEditing = false;
-    el.nickMsg.textContent = NICK_HINT;
+    el.nickMsg.textContent = t("nick_hint");
     drawNick();
     el.prompt.focus();
   });
@@ -1232,6 +1310,13 @@
     el.nickInput.value = load("nick") || "";
     drawNick();
     el.nickInput.focus();
+  });
+
+  el.lang.addEventListener("change", function () {
+    if (!LANGUAGES[el.lang.value] || el.lang.value === lang) return;
+    lang = el.lang.value;
+    save("lang", lang); // remembered on this phone, over the phone's own languages
+    loadWords(lang);
   });
 
   window.addEventListener("online", wake);
@@ -1249,8 +1334,7 @@
     clearTimeout(silentTimer);
     silentTimer = setTimeout(function () {
       if (everLive || refused) return;
-      el.stuck.textContent = "The poll is not answering yet. It keeps trying: check that " +
-        "your phone is on the venue’s Wi-Fi.";
+      if (words) el.stuck.textContent = t("stuck"); // else the page's own English
       el.stuck.hidden = el.retry.hidden = false;
     }, SILENT_AFTER);
   }
