@@ -262,7 +262,7 @@
       input.name = "answer";
       input.value = String(i);
       label.appendChild(input);
-      label.appendChild(make("span", "", option));
+      label.appendChild(make("span", "", option)).lang = q.lang;
       el.options.appendChild(label);
       all.push(input);
     });
@@ -363,7 +363,7 @@
       order.forEach(function (option, at) {
         var li = make("li", "rk");
         li.appendChild(make("span", "pos", at + 1));
-        li.appendChild(make("span", "txt", q.options[option]));
+        li.appendChild(make("span", "txt", q.options[option])).lang = q.lang;
         [-1, 1].forEach(function (step) {
           var button = make("button", "mv", step < 0 ? "▲" : "▼");
           button.type = "button";
@@ -498,6 +498,7 @@
 
   function build(q) {
     el.prompt.textContent = String(q.prompt);
+    el.prompt.lang = q.lang;
     el.hint.textContent = "";
     empty(el.options);
     ui = BUILD[q.type](q);
@@ -587,7 +588,7 @@
     var drawn = json([q.id, r, state.correct]);
     if (drawn === drawnResults) return;
     drawnResults = drawn;
-    var rows = []; // [label, figure, share of the longest bar or null]
+    var rows = []; // [label, figure, share of the longest bar or null, an option's words?]
     var summary = "";
     var counts = Array.isArray(r.counts) ? r.counts : [];
     var most = Math.max.apply(null, counts.concat([1]));
@@ -596,7 +597,7 @@
       var correct = Array.isArray(state.correct) ? state.correct : [];
       counts.forEach(function (c, i) {
         var share = q.type !== "multi" && total ? " · " + Math.round(100 * c / total) + "%" : "";
-        rows.push([(correct.indexOf(i) >= 0 ? "✓ " : "") + q.options[i], c + share, c / most]);
+        rows.push([(correct.indexOf(i) >= 0 ? "✓ " : "") + q.options[i], c + share, c / most, 1]);
       });
       summary = plural(total, q.type === "multi" ? "choices" : "votes");
     } else if (q.type === "scale" && Array.isArray(r.values)) {
@@ -614,7 +615,7 @@
       var best = Math.max.apply(null, scores.concat([1]));
       r.order.forEach(function (option, at) {
         rows.push([(at + 1) + ". " + q.options[option], plural(scores[option] || 0, "points"),
-          (scores[option] || 0) / best]);
+          (scores[option] || 0) / best, 1]);
       });
       summary = t("ranked");
     } else if (q.type === "text") {
@@ -632,7 +633,8 @@
     empty(el.resList);
     rows.forEach(function (row) {
       var li = make("li", "");
-      li.appendChild(make("span", "rl", row[0]));
+      var label = li.appendChild(make("span", "rl", row[0]));
+      if (row[3]) label.lang = q.lang; // an option's words, not the attendee's
       if (row[1] !== "") li.appendChild(make("span", "rv", row[1]));
       if (row[2] !== null) {
         var bar = make("span", "rb");
@@ -756,11 +758,14 @@
   // ``again``: the same state drawn anew in another language; nothing is remembered
   // from it a second time and the focus stays where the attendee put it.
   function onState(m, first, again) {
+    if (!again) m.asSent = m.question;
+    m.question = localise(m.asSent, m.language);
     state = m;
     refused = "";
     el.join.hidden = true;
     var title = typeof m.title === "string" ? m.title : "";
     el.deck.textContent = title;
+    el.deck.lang = deckLanguage(m.language);
     var q = question();
     // The tab or window names the question, as a screen reader's first words.
     document.title = (q ? String(q.prompt) + " – " : "") + (title ? title + " – " : "") + "livepoll";
@@ -828,6 +833,26 @@
     if (words === announced) return;
     announced = words;
     say(words);
+  }
+
+  function deckLanguage(code) {
+    return typeof code === "string" && /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(code) ? code : "en";
+  }
+  /* The question in the attendee's language when the deck gives it, else as the deck
+     wrote it; ``lang`` says which, for screen readers (and for the page's own words). */
+  function localise(q, language) {
+    if (!q || typeof q !== "object") return q;
+    var copy = {};
+    Object.keys(q).forEach(function (key) { copy[key] = q[key]; });
+    var words = q.translations && typeof q.translations === "object" ? q.translations[lang] : null;
+    copy.lang = deckLanguage(language);
+    if (words && typeof words.prompt === "string") {
+      copy.prompt = words.prompt;
+      if (Array.isArray(words.options) && Array.isArray(q.options) &&
+          words.options.length === q.options.length) copy.options = words.options;
+      copy.lang = lang;
+    }
+    return copy;
   }
 
   /* The catalogue has arrived (or another was chosen): the page's fixed words, its
