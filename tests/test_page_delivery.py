@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.async_api import Browser, Response, async_playwright, expect
+from playwright.async_api import Browser, Response, Route, async_playwright, expect
 
 from browser_helpers import CHROMIUM, CHROMIUM_ARGS, PHONE
 from livepoll.server.app import LivepollServer
@@ -32,7 +32,7 @@ def fetch(base_url: str, path: str, headers: dict[str, str]) -> tuple[int, dict[
         connection.close()
 
 
-@pytest.mark.parametrize("path", ["/", "/app.js", "/app.css"])
+@pytest.mark.parametrize("path", ["/", "/boot.js", "/app.js", "/app.css", "/cy.json"])
 async def test_a_repeat_request_with_the_etag_gets_304_and_no_body(
     livepoll_server: LivepollServer, path: str
 ) -> None:
@@ -107,5 +107,30 @@ async def test_a_phone_coming_back_revalidates_and_downloads_nothing_again(
     await expect(page.locator("#waiting")).to_have_text("Waiting for the next question…")
     await context.close()
     first, again = (False, True), (True, False)
-    paths = ("/", "/app.js", "/app.css", "/en.json")
+    paths = ("/", "/boot.js", "/app.js", "/app.css", "/en.json")
     assert seen == dict.fromkeys(paths, [first, again])
+
+
+@pytest.mark.browser
+async def test_the_socket_and_the_catalogue_start_before_the_main_script_arrives(
+    livepoll_server: LivepollServer, browser: Browser
+) -> None:
+    """On a slow link app.js comes last: the socket is dialled and the words asked for first."""
+    context = await browser.new_context(**PHONE)
+    page = await context.new_page()
+    dialled = asyncio.Event()
+    asked = asyncio.Event()
+    page.on("websocket", lambda websocket: dialled.set())
+    page.on("request", lambda request: request.url.endswith("/en.json") and asked.set())
+
+    async def hold_app_js(route: Route) -> None:
+        # Neither is ever set if only app.js starts them: the test fails after 10 s.
+        async with asyncio.timeout(10):
+            await dialled.wait()
+            await asked.wait()
+        await route.continue_()
+
+    await page.route("**/app.js", hold_app_js)
+    await page.goto(livepoll_server.base_url)
+    await expect(page.locator("#waiting")).to_have_text("Waiting for the next question…")
+    await context.close()

@@ -96,7 +96,7 @@ def test_every_message_the_page_asks_for_is_in_the_catalogue() -> None:
 def gzip_sizes(base_url: str) -> dict[str, int]:
     """Bytes of each file of the page, gzip-compressed as the server sends it."""
     sent = {}
-    for path in ("", "app.js", "app.css", *(f"{code}.json" for code in LANGUAGES)):
+    for path in ("", "boot.js", "app.js", "app.css", *(f"{code}.json" for code in LANGUAGES)):
         request = urllib.request.Request(base_url + path, headers={"Accept-Encoding": "gzip"})
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.headers["Content-Encoding"] == "gzip"
@@ -111,7 +111,7 @@ async def test_first_visit_in_any_language_weighs_at_most_25_kb(
 ) -> None:
     """Page, script, styles and one catalogue (only the chosen one is fetched): ≤ 25 KB."""
     sent = await asyncio.to_thread(gzip_sizes, livepoll_server.base_url)
-    page = sent[""] + sent["app.js"] + sent["app.css"]
+    page = sent[""] + sent["boot.js"] + sent["app.js"] + sent["app.css"]
     for code in LANGUAGES:
         assert page + sent[f"{code}.json"] <= 25 * 1024, (code, sent)
 

@@ -18,6 +18,7 @@ CONTENT_SECURITY_POLICY = (
 
 _FILES = {
     "/": ("index.html", "text/html; charset=utf-8"),
+    "/boot.js": ("boot.js", "text/javascript; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/app.css": ("app.css", "text/css; charset=utf-8"),
 }

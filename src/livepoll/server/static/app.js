@@ -40,7 +40,9 @@
 
   /* The socket opens first, before any of the page is built: on a slow venue link
      its handshake is the longest wait, and nothing below needs the server yet.
-     (Its messages are handled only once this whole script has run.) */
+     (Its messages are handled only once this whole script has run.) boot.js has
+     usually dialled it already, while this file was on its way. */
+  var boot = window.livepollBoot || null;
   var ws = null;
   var live = false; // the server has answered on this socket
   var everLive = false;
@@ -51,11 +53,11 @@
   var firstState = false;
   connect();
 
-  /* The attendee's language: the one they chose on this phone before, else the first
-     of the phone's languages (its Accept-Language) the page speaks, else English.
-     Its catalogue is fetched now, alongside the socket's handshake; server messages
-     wait for it, so no English flashes by. */
-  var lang = chooseLanguage();
+  /* The attendee's language, as boot.js chose it: the one picked on this phone before,
+     else the first of the phone's languages (its Accept-Language) the page speaks,
+     else English. Its catalogue comes alongside the socket's handshake; server
+     messages wait for it, so no English flashes by. */
+  var lang = boot && LANGUAGES[boot.lang] ? boot.lang : "en";
   var words = null;
   var plurals = null;
   var early = []; // frames that arrived before the catalogue
@@ -68,23 +70,13 @@
    "bar status submit say langs lang").split(" ").forEach(
     function (id) { el[id] = document.getElementById(id); });
 
-  function chooseLanguage() {
-    var chosen = null;
-    try { chosen = JSON.parse(window.localStorage.getItem(PREFIX + "lang")); } catch (e) { /* none */ }
-    if (typeof chosen === "string" && LANGUAGES[chosen]) return chosen;
-    var wanted = navigator.languages && navigator.languages.length ? navigator.languages
-      : [navigator.language || "en"];
-    for (var i = 0; i < wanted.length; i++) {
-      var code = String(wanted[i]).toLowerCase().split("-")[0];
-      if (LANGUAGES[code]) return code;
-    }
-    return "en";
-  }
   function loadWords(code) {
-    fetch(code + ".json", { credentials: "same-origin" }).then(function (response) {
-      if (!response.ok) throw new Error("catalogue " + response.status);
-      return response.json();
-    }).then(function (catalogue) {
+    var started = boot && boot.words && boot.lang === code ? boot.words : null;
+    if (boot) boot.words = null; // taken once; a retry or another language fetches anew
+    (started || fetch(code + ".json", { credentials: "same-origin" }).then(function (response) {
+      return response.ok ? response.json() : null;
+    })).then(function (catalogue) {
+      if (!catalogue || typeof catalogue !== "object") throw new Error("no catalogue");
       if (code !== lang) return; // the attendee picked another meanwhile
       words = catalogue;
       plurals = window.Intl && Intl.PluralRules ? new Intl.PluralRules(code) : null;
@@ -1121,8 +1113,10 @@
     retryTimer = 0;
     if (ws) return;
     var sock;
+    var dialled = boot && boot.socket; // by boot.js: adopted once
+    if (dialled) boot.socket = null;
     try {
-      sock = new WebSocket(socketUrl());
+      sock = dialled || new WebSocket(socketUrl());
     } catch (e) {
       retry();
       return;
@@ -1144,6 +1138,14 @@
     sock.onclose = function () {
       if (ws === sock) drop();
     };
+    // What happened to it before this script ran, once the script has run (the
+    // page's state and helpers below are not set up yet).
+    if (dialled) setTimeout(function () {
+      if (ws !== sock) return;
+      if (boot.closed || sock.readyState > 1) return drop();
+      if (sock.readyState === 1) sock.onopen();
+      boot.frames.forEach(function (data) { if (ws === sock) receive(data); });
+    }, 0);
   }
 
   function drop() {
