@@ -91,6 +91,10 @@ def test_every_message_the_page_asks_for_is_in_the_catalogue() -> None:
     names = re.search(r"LANGUAGES = \{(.*?)\};", script, re.S)
     assert names is not None
     assert re.findall(r"(\w+): \"", names.group(1)) == LANGUAGES
+    boot = (STATIC / "boot.js").read_text(encoding="utf-8")  # it picks the language first
+    picked = re.search(r"LANGUAGES = \{(.*?)\};", boot)
+    assert picked is not None
+    assert re.findall(r"(\w+): 1", picked.group(1)) == LANGUAGES
 
 
 def gzip_sizes(base_url: str) -> dict[str, int]:
