@@ -87,7 +87,11 @@ def ensure_chromium() -> None:
 def ensure_axe() -> None:
     """The accessibility tests inject axe-core (from npm) into the page; fetch it if missing."""
     installed = TOOLS / "node_modules" / "axe-core" / "package.json"
-    if AXE.exists() and f'"version": "{AXE_VERSION}"' in installed.read_text():
+    if (
+        AXE.exists()
+        and installed.exists()
+        and f'"version": "{AXE_VERSION}"' in installed.read_text()
+    ):
         return
     npm = shutil.which("npm")
     if npm is None:

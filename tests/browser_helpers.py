@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import ConsoleMessage, Page, Request, WebSocket, WebSocketRoute
+import pytest
+from playwright.async_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Request,
+    WebSocket,
+    WebSocketRoute,
+    async_playwright,
+)
 from websockets.asyncio.client import ClientConnection
 
 from clients import connection_recv
@@ -232,3 +242,27 @@ async def axe_violations(page: Page, state: str) -> list[str]:
         AXE_TAGS,
     )
     return [f"{state}: {violation}" for violation in found]
+
+
+@contextlib.asynccontextmanager
+async def chromium(*, axe: bool = False) -> AsyncIterator[Browser]:
+    """Headless Debian Chromium (and axe-core, with ``axe``); skipped without them, failed
+    under CI (``CI`` set), where nothing may be skipped."""
+    needs = [(CHROMIUM, "apt-get install chromium")]
+    if axe:
+        needs.append((AXE, "python3 tasks.py test installs it with npm"))
+    for needed, install in needs:
+        if not needed.exists():
+            message = f"{needed} is not installed ({install})"
+            if os.environ.get("CI"):
+                pytest.fail(message)
+            pytest.skip(message)
+    playwright = await async_playwright().start()
+    try:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        yield launched
+        await launched.close()
+    finally:
+        await playwright.stop()

@@ -9,15 +9,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, PHONE, Chair, PageRecorder
+from browser_helpers import PHONE, Chair, PageRecorder, chromium
 from clients import chair, open_phone, open_presenter
 from livepoll import deck as deck_module
 from livepoll import protocol
@@ -168,20 +167,8 @@ async def test_exports_keep_the_deck_own_words(welsh_config: ServerConfig) -> No
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     """Headless Debian Chromium; skipped without it (failed under CI)."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is not installed (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    playwright = await async_playwright().start()
-    try:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
+    async with chromium() as launched:
         yield launched
-        await launched.close()
-    finally:
-        await playwright.stop()
 
 
 @pytest.mark.browser

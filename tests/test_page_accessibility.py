@@ -8,7 +8,6 @@ readers are told when the chair moves on, and where the focus lands.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,18 +17,15 @@ from playwright.async_api import (
     BrowserContext,
     Page,
     WebSocketRoute,
-    async_playwright,
     expect,
 )
 
 from browser_helpers import (
-    AXE,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     PHONE,
     Chair,
     PageRecorder,
     axe_violations,
+    chromium,
 )
 from clients import open_presenter
 from livepoll import deck as deck_module
@@ -141,21 +137,8 @@ SCHEMES = ["light", "dark"]
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     """Headless Debian Chromium with axe-core at hand; skipped without them (failed under CI)."""
-    for needed, install in ((CHROMIUM, "apt-get install chromium"), (AXE, "python3 tasks.py test")):
-        if not needed.exists():
-            message = f"{needed} is not installed ({install})"
-            if os.environ.get("CI"):
-                pytest.fail(message)
-            pytest.skip(message)
-    playwright = await async_playwright().start()
-    try:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
+    async with chromium(axe=True) as launched:
         yield launched
-        await launched.close()
-    finally:
-        await playwright.stop()
 
 
 async def new_phone(

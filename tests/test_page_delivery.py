@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import http.client
-import os
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.async_api import Browser, Response, Route, async_playwright, expect
+from playwright.async_api import Browser, Response, Route, expect
 
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, PHONE
+from browser_helpers import PHONE, chromium
 from livepoll.server.app import LivepollServer
 
 
@@ -67,20 +66,8 @@ async def test_a_repeat_request_with_the_etag_gets_304_and_no_body(
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     """Headless Debian Chromium; skipped without it (failed under CI)."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is not installed (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    playwright = await async_playwright().start()
-    try:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
+    async with chromium() as launched:
         yield launched
-        await launched.close()
-    finally:
-        await playwright.stop()
 
 
 @pytest.mark.browser

@@ -9,23 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from browser_helpers import (
-    AXE,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     PHONE,
     Chair,
     PageRecorder,
     axe_violations,
+    chromium,
 )
 from clients import open_presenter
 from livepoll.server.app import LivepollServer
@@ -123,21 +120,8 @@ async def test_first_visit_in_any_language_weighs_at_most_25_kb(
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     """Headless Debian Chromium with axe-core at hand; skipped without them (failed under CI)."""
-    for needed, install in ((CHROMIUM, "apt-get install chromium"), (AXE, "python3 tasks.py test")):
-        if not needed.exists():
-            message = f"{needed} is not installed ({install})"
-            if os.environ.get("CI"):
-                pytest.fail(message)
-            pytest.skip(message)
-    playwright = await async_playwright().start()
-    try:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
+    async with chromium(axe=True) as launched:
         yield launched
-        await launched.close()
-    finally:
-        await playwright.stop()
 
 
 @pytest.fixture
