@@ -629,6 +629,7 @@ async def test_a_silent_server_is_reported_with_a_button_to_try_again(
     retry = page.get_by_role("button", name="Try again")
     await expect(retry).to_be_visible(timeout=8000)
     await expect(page.locator("#stuck")).to_contain_text("not answering")
+    assert await axe_violations(page, "silent server") == []
     answer = True
     before = len(dialled)
     await retry.click()

@@ -836,12 +836,12 @@
     if (!q || typeof q !== "object") return q;
     var copy = {};
     Object.keys(q).forEach(function (key) { copy[key] = q[key]; });
-    var words = q.translations && typeof q.translations === "object" ? q.translations[lang] : null;
+    var given = q.translations && typeof q.translations === "object" ? q.translations[lang] : null;
     copy.lang = deckLanguage(language);
-    if (words && typeof words.prompt === "string") {
-      copy.prompt = words.prompt;
-      if (Array.isArray(words.options) && Array.isArray(q.options) &&
-          words.options.length === q.options.length) copy.options = words.options;
+    if (given && typeof given.prompt === "string") {
+      copy.prompt = given.prompt;
+      if (Array.isArray(given.options) && Array.isArray(q.options) &&
+          given.options.length === q.options.length) copy.options = given.options;
       copy.lang = lang;
     }
     return copy;
