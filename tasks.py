@@ -40,6 +40,10 @@ SOFFICE = Path("/usr/bin/soffice")
 LOCKS = {"": ROOT / "requirements.lock", "test": ROOT / "requirements-test.lock"}
 """Exact versions with hashes, per extra: the runtime alone, and runtime plus tests."""
 PIP_TOOLS = "pip-tools>=7.4,<8"
+TOOLS = ROOT / ".tools"
+"""npm packages the tests use (git-ignored), installed by ``ensure_axe``."""
+AXE_VERSION = "4.11.0"
+AXE = TOOLS / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def say(message: str) -> None:
@@ -159,6 +163,28 @@ def ensure_libreoffice() -> None:
     )
 
 
+def ensure_axe() -> None:
+    """The accessibility tests inject axe-core (from npm) into the page; fetch it if missing."""
+    installed = TOOLS / "node_modules" / "axe-core" / "package.json"
+    if (
+        AXE.exists()
+        and installed.exists()
+        and f'"version": "{AXE_VERSION}"' in installed.read_text()
+    ):
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        say(
+            "npm is missing: the accessibility tests will be skipped (and fail under CI). "
+            "Install it with: sudo apt-get install npm"
+        )
+        return
+    say(f"installing axe-core {AXE_VERSION} from npm into {TOOLS} for the accessibility tests")
+    TOOLS.mkdir(exist_ok=True)
+    command = [npm, "install", "--prefix", str(TOOLS), "--no-save", "--no-audit", "--no-fund"]
+    subprocess.run([*command, f"axe-core@{AXE_VERSION}"], check=True)
+
+
 def run_tool(*args: str) -> None:
     say(" ".join(args))
     result = subprocess.run([str(BIN / args[0]), *args[1:]], cwd=ROOT)
@@ -170,6 +196,7 @@ def test(pytest_args: list[str]) -> int:
     ensure_environment("test")
     ensure_chromium()
     ensure_libreoffice()
+    ensure_axe()
     run_tool("ruff", "format", "--check", "src", "tests", "bench", "tasks.py")
     run_tool("ruff", "check", "src", "tests", "bench", "tasks.py")
     run_tool("mypy")

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import ConsoleMessage, Page, Request, WebSocket, WebSocketRoute
+import pytest
+from playwright.async_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Request,
+    WebSocket,
+    WebSocketRoute,
+    async_playwright,
+)
 from websockets.asyncio.client import ClientConnection
 
 from clients import connection_recv
@@ -207,3 +217,52 @@ class Relay:
             for frame in frames
             if frame.get("type") == "vote"
         ]
+
+
+AXE = Path(__file__).parent.parent / ".tools" / "node_modules" / "axe-core" / "axe.min.js"
+"""axe-core from npm, installed by ``tasks.py`` (``ensure_axe``) into the git-ignored .tools/."""
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+"""Every WCAG 2.2 A and AA rule axe-core has, and its best-practice rules too."""
+
+
+async def axe_violations(page: Page, state: str) -> list[str]:
+    """Run axe-core on ``page`` and describe each violation as ``state: rule (targets)``.
+
+    The page's context must bypass the CSP (``bypass_csp=True``): Playwright injects
+    the script inline, which the page's own policy rightly forbids.
+    """
+    if not await page.evaluate("typeof window.axe === 'object'"):
+        await page.add_script_tag(path=str(AXE))
+    found = await page.evaluate(
+        """tags => axe
+            .run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]})
+            .then(r => r.violations.map(
+                v => v.id + " (" + v.nodes.map(n => n.target.join(" ")).join(", ") + ")"))""",
+        AXE_TAGS,
+    )
+    return [f"{state}: {violation}" for violation in found]
+
+
+@contextlib.asynccontextmanager
+async def chromium(*, axe: bool = False) -> AsyncIterator[Browser]:
+    """Headless Debian Chromium (and axe-core, with ``axe``); skipped without them, failed
+    under CI (``CI`` set), where nothing may be skipped."""
+    needs = [(CHROMIUM, "apt-get install chromium")]
+    if axe:
+        needs.append((AXE, "python3 tasks.py test installs it with npm"))
+    for needed, install in needs:
+        if not needed.exists():
+            message = f"{needed} is not installed ({install})"
+            if os.environ.get("CI"):
+                pytest.fail(message)
+            pytest.skip(message)
+    playwright = await async_playwright().start()
+    try:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        yield launched
+        await launched.close()
+    finally:
+        await playwright.stop()

@@ -187,7 +187,8 @@ def test_fingerprint_follows_content_not_source() -> None:
 DECK_LEVEL_CASES = [
     pytest.param(
         'subtitle = "x"\n' + HEADER + Q + SINGLE,
-        "deck.toml: subtitle: unknown key (expected one of: blocklist, questions, results, title)",
+        "deck.toml: subtitle: unknown key "
+        "(expected one of: blocklist, language, questions, results, title)",
         id="unknown-top-level-key",
     ),
     pytest.param(Q + SINGLE, "deck.toml: title: missing; give the deck a title", id="no-title"),
@@ -539,7 +540,8 @@ max_choices = 1
 def test_every_problem_is_reported_at_once_with_its_line() -> None:
     """All problems come back in one error, each pointing at its own [[questions]] header."""
     assert problems(KEYNOTE) == [
-        "deck.toml: subtitle: unknown key (expected one of: blocklist, questions, results, title)",
+        "deck.toml: subtitle: unknown key "
+        "(expected one of: blocklist, language, questions, results, title)",
         'deck.toml:4: questions[1].options[3]: duplicate option "yes" (also options[1])',
         "deck.toml:10: questions[2].type: unknown type 'multiple'; one of: single, multi, "
         "scale, text, ranking, number, qa, quiz",

@@ -124,7 +124,9 @@ async def test_page_waits_then_shows_the_question_the_chair_opens(
     await expect(phone.get_by_role("radio")).to_have_count(3)
     for option in ("Yes", "No", "Not sure"):
         await expect(phone.get_by_role("radio", name=option, exact=True)).to_be_enabled()
-    await expect(phone).to_have_title("Test deck – livepoll")
+    await expect(phone).to_have_title(
+        "Is your organisation running a transformation programme? – Test deck – livepoll"
+    )
     await snapshot(phone, "page-single")
 
 
@@ -419,7 +421,7 @@ async def test_keyboard_alone_can_answer_both_question_types(
 
     await chair.press("next")
     await open_question(phone, chair, "Which of these hold your organisation back?")
-    await expect(phone.locator("legend")).to_be_focused()  # focus followed the chair
+    await expect(phone.locator("#prompt")).to_be_focused()  # focus followed the chair
     await keyboard.press("Tab")
     await expect(phone.get_by_role("checkbox", name="Legacy systems")).to_be_focused()
     await keyboard.press("Space")
@@ -707,17 +709,17 @@ async def test_number_shows_its_unit_and_refuses_what_is_not_an_answer(
     await expect(field).to_have_attribute("inputmode", "decimal")
 
     await phone.locator("#submit").click()
-    await expect(status(phone)).to_have_text("Enter a number first.")
+    await expect(phone.locator("#error")).to_have_text("Error: Enter a number first.")
     await field.fill("150")
     await phone.locator("#submit").click()
-    await expect(status(phone)).to_have_text("The highest answer is 100 %.")
+    await expect(phone.locator("#error")).to_have_text("Error: The highest answer is 100 %.")
     await expect(field).to_have_attribute("aria-invalid", "true")
     await field.fill("-3")
     await field.press("Enter")
-    await expect(status(phone)).to_have_text("The lowest answer is 0 %.")
+    await expect(phone.locator("#error")).to_have_text("Error: The lowest answer is 0 %.")
     await field.fill("lots")
     await field.press("Enter")
-    await expect(status(phone)).to_have_text("Enter a number, such as 42 or 3.5.")
+    await expect(phone.locator("#error")).to_have_text("Error: Enter a number, such as 42 or 3.5.")
     assert relay.votes() == []
 
     await field.fill("42,5")
@@ -803,7 +805,7 @@ async def test_ranking_is_reordered_with_the_keyboard_and_moves_are_announced(
     await expect(phone.locator("#say")).to_have_attribute("aria-live", "polite")
     keyboard = phone.keyboard
 
-    await expect(phone.locator("legend")).to_be_focused()
+    await expect(phone.locator("#prompt")).to_be_focused()
     await keyboard.press("Tab")
     await expect(phone.get_by_role("button", name="Move Skills down")).to_be_focused()
     await keyboard.press("Enter")
@@ -1038,7 +1040,7 @@ async def test_quiz_nickname_can_be_skipped_and_is_not_asked_again(
     await phone.get_by_role("button", name="Skip").click()
     await expect(phone.locator("#nick")).to_be_hidden()
     await expect(phone.locator("#nickShow")).to_be_hidden()
-    await expect(phone.locator("legend")).to_be_focused()
+    await expect(phone.locator("#prompt")).to_be_focused()
     assert await stored(phone, "nick") == ""
     await phone.reload()
     await expect(phone.locator("legend")).to_have_text(PROMPTS[6])
@@ -1126,13 +1128,13 @@ async def test_room_code_is_asked_for_and_a_wrong_one_can_be_corrected(
         field = phone.get_by_role("textbox", name="Room code")
         await expect(field).to_be_visible()
         await expect(field).to_be_focused()
-        await expect(phone.locator("#joinMsg")).to_have_text(
+        await expect(phone.locator("#joinHint")).to_have_text(
             "Enter the room code shown on the screen."
         )
         await expect(phone.locator("#waiting")).to_be_hidden()
         await field.fill("0000")  # 0 is not in the code alphabet: never a room code
         await phone.get_by_role("button", name="Join").click()
-        await expect(phone.locator("#joinMsg")).to_contain_text("not the one on the screen")
+        await expect(phone.locator("#joinError")).to_contain_text("not the one on the screen")
         await expect(field).to_have_attribute("aria-invalid", "true")
 
         code = server.gate.room_code
@@ -1179,7 +1181,9 @@ async def test_ticket_from_the_url_joins_and_a_used_ticket_is_refused(
             await thief.goto(f"{server.base_url}?ticket={first}")
             field = thief.get_by_role("textbox", name="Ticket code")
             await expect(field).to_be_visible()
-            await expect(thief.locator("#joinMsg")).to_contain_text("already used on another phone")
+            await expect(thief.locator("#joinError")).to_contain_text(
+                "already used on another phone"
+            )
             await field.fill(f"{second[:4]}-{second[4:]}")
             await thief.get_by_role("button", name="Join").click()
             await expect(thief.locator("legend")).to_have_text("Coffee or tea?")
@@ -1188,7 +1192,7 @@ async def test_ticket_from_the_url_joins_and_a_used_ticket_is_refused(
 
         async with other_phone(browser, recorder) as stranger:
             await stranger.goto(server.base_url)
-            await expect(stranger.locator("#joinMsg")).to_have_text(
+            await expect(stranger.locator("#joinHint")).to_have_text(
                 "Enter the ticket code from your badge."
             )
         await chair.wait_for_counts([1, 1], respondents=2)

@@ -351,6 +351,7 @@ def test_audience_state_hides_a_pending_question() -> None:
     assert state == {
         "type": "state",
         "title": "Café numérique",
+        "language": "en",
         "index": 0,
         "count": 2,
         "question": None,

@@ -62,7 +62,10 @@ NUMBER_LIMIT = 1e12
 
 # \Z, not $: "$" also matches before a trailing newline, which would let "q1\n" in.
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}\Z")
-_DECK_KEYS = frozenset({"title", "questions", "results", "blocklist"})
+_DECK_KEYS = frozenset({"title", "questions", "results", "blocklist", "language"})
+_LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*\Z")
+"""A BCP 47 language tag as decks write them: "en", "cy", "pt-BR"."""
+DEFAULT_LANGUAGE = "en"
 _COMMON_KEYS = frozenset({"id", "type", "prompt", "time_limit", "results"})
 _TYPE_KEYS: dict[str, frozenset[str]] = {
     "single": frozenset({"options", "segment_by"}),
@@ -76,6 +79,19 @@ _TYPE_KEYS: dict[str, frozenset[str]] = {
 }
 _ALL_QUESTION_KEYS = _COMMON_KEYS.union(*_TYPE_KEYS.values())
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True, slots=True)
+class Translation:
+    """A question's words in another language than the deck's, for phones set to it.
+
+    Complete: whatever the deck did not translate is the deck's own text, so a
+    phone never mixes in a gap.
+    """
+
+    language: str
+    prompt: str
+    options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +134,16 @@ class Question:
     """When phones see results: ``live`` while voting, or once the chair reveals them."""
     segment_by: str | None = None
     """The id of an earlier question whose answers split this one's (a cross-tab)."""
+    translations: tuple[Translation, ...] = ()
+    """The prompt and options in other languages; ``prompt`` and ``options`` stay the
+    deck's own language, which the console, the store and every export use."""
+
+    def in_language(self, language: str) -> Translation | None:
+        """The words of this question in ``language``, if the deck gives them."""
+        for translation in self.translations:
+            if translation.language == language:
+                return translation
+        return None
 
     @property
     def is_choice(self) -> bool:
@@ -176,6 +202,11 @@ class Question:
         # fingerprint that resumes its session) it had before the key existed.
         if self.segment_by is not None and not for_audience:
             data["segment_by"] = self.segment_by
+        if self.translations:
+            data["translations"] = {
+                t.language: {"prompt": t.prompt, "options": list(t.options)}
+                for t in self.translations
+            }
         return data
 
     @classmethod
@@ -200,6 +231,10 @@ class Question:
             time_limit=data.get("time_limit"),
             results=data.get("results", "on-reveal"),
             segment_by=data.get("segment_by"),
+            translations=tuple(
+                Translation(str(language), str(words["prompt"]), tuple(words["options"]))
+                for language, words in data.get("translations", {}).items()
+            ),
         )
 
 
@@ -213,6 +248,8 @@ class Deck:
     """Where the deck came from, for messages; not part of its identity."""
     blocklist: tuple[str, ...] = ()
     """Extra words to mask on the projector, on top of the built-in list."""
+    language: str = DEFAULT_LANGUAGE
+    """The language the deck is written in (``prompt`` and ``options``), a BCP 47 tag."""
 
     def question(self, question_id: str) -> Question | None:
         """The question with this id, or None."""
@@ -229,6 +266,8 @@ class Deck:
         }
         if self.blocklist:
             data["blocklist"] = list(self.blocklist)
+        if self.language != DEFAULT_LANGUAGE:  # older snapshots keep their fingerprint
+            data["language"] = self.language
         return data
 
     @classmethod
@@ -239,6 +278,7 @@ class Deck:
             questions=tuple(Question.from_dict(q) for q in data["questions"]),
             source=source,
             blocklist=tuple(str(word) for word in data.get("blocklist", ())),
+            language=str(data.get("language", DEFAULT_LANGUAGE)),
         )
 
     @property
@@ -363,6 +403,9 @@ class _Validator:
         self.question_lines = question_lines
         self.read_file = read_file
         self.problems: list[DeckProblem] = []
+        self.language = DEFAULT_LANGUAGE
+        self.option_words: list[dict[str, str]] = []
+        """Per option of the question being read, its texts in other languages."""
 
     def problem(self, message: str, path: str | None = None, index: int | None = None) -> None:
         line = None
@@ -396,6 +439,47 @@ class _Validator:
             self.problem(f"is {len(cleaned)} characters long; the limit is {limit}", path, index)
             return None
         return cleaned
+
+    def localised(
+        self,
+        value: object,
+        path: str,
+        limit: int,
+        index: int | None = None,
+        *,
+        multiline: bool = False,
+    ) -> tuple[str | None, dict[str, str]]:
+        """A text, or a table of texts by language (``{ en = "Yes", cy = "Ie" }``).
+
+        Returns the text in the deck's language and the others by language.
+        """
+        if not isinstance(value, dict):
+            return self.text(value, path, limit, index, multiline=multiline), {}
+        texts: dict[str, str] = {}
+        ok = True
+        for language, text in value.items():
+            if not _LANGUAGE_TAG.match(language):
+                self.problem(
+                    f'{language!r} is not a language tag such as "en", "cy" or "pt-BR"',
+                    path,
+                    index,
+                )
+                ok = False
+                continue
+            checked = self.text(text, f"{path}.{language}", limit, index, multiline=multiline)
+            if checked is None:
+                ok = False
+            else:
+                texts[language] = checked
+        own = texts.pop(self.language, None)
+        if own is None and ok:
+            self.problem(
+                f'has no "{self.language}" text, the deck\'s language '
+                f'(set language = "..." at the top of the deck if it is written in another)',
+                path,
+                index,
+            )
+        return own, texts
 
     def integer(
         self, raw: dict[str, Any], key: str, path: str, index: int, low: int, high: int
@@ -448,6 +532,13 @@ class _Validator:
             self.problem("missing; give the deck a title", "title")
         else:
             title = self.text(raw["title"], "title", MAX_TITLE_LENGTH)
+        if "language" in raw:
+            language = raw["language"]
+            if isinstance(language, str) and _LANGUAGE_TAG.match(language):
+                self.language = language
+            else:
+                wanted = 'a language tag such as "en", "cy" or "pt-BR"'
+                self.problem(f"must be {wanted}, not {_describe(language)}", "language")
         default_results = self.choice(raw, "results", ("live", "on-reveal"), "", None)
         blocklist = self.blocklist(raw.get("blocklist"))
         questions: list[Question] = []
@@ -490,7 +581,11 @@ class _Validator:
         if self.problems or title is None:
             raise DeckError(self.problems)
         return Deck(
-            title=title, questions=tuple(questions), source=self.source, blocklist=blocklist
+            title=title,
+            questions=tuple(questions),
+            source=self.source,
+            blocklist=blocklist,
+            language=self.language,
         )
 
     def segment_by(
@@ -601,10 +696,12 @@ class _Validator:
                 question_id = value
 
         prompt = None
+        prompt_words: dict[str, str] = {}
+        self.option_words = []
         if "prompt" not in raw:
             self.problem("missing; the question people will read", f"{path}.prompt", index)
         else:
-            prompt = self.text(
+            prompt, prompt_words = self.localised(
                 raw["prompt"], f"{path}.prompt", MAX_PROMPT_LENGTH, index, multiline=True
             )
 
@@ -633,6 +730,19 @@ class _Validator:
         if len(self.problems) > before or question_type is None or prompt is None:
             return question_id, None
         assert question_id is not None
+        options = settings.get("options", ())
+        languages = sorted(set(prompt_words).union(*self.option_words))
+        settings["translations"] = tuple(
+            Translation(
+                language,
+                prompt_words.get(language, prompt),
+                tuple(
+                    words.get(language, option)
+                    for option, words in zip(options, self.option_words, strict=True)
+                ),
+            )
+            for language in languages
+        )
         return question_id, Question(question_id, question_type, prompt, **settings)
 
     def settings_single(self, raw: dict[str, Any], path: str, index: int) -> dict[str, Any]:
@@ -780,7 +890,8 @@ class _Validator:
         ok = True
         for position, item in enumerate(value):
             item_path = f"{path}.options[{position + 1}]"
-            text = self.text(item, item_path, MAX_OPTION_LENGTH, index)
+            text, words = self.localised(item, item_path, MAX_OPTION_LENGTH, index)
+            self.option_words.append(words)
             if text is None:
                 ok = False
                 continue

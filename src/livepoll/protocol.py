@@ -460,6 +460,7 @@ def audience_state(
     message: dict[str, Any] = {
         "type": "state",
         "title": session.deck.title,
+        "language": session.deck.language,
         "index": session.current_index,
         "count": len(session.deck.questions),
         "question": question.to_dict(for_audience=True) if visible else None,

@@ -233,10 +233,12 @@ class LivepollServer:
         asset = self._static.get(path)
         if asset is None:
             return self._respond(404, "text/plain; charset=utf-8", b"Not found.\n")
-        accepted = request.headers.get("Accept-Encoding", "")
-        if "gzip" in accepted.lower():
-            return self._respond(200, asset.content_type, asset.gzipped, static=True, gzipped=True)
-        return self._respond(200, asset.content_type, asset.body, static=True)
+        gzipped = "gzip" in request.headers.get("Accept-Encoding", "").lower()
+        etag = asset.etag_for(gzipped)
+        if asset.not_modified(request.headers.get("If-None-Match"), gzipped):
+            return self._respond(304, asset.content_type, b"", static=True, etag=etag)
+        body = asset.gzipped if gzipped else asset.body
+        return self._respond(200, asset.content_type, body, static=True, gzipped=gzipped, etag=etag)
 
     def _check_origin(self, connection: ServerConnection, request: Request) -> Response | None:
         """Refuse cross-site handshakes: a browser's Origin must match the Host it asked."""
@@ -256,6 +258,7 @@ class LivepollServer:
         *,
         static: bool = False,
         gzipped: bool = False,
+        etag: str = "",
     ) -> Response:
         headers = Headers()
         headers["Content-Type"] = content_type
@@ -263,13 +266,16 @@ class LivepollServer:
             headers["Content-Encoding"] = "gzip"
         if static:
             headers["Vary"] = "Accept-Encoding"
-        headers["Content-Length"] = str(len(body))
-        headers["Cache-Control"] = "no-cache"
+        if etag:
+            headers["ETag"] = etag
+        if status != 304:  # a 304 has no body, and no length of its own
+            headers["Content-Length"] = str(len(body))
+        headers["Cache-Control"] = "no-cache"  # always revalidated: a new version shows at once
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Referrer-Policy"] = "no-referrer"
         if static:
             headers["Content-Security-Policy"] = self._static.content_security_policy
-        reasons = {200: "OK", 404: "Not Found"}
+        reasons = {200: "OK", 304: "Not Modified", 404: "Not Found"}
         return Response(status, reasons.get(status, "OK"), headers, body)
 
     # WebSocket

@@ -22,36 +22,81 @@
   var ACK_PATIENCE = 8000; // no ack by then: check that the socket is still alive
   var PROBE_TIMEOUT = 5000; // a live server answers a hello within this
   var CONNECT_TIMEOUT = 10000; // Wi-Fi that swallows packets would leave us waiting minutes
+  var SILENT_AFTER = 4000; // no word from the server by then: say so, and offer to retry
+  var SAY_FOR = 5000; // a screen reader has read an announcement by then; it is cleared
   var CLOSED = { question_closed: 1, question_not_open: 1, no_such_question: 1, time_up: 1 };
-  var PLAIN = {
-    question_closed: "Voting on this question has closed.",
-    question_not_open: "Voting on this question has not opened yet.",
-    no_such_question: "This question is no longer part of the poll.",
-    time_up: "Time is up for this question.",
-    no_such_option: "That option is not available. Please choose again.",
-    too_many_choices: "Too many options chosen. Please choose fewer.",
-    bad_answer: "That answer could not be saved. Please check it.",
-    no_such_item: "That question is no longer on the list.",
-    frame_too_large: "That was too large to send.",
-    rate_limited: "Too much at once. Please wait a moment and try again."
-  };
-  var JOIN = {
-    code_needed: "Enter the room code shown on the screen.",
-    bad_code: "That room code is not the one on the screen. Check it and try again.",
-    ticket_needed: "Enter the ticket code from your badge.",
-    bad_ticket: "That ticket code does not exist. Check it and try again.",
-    ticket_used: "That ticket is already used on another phone. Enter your own ticket code."
-  };
+  var PLAIN = { question_closed: 1, question_not_open: 1, no_such_question: 1, time_up: 1,
+    no_such_option: 1, too_many_choices: 1, bad_answer: 1, no_such_item: 1, frame_too_large: 1,
+    rate_limited: 1 }; // error codes the catalogues explain in plain words (err_CODE)
+  var JOIN = { code_needed: 1, bad_code: 1, ticket_needed: 1, bad_ticket: 1, ticket_used: 1 };
+  /* The languages of the page, each named in itself; a catalogue per language
+     (static/LANG.json) holds every word the page shows. */
+  var LANGUAGES = { en: "English", cy: "Cymraeg", fr: "Français", de: "Deutsch", es: "Español",
+    ar: "العربية" };
+  var RTL = { ar: 1 };
   var CHOICE = { single: 1, multi: 1, quiz: 1 };
   var BUILD = { single: choice, multi: choice, quiz: choice, scale: scale, ranking: ranking,
     number: number, text: text, qa: text };
-  var NICK_HINT = "Optional: skip it to play as “Anonymous”.";
+
+  /* The socket opens first, before any of the page is built: on a slow venue link
+     its handshake is the longest wait, and nothing below needs the server yet.
+     (Its messages are handled only once this whole script has run.) boot.js has
+     usually dialled it already, while this file was on its way. */
+  var boot = window.livepollBoot || null;
+  var ws = null;
+  var live = false; // the server has answered on this socket
+  var everLive = false;
+  var attempt = 0;
+  var retryTimer = 0;
+  var probeTimer = 0;
+  var ackTimer = 0;
+  var firstState = false;
+  connect();
+
+  /* The attendee's language, as boot.js chose it: the one picked on this phone before,
+     else the first of the phone's languages (its Accept-Language) the page speaks,
+     else English. Its catalogue comes alongside the socket's handshake; server
+     messages wait for it, so no English flashes by. */
+  var lang = boot && LANGUAGES[boot.lang] ? boot.lang : "en";
+  var words = null;
+  var plurals = null;
+  var early = []; // frames that arrived before the catalogue
+  loadWords(lang);
 
   var el = {};
-  ("deck conn waiting join joinLabel joinMsg joinInput nick nickInput nickMsg nickSkip " +
-   "nickShow nickName nickEdit form progress timer fieldset prompt hint options qa qaEmpty " +
-   "items results resSum resList lbTitle board status submit say").split(" ").forEach(
+  ("deck conn wait waiting stuck retry summary summaryLink join joinLabel joinHint joinError " +
+   "joinInput nick nickInput nickMsg nickSkip nickShow nickName nickEdit form progress timer " +
+   "fieldset prompt hint error options qa qaEmpty items results resSum resList lbTitle board " +
+   "bar status submit say langs lang").split(" ").forEach(
     function (id) { el[id] = document.getElementById(id); });
+
+  function loadWords(code) {
+    var started = boot && boot.words && boot.lang === code ? boot.words : null;
+    if (boot) boot.words = null; // taken once; a retry or another language fetches anew
+    (started || fetch(code + ".json", { credentials: "same-origin" }).then(function (response) {
+      return response.ok ? response.json() : null;
+    })).then(function (catalogue) {
+      if (!catalogue || typeof catalogue !== "object") throw new Error("no catalogue");
+      if (code !== lang) return; // the attendee picked another meanwhile
+      words = catalogue;
+      plurals = window.Intl && Intl.PluralRules ? new Intl.PluralRules(code) : null;
+      translated();
+    }).catch(function () {
+      setTimeout(function () { if (code === lang && !words) loadWords(code); }, 2000);
+    });
+  }
+  // A message from the catalogue, its {names} filled in; plurals pick their form by {n}.
+  function t(key, params) {
+    var text = words ? words[key] : null;
+    if (text && typeof text === "object") {
+      var form = plurals ? plurals.select(params.n) : params.n === 1 ? "one" : "other";
+      text = text[form] || text.other;
+    }
+    if (typeof text !== "string") return "";
+    return text.replace(/\{(\w+)\}/g, function (_, name) {
+      return params && params[name] !== undefined ? String(params[name]) : "";
+    });
+  }
 
   function make(tag, cls, content) {
     var node = document.createElement(tag);
@@ -61,9 +106,8 @@
   }
   function empty(node) { while (node.firstChild) node.removeChild(node.firstChild); }
   function upper(s) { return s.charAt(0).toUpperCase() + s.slice(1); }
-  function lower(s) { return s.charAt(0).toLowerCase() + s.slice(1); }
   function json(v) { return JSON.stringify(v === undefined ? null : v); }
-  function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+  function plural(n, key) { return t(key, { n: n }); }
   function num(x) { return typeof x === "number" ? String(Math.round(x * 100) / 100) : "–"; }
   // As the server cleans text: no control or direction characters, single spaces.
   function clean(s) {
@@ -71,8 +115,13 @@
       .replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g, " ")
       .replace(/\s+/g, " ").trim();
   }
-  function say(words) { // for screen readers: what a move did
+  /* For screen readers: what a move did, or what the chair did. Said once, then
+     cleared, so that a reader who browses later does not find stale news there. */
+  var sayTimer = 0;
+  function say(words) {
     el.say.textContent = el.say.textContent === words ? words + "\u00a0" : words;
+    clearTimeout(sayTimer);
+    sayTimer = setTimeout(function () { el.say.textContent = ""; }, SAY_FOR);
   }
 
   /* Storage: localStorage when the browser allows it, else this page's memory
@@ -152,6 +201,8 @@
   var shown = ""; // identity of the question the form was built for
   var ui = null; // the controls of that question
   var notice = null; // {text, kind}: shown until the person's next action
+  var problem = ""; // what is wrong with the answer: shown next to the question, GOV.UK style
+  var announced = ""; // what the live region last said about the chair's moves
   var diskTrouble = false; // the server said it cannot save right now (and keeps trying)
   var lastAck = {}; // key -> highest acked seq, so a late older ack changes nothing
   var pending = load("pending"); // {k, q, t, a, seq}: sent or to send, not yet acked
@@ -203,7 +254,7 @@
       input.name = "answer";
       input.value = String(i);
       label.appendChild(input);
-      label.appendChild(make("span", "", option));
+      label.appendChild(make("span", "", option)).lang = q.lang;
       el.options.appendChild(label);
       all.push(input);
     });
@@ -219,7 +270,7 @@
       show: function (a) {
         all.forEach(function (input, i) { input.checked = Array.isArray(a) && a.indexOf(i) >= 0; });
       },
-      need: multi ? "Choose at least one option first." : "Choose an option first.",
+      need: t(multi ? "need_multi" : "need_single"),
       // Marks chosen options and, for multi, disables the rest once the limit is reached;
       // after a quiz closes, marks the right answers.
       paint: function () {
@@ -228,13 +279,17 @@
         var correct = q.type === "quiz" && Array.isArray(state.correct) ? state.correct : null;
         all.forEach(function (input, i) {
           var off = full && !input.checked;
+          var mark = correct ? (correct.indexOf(i) >= 0 ? "right" : input.checked ? "wrong" : "")
+            : input.checked ? "yours" : "";
           input.disabled = off;
           input.parentNode.className = "opt" + (input.checked ? " on" : "") + (off ? " off" : "") +
-            (correct ? (correct.indexOf(i) >= 0 ? " right" : input.checked ? " wrong" : "") : "");
+            (correct && mark ? " " + mark : "");
+          // Said in words as well as colour once voting closes; the style sheet shows it.
+          input.parentNode.setAttribute("data-mark", mark ? t("mark_" + mark) : "");
         });
-        el.hint.textContent = !multi ? "Choose one answer."
-          : max >= all.length ? "Choose all that apply."
-          : "Choose up to " + max + "." + (full ? " To pick another, untick one first." : "");
+        el.hint.textContent = !multi ? t("hint_single")
+          : max >= all.length ? t("hint_all")
+          : t(full ? "hint_up_to_full" : "hint_up_to", { max: max });
       }
     };
   }
@@ -265,8 +320,8 @@
       el.options.appendChild(words);
     }
     el.hint.textContent = ends
-      ? "Choose from " + low + " (" + ends[0] + ") to " + high + " (" + ends[1] + ")."
-      : "Choose from " + low + " to " + high + ".";
+      ? t("hint_scale_ends", { low: low, low_label: ends[0], high: high, high_label: ends[1] })
+      : t("hint_scale", { low: low, high: high });
     function val() {
       for (var i = 0; i < all.length; i++) if (all[i].checked) return all[i].value;
       return "";
@@ -278,7 +333,7 @@
       show: function (a) {
         all.forEach(function (input) { input.checked = input.value === String(a); });
       },
-      need: "Choose a point on the scale first.",
+      need: t("need_scale"),
       paint: function () {
         all.forEach(function (input) {
           input.parentNode.className = "pt" + (input.checked ? " on" : "");
@@ -293,18 +348,19 @@
     var order = first.slice();
     var list = make("ol", "rank");
     el.options.appendChild(list);
-    el.hint.textContent = "Put the options in order, best first, with the ▲ and ▼ buttons.";
+    el.hint.textContent = t("hint_ranking");
     function valid(a) { return Array.isArray(a) && a.length === n ? a : first; }
     function draw() {
       empty(list);
       order.forEach(function (option, at) {
         var li = make("li", "rk");
         li.appendChild(make("span", "pos", at + 1));
-        li.appendChild(make("span", "txt", q.options[option]));
+        li.appendChild(make("span", "txt", q.options[option])).lang = q.lang;
         [-1, 1].forEach(function (step) {
           var button = make("button", "mv", step < 0 ? "▲" : "▼");
           button.type = "button";
-          button.setAttribute("aria-label", "Move " + q.options[option] + (step < 0 ? " up" : " down"));
+          button.setAttribute("aria-label", t(step < 0 ? "move_up" : "move_down",
+            { option: q.options[option] }));
           button.disabled = step < 0 ? at === 0 : at === n - 1;
           button.addEventListener("click", function () { move(at, step); });
           li.appendChild(button);
@@ -323,7 +379,7 @@
       var buttons = list.children[to].getElementsByTagName("button");
       var next = buttons[step < 0 ? 0 : 1];
       (next.disabled ? buttons[step < 0 ? 1 : 0] : next).focus();
-      say(q.options[option] + " moved to position " + (to + 1) + " of " + n + ".");
+      say(t("moved", { option: q.options[option], to: to + 1, n: n }));
       notice = null;
       render();
     }
@@ -346,7 +402,7 @@
     var input = make(kind, "field");
     input.id = "answer";
     label.htmlFor = "answer";
-    input.setAttribute("aria-describedby", hint);
+    input.setAttribute("aria-describedby", hint + " error");
     el.options.appendChild(label);
     return input;
   }
@@ -362,7 +418,8 @@
     var unit = q.unit ? String(q.unit) : "";
     var low = typeof q.min === "number" ? q.min : null;
     var high = typeof q.max === "number" ? q.max : null;
-    var input = field("input", unit ? "Your answer (" + unit + ")" : "Your answer", "hint");
+    var input = field("input", unit ? t("your_answer_unit", { unit: unit }) : t("your_answer"),
+      "hint");
     var row = make("div", "row");
     input.type = "text";
     input.inputMode = low !== null && low >= 0 ? "decimal" : "text";
@@ -371,10 +428,9 @@
     if (unit) row.appendChild(make("span", "unit", unit)).setAttribute("aria-hidden", "true");
     el.options.appendChild(row);
     var after = unit ? " " + unit : "";
-    el.hint.textContent = low !== null && high !== null
-      ? "A number from " + low + " to " + high + after + "."
-      : low !== null ? "A number, " + low + after + " or more."
-      : high !== null ? "A number, " + high + after + " or less." : "A number.";
+    var bounds = { low: low, high: high, unit: after };
+    el.hint.textContent = t(low !== null && high !== null ? "hint_number_range"
+      : low !== null ? "hint_number_min" : high !== null ? "hint_number_max" : "hint_number", bounds);
     input.addEventListener("input", function () { input.removeAttribute("aria-invalid"); });
     return {
       val: function () { return input.value.trim(); },
@@ -384,15 +440,15 @@
         var v = typeof a === "number" ? String(a) : "";
         if (input.value !== v) input.value = v;
       },
-      need: "Enter a number first.",
+      need: t("need_number"),
       check: function () {
         if (!input.value.trim()) return "";
         var v = parseNumber(input.value);
-        var problem = isNaN(v) ? "Enter a number, such as 42 or 3.5."
-          : low !== null && v < low ? "The lowest answer is " + low + after + "."
-          : high !== null && v > high ? "The highest answer is " + high + after + "." : "";
-        if (problem) input.setAttribute("aria-invalid", "true");
-        return problem;
+        var wrong = isNaN(v) ? t("number_wrong")
+          : low !== null && v < low ? t("number_low", bounds)
+          : high !== null && v > high ? t("number_high", bounds) : "";
+        if (wrong) input.setAttribute("aria-invalid", "true");
+        return wrong;
       }
     };
   }
@@ -401,7 +457,7 @@
   function text(q) {
     var qa = q.type === "qa";
     var max = Number(q.max_length) || 120;
-    var input = field(qa || max > 80 ? "textarea" : "input", qa ? "Your question" : "Your answer",
+    var input = field(qa || max > 80 ? "textarea" : "input", t(qa ? "your_question" : "your_answer"),
       "hint count");
     var count = make("p", "count");
     count.id = "count";
@@ -411,10 +467,8 @@
     input.autocomplete = "off";
     el.options.appendChild(input);
     el.options.appendChild(count);
-    el.hint.textContent = qa
-      ? "Ask a question; upvote the ones you want answered." +
-        (q.moderated ? " Questions appear once the chair approves them." : "")
-      : q.display === "wall" ? "Write a short answer." : "A word or a few: they make the word cloud.";
+    el.hint.textContent = t(qa ? (q.moderated ? "hint_qa_moderated" : "hint_qa")
+      : q.display === "wall" ? "hint_wall" : "hint_cloud");
     function counted() { count.textContent = input.value.length + " / " + max; }
     input.addEventListener("input", counted);
     counted();
@@ -428,7 +482,7 @@
         if (input.value !== v) input.value = v;
         counted();
       },
-      need: qa ? "Write your question first." : "Write your answer first."
+      need: t(qa ? "need_question" : "need_text")
     };
   }
 
@@ -436,6 +490,7 @@
 
   function build(q) {
     el.prompt.textContent = String(q.prompt);
+    el.prompt.lang = q.lang;
     el.hint.textContent = "";
     empty(el.options);
     ui = BUILD[q.type](q);
@@ -489,7 +544,7 @@
     waiting.forEach(function (a) {
       var li = make("li", "item mine");
       li.appendChild(make("p", "qt", a.text));
-      li.appendChild(make("div", "qm")).appendChild(make("span", "tag wait", "Yours · waiting for the chair"));
+      li.appendChild(make("div", "qm")).appendChild(make("span", "tag wait", t("yours_waiting")));
       el.items.appendChild(li);
     });
     list.forEach(function (item, i) {
@@ -500,15 +555,15 @@
       var button = make("button", "up");
       words.id = "item" + item.id;
       button.appendChild(make("span", "", "▲ ")).setAttribute("aria-hidden", "true");
-      button.appendChild(document.createTextNode("Upvote"));
+      button.appendChild(document.createTextNode(t("upvote")));
       button.type = "button";
       button.setAttribute("data-item", String(item.id));
       button.setAttribute("aria-pressed", marks[i] ? "true" : "false");
       button.setAttribute("aria-describedby", words.id);
       button.disabled = !isOpen();
       meta.appendChild(button);
-      meta.appendChild(make("span", "votes", plural(Number(item.votes) || 0, "vote")));
-      if (answered) meta.appendChild(make("span", "tag", "Answered"));
+      meta.appendChild(make("span", "votes", plural(Number(item.votes) || 0, "votes")));
+      if (answered) meta.appendChild(make("span", "tag", t("answered")));
       li.appendChild(words);
       li.appendChild(meta);
       el.items.appendChild(li);
@@ -525,7 +580,7 @@
     var drawn = json([q.id, r, state.correct]);
     if (drawn === drawnResults) return;
     drawnResults = drawn;
-    var rows = []; // [label, figure, share of the longest bar or null]
+    var rows = []; // [label, figure, share of the longest bar or null, an option's words?]
     var summary = "";
     var counts = Array.isArray(r.counts) ? r.counts : [];
     var most = Math.max.apply(null, counts.concat([1]));
@@ -534,27 +589,27 @@
       var correct = Array.isArray(state.correct) ? state.correct : [];
       counts.forEach(function (c, i) {
         var share = q.type !== "multi" && total ? " · " + Math.round(100 * c / total) + "%" : "";
-        rows.push([(correct.indexOf(i) >= 0 ? "✓ " : "") + q.options[i], c + share, c / most]);
+        rows.push([(correct.indexOf(i) >= 0 ? "✓ " : "") + q.options[i], c + share, c / most, 1]);
       });
-      summary = plural(total, q.type === "multi" ? "choice" : "vote");
+      summary = plural(total, q.type === "multi" ? "choices" : "votes");
     } else if (q.type === "scale" && Array.isArray(r.values)) {
       r.values.forEach(function (v, i) { rows.push([v, counts[i], counts[i] / most]); });
-      summary = plural(r.count, "answer") +
-        (r.count ? " · mean " + num(r.mean) + " · median " + num(r.median) : "");
+      summary = !r.count ? plural(0, "answers") : t("summary_scale",
+        { answers: plural(r.count, "answers"), mean: num(r.mean), median: num(r.median) });
     } else if (q.type === "number" && Array.isArray(r.bins)) {
       var unit = q.unit ? " " + q.unit : "";
       var top = Math.max.apply(null, r.bins.map(function (b) { return b.count; }).concat([1]));
       r.bins.forEach(function (b) { rows.push([num(b.from) + "–" + num(b.to), b.count, b.count / top]); });
-      summary = plural(r.count, "answer") +
-        (r.count ? " · median " + num(r.median) + unit + " · mean " + num(r.mean) + unit : "");
+      summary = !r.count ? plural(0, "answers") : t("summary_number",
+        { answers: plural(r.count, "answers"), median: num(r.median), mean: num(r.mean), unit: unit });
     } else if (q.type === "ranking" && Array.isArray(r.order)) {
       var scores = Array.isArray(r.scores) ? r.scores : [];
       var best = Math.max.apply(null, scores.concat([1]));
       r.order.forEach(function (option, at) {
-        rows.push([(at + 1) + ". " + q.options[option], plural(scores[option] || 0, "point"),
-          (scores[option] || 0) / best]);
+        rows.push([(at + 1) + ". " + q.options[option], plural(scores[option] || 0, "points"),
+          (scores[option] || 0) / best, 1]);
       });
-      summary = "Ranked by points: a first place earns the most.";
+      summary = t("ranked");
     } else if (q.type === "text") {
       if (q.display === "wall") {
         (r.latest || []).forEach(function (answer) { rows.push([answer, "", null]); });
@@ -563,14 +618,15 @@
         var often = words.length ? words[0][1] : 1;
         words.forEach(function (w) { rows.push([w[0], w[1], w[1] / often]); });
       }
-      summary = plural(r.count || 0, "answer");
+      summary = plural(r.count || 0, "answers");
     }
     el.resSum.textContent = summary;
     el.resList.className = "res" + (q.type === "scale" || q.type === "number" ? " short" : "");
     empty(el.resList);
     rows.forEach(function (row) {
       var li = make("li", "");
-      li.appendChild(make("span", "rl", row[0]));
+      var label = li.appendChild(make("span", "rl", row[0]));
+      if (row[3]) label.lang = q.lang; // an option's words, not the attendee's
       if (row[1] !== "") li.appendChild(make("span", "rv", row[1]));
       if (row[2] !== null) {
         var bar = make("span", "rb");
@@ -584,7 +640,7 @@
     el.lbTitle.hidden = el.board.hidden = !board;
     empty(el.board);
     (board || []).forEach(function (player) {
-      el.board.appendChild(make("li", "", player.name + " · " + plural(player.points, "point")));
+      el.board.appendChild(make("li", "", player.name + " · " + plural(player.points, "points")));
     });
   }
 
@@ -616,37 +672,55 @@
       text = notice.text;
       kind = notice.kind;
     } else if (sending) {
-      text = !live ? "Sending… (waiting for the connection)"
-        : diskTrouble ? "Sending… (the poll is slow to save; it keeps trying)" : "Sending…";
+      text = t(!live ? "sending_offline" : diskTrouble ? "sending_slow" : "sending");
     } else if (correct) {
       var names = correct.map(function (i) { return q.options[i]; }).join(", ");
       var right = Array.isArray(saved) && correct.indexOf(saved[0]) >= 0;
-      text = !saved ? "Voting is closed. The right answer: " + names + "."
-        : right ? "✓ Right! Well done." : "✗ Not this time. The right answer: " + names + ".";
+      text = t(!saved ? "closed_right_answer" : right ? "right" : "wrong", { names: names });
       kind = saved ? (right ? "ok" : "err") : "";
     } else if (q && open && timeUp) {
-      text = saved !== null ? "Time is up. Your answer was saved." : "Time is up.";
+      text = t(saved !== null ? "time_up_saved" : "time_up");
     } else if (q && !open) {
-      text = qa ? "Questions are closed." : saved !== null ? "Voting is closed. Your answer was saved."
-        : "Voting is closed.";
+      text = t(qa ? "questions_closed" : saved !== null ? "closed_saved" : "closed");
     } else if (q && dirty()) {
-      text = qa ? "Not sent yet. Press “Send question” to send it."
-        : saved !== null ? "Changed, not sent yet. Press “Update answer” to save it."
-        : "Not sent yet. Press “Submit answer” to send it.";
+      text = t(qa ? "not_sent_question" : saved !== null ? "changed_not_sent" : "not_sent");
     } else if (saved !== null) {
-      text = "✓ Your answer is saved. You can change it while voting is open.";
+      text = t("saved");
       kind = "ok";
     }
     if (el.status.textContent !== text) el.status.textContent = text;
     el.status.className = "status" + (kind ? " " + kind : "");
-    el.submit.textContent = qa ? (isOpen() ? "Send question" : "Questions closed")
-      : q && open && timeUp ? "Time is up"
-      : q && !open ? "Voting closed" : saved !== null ? "Update answer" : "Submit answer";
+    drawProblem(q);
+    el.submit.textContent = t(qa ? (isOpen() ? "send_question" : "questions_closed_button")
+      : q && open && timeUp ? "time_up_button"
+      : q && !open ? "voting_closed_button" : saved !== null ? "update" : "submit");
     el.fieldset.disabled = el.submit.disabled = !isOpen();
-    el.conn.textContent = !live && (everLive || attempt > 0) ? "Reconnecting…"
-      : live && diskTrouble ? "Saving delayed" : "";
+    var conn = !live && (everLive || attempt > 0) ? t("reconnecting")
+      : live && diskTrouble ? t("saving_delayed") : "";
+    if (el.conn.textContent !== conn) el.conn.textContent = conn; // each change is said once
     drawItems();
     drawNick();
+  }
+
+  /* An answer that cannot be sent, as the GOV.UK Design System shows errors: a
+     message next to the question with a hidden "Error:" for screen readers, tied to
+     the group by aria-describedby and aria-invalid, and a summary at the top. */
+  function drawProblem(q) {
+    var text = q ? problem : "";
+    if (el.error.getAttribute("data-text") !== text) {
+      el.error.setAttribute("data-text", text);
+      empty(el.error);
+      if (text) {
+        el.error.appendChild(make("span", "vh", t("error_prefix")));
+        el.error.appendChild(document.createTextNode(text));
+      }
+      el.summaryLink.textContent = text;
+    }
+    el.error.hidden = el.summary.hidden = !text;
+    el.fieldset.setAttribute("aria-describedby", text ? "hint error" : "hint");
+    el.form.className = "form" + (text ? " has-error" : "");
+    if (text) el.fieldset.setAttribute("aria-invalid", "true");
+    else el.fieldset.removeAttribute("aria-invalid");
   }
 
   // Counts down locally, once a second; every state frame resets it to the server's word.
@@ -659,28 +733,41 @@
     var left = Math.max(0, Math.ceil(ms / 1000));
     el.timer.className = "timer" + (left <= 10 ? " low" : "");
     if (left <= 0) {
-      el.timer.textContent = "Time is up";
+      el.timer.textContent = t("timer_up");
       if (!timeUp) {
         timeUp = true;
         render();
       }
       return;
     }
-    el.timer.textContent = "Time left " + Math.floor(left / 60) + ":" + ("0" + (left % 60)).slice(-2);
+    el.timer.textContent = t("time_left",
+      { time: Math.floor(left / 60) + ":" + ("0" + (left % 60)).slice(-2) });
     clockTimer = setTimeout(clock, (ms % 1000) + 30);
   }
 
   /* ---- messages from the server ---- */
 
-  function onState(m, first) {
+  // ``again``: the same state drawn anew in another language; nothing is remembered
+  // from it a second time and the focus stays where the attendee put it.
+  function onState(m, first, again) {
+    if (!again) m.asSent = m.question;
+    m.question = localise(m.asSent, m.language);
     state = m;
     refused = "";
     el.join.hidden = true;
     var title = typeof m.title === "string" ? m.title : "";
     el.deck.textContent = title;
-    document.title = title ? title + " – livepoll" : "livepoll";
+    el.deck.lang = deckLanguage(m.language);
     var q = question();
-    el.waiting.hidden = !!q;
+    // The tab or window names the question, as a screen reader's first words.
+    document.title = (q ? String(q.prompt) + " – " : "") + (title ? title + " – " : "") + "livepoll";
+    // Where the focus was, before this state hides or disables anything.
+    var active = document.activeElement;
+    var focusLost = !again && (!active || active === document.body || el.form.contains(active) ||
+      active === el.submit || el.items.contains(active) || el.join.contains(active) ||
+      el.summary.contains(active) || el.wait.contains(active));
+    el.wait.hidden = !!q;
+    el.retry.hidden = el.stuck.hidden = true;
     el.form.hidden = el.submit.hidden = !q;
     results = m.results && typeof m.results === "object" ? m.results : null;
     items = Array.isArray(m.items) ? m.items : null;
@@ -688,11 +775,15 @@
     deadline = timed ? performance.now() + m.time_left * 1000 : 0;
     timeUp = timed && m.time_left <= 0;
     if (!q) {
+      var before = shown;
       shown = "";
       ui = null;
       notice = null;
-      el.waiting.textContent = m.question ? "This question cannot be answered on this page."
-        : "Waiting for the next question…";
+      problem = "";
+      el.waiting.textContent = t(m.question ? "cannot_answer" : "waiting");
+      announce(el.waiting.textContent);
+      // Focus that was in the question just taken away would fall to the page itself.
+      if (before && focusLost) el.waiting.focus();
       clock();
       drawResults();
       render();
@@ -702,28 +793,95 @@
     var wasDirty = shown && dirty();
     // The reply to hello is the server's word on this question: it knows our
     // answer (your_answer; a Q&A's upvotes) or has none, whatever this phone remembers.
-    if (m.your_answer !== undefined && m.your_answer !== null) remember(key, m.your_answer);
+    if (again) { /* already taken in */ }
+    else if (m.your_answer !== undefined && m.your_answer !== null) remember(key, m.your_answer);
     else if (first) remember(key, null);
     var identity = json([title, q]);
     if (identity !== shown) {
       // Focus that was in the old question (or nowhere) moves to the new prompt,
       // so keyboard and screen reader users land on it instead of the page top.
-      var active = document.activeElement;
-      var lost = !active || active === document.body || el.form.contains(active) ||
-        active === el.submit || el.items.contains(active) || el.join.contains(active);
       build(q);
       shown = identity;
       notice = null;
+      problem = "";
       asking = null;
       wasDirty = false;
-      if (lost) el.prompt.focus();
+      if (focusLost) el.prompt.focus();
+    } else if (!again && !isOpen() && (el.form.contains(active) || active === el.submit)) {
+      // Closing disables the controls, which drops their focus to the page itself.
+      el.prompt.focus();
     }
-    el.progress.textContent = "Question " + (Number(m.index) + 1) + " of " + Number(m.count);
+    el.progress.textContent = t("progress", { i: Number(m.index) + 1, n: Number(m.count) });
+    announce(el.progress.textContent + ". " + t(isOpen() ? "voting_open" : "closed"));
     if (!isOpen() || !wasDirty) ui.show(answerOf(key));
     if (q.type === "quiz") sendNick();
     clock();
     drawResults();
     render();
+  }
+
+  // Tells screen readers what the chair did (a new question, voting closed), once each.
+  function announce(words) {
+    if (words === announced) return;
+    announced = words;
+    say(words);
+  }
+
+  function deckLanguage(code) {
+    return typeof code === "string" && /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(code) ? code : "en";
+  }
+  /* The question in the attendee's language when the deck gives it, else as the deck
+     wrote it; ``lang`` says which, for screen readers (and for the page's own words). */
+  function localise(q, language) {
+    if (!q || typeof q !== "object") return q;
+    var copy = {};
+    Object.keys(q).forEach(function (key) { copy[key] = q[key]; });
+    var given = q.translations && typeof q.translations === "object" ? q.translations[lang] : null;
+    copy.lang = deckLanguage(language);
+    if (given && typeof given.prompt === "string") {
+      copy.prompt = given.prompt;
+      if (Array.isArray(given.options) && Array.isArray(q.options) &&
+          given.options.length === q.options.length) copy.options = given.options;
+      copy.lang = lang;
+    }
+    return copy;
+  }
+
+  /* The catalogue has arrived (or another was chosen): the page's fixed words, its
+     language and direction, then the frames that waited for it or a redraw. */
+  function translated() {
+    var root = document.documentElement;
+    root.lang = lang;
+    root.dir = RTL[lang] ? "rtl" : "ltr";
+    var fixed = document.querySelectorAll("[data-t]");
+    for (var i = 0; i < fixed.length; i++) fixed[i].textContent = t(fixed[i].getAttribute("data-t"));
+    if (!el.lang.options.length) {
+      Object.keys(LANGUAGES).forEach(function (code) {
+        var option = make("option", "", LANGUAGES[code]);
+        option.value = code;
+        option.lang = code;
+        el.lang.appendChild(option);
+      });
+    }
+    el.lang.value = lang;
+    el.langs.hidden = false;
+    var waited = early;
+    early = [];
+    if (waited.length) {
+      waited.forEach(handle);
+    } else if (refused) {
+      el.joinLabel.textContent = t(refused.indexOf("ticket") >= 0 ? "ticket_code" : "room_code");
+      el.joinHint.textContent = t(refused.indexOf("ticket") >= 0 ? "join_ticket_needed"
+        : "join_code_needed");
+      joinError(/needed/.test(refused) ? "" : t("join_" + refused));
+      render();
+    } else if (state) {
+      shown = "";
+      announced = "";
+      onState(state, false, true);
+    } else {
+      render();
+    }
   }
 
   function onResults(m) {
@@ -753,8 +911,7 @@
       asking = null;
       if (q && q.type === "qa") {
         ui.show("");
-        notice = { text: "✓ Your question was sent." +
-          (q.moderated ? " It appears once the chair approves it." : ""), kind: "ok" };
+        notice = { text: t(q.moderated ? "question_sent_moderated" : "question_sent"), kind: "ok" };
       }
       render();
       return;
@@ -790,13 +947,28 @@
     var ticket = code.indexOf("ticket") >= 0;
     if (code !== "code_needed" && code !== "ticket_needed") save(ticket ? "ticket" : "code", null);
     refused = code;
-    el.joinLabel.textContent = ticket ? "Ticket code" : "Room code";
-    el.joinMsg.textContent = JOIN[code];
+    el.joinLabel.textContent = t(ticket ? "ticket_code" : "room_code");
+    el.joinHint.textContent = t(ticket ? "join_ticket_needed" : "join_code_needed");
+    joinError(/needed/.test(code) ? "" : t("join_" + code));
     el.join.hidden = false;
-    el.waiting.hidden = el.form.hidden = el.submit.hidden = el.qa.hidden = el.results.hidden = true;
+    el.wait.hidden = el.form.hidden = el.submit.hidden = el.qa.hidden = el.results.hidden = true;
+    el.summary.hidden = true;
     drawNick();
-    el.joinInput.setAttribute("aria-invalid", /needed/.test(code) ? "false" : "true");
     if (!el.join.contains(document.activeElement)) el.joinInput.focus();
+  }
+
+  // The join form's error, apart from its hint (GOV.UK's error message pattern).
+  function joinError(text) {
+    empty(el.joinError);
+    if (text) {
+      el.joinError.appendChild(make("span", "vh", t("error_prefix")));
+      el.joinError.appendChild(document.createTextNode(text));
+    }
+    el.joinError.hidden = !text;
+    el.join.className = "card" + (text ? " has-error" : "");
+    el.joinInput.setAttribute("aria-describedby", text ? "joinHint joinError" : "joinHint");
+    if (text) el.joinInput.setAttribute("aria-invalid", "true");
+    else el.joinInput.removeAttribute("aria-invalid");
   }
 
   function onError(m) {
@@ -824,7 +996,9 @@
       return; // about something already superseded
     }
     var message = typeof m.message === "string" && m.message ? m.message : "";
-    var text = PLAIN[code] || (message ? upper(message) + "." : "Something went wrong.");
+    // The server's own words are English: other languages say something general instead.
+    var text = PLAIN[code] ? t("err_" + code)
+      : message && lang === "en" ? upper(message) + "." : t("something_wrong");
     if (typeof seq === "number" && seq === nickSeq) {
       nickSeq = -1;
       nickEditing = true;
@@ -835,38 +1009,40 @@
       return;
     }
     var q = question();
+    var here = false; // about the answer now in the form: shown next to the question
     if (asked) {
       asking = null;
-      text = "Your question was not sent: " + lower(text);
+      text = t("question_not_sent", { reason: text });
+      here = true;
     }
     if (up >= 0) {
       ups.splice(up, 1);
-      text = "Your upvote was not saved: " + lower(text);
+      text = t("upvote_not_saved", { reason: text });
     }
     if (ours) {
       var key = pending.k;
       pending = null;
       save("pending", null);
       if (!q || keyOf(q.id) !== key) {
-        text = "Your answer to an earlier question was not saved: " + lower(text);
+        text = t("earlier_not_saved", { reason: text });
       } else if (CLOSED[code]) {
         ui.show(answerOf(key)); // show what is really saved, not what was refused
+      } else {
+        here = true;
       }
     }
-    notice = { text: text, kind: "err" };
+    if (here) {
+      notice = null;
+      problem = text;
+      say(t("error_prefix") + text);
+    } else {
+      notice = { text: text, kind: "err" };
+    }
     render();
   }
 
   /* ---- the connection ---- */
 
-  var ws = null;
-  var live = false; // the server has answered on this socket
-  var everLive = false;
-  var attempt = 0;
-  var retryTimer = 0;
-  var probeTimer = 0;
-  var ackTimer = 0;
-  var firstState = false;
 
   // Relative to the page ("/ws" when served at "/"), so a reverse proxy may
   // mount livepoll under a path; wss: whenever the page itself came over https.
@@ -937,8 +1113,10 @@
     retryTimer = 0;
     if (ws) return;
     var sock;
+    var dialled = boot && boot.socket; // by boot.js: adopted once
+    if (dialled) boot.socket = null;
     try {
-      sock = new WebSocket(socketUrl());
+      sock = dialled || new WebSocket(socketUrl());
     } catch (e) {
       retry();
       return;
@@ -960,6 +1138,14 @@
     sock.onclose = function () {
       if (ws === sock) drop();
     };
+    // What happened to it before this script ran, once the script has run (the
+    // page's state and helpers below are not set up yet).
+    if (dialled) setTimeout(function () {
+      if (ws !== sock) return;
+      if (boot.closed || sock.readyState > 1) return drop();
+      if (sock.readyState === 1) sock.onopen();
+      boot.frames.forEach(function (data) { if (ws === sock) receive(data); });
+    }, 0);
   }
 
   function drop() {
@@ -1011,6 +1197,11 @@
       live = everLive = true;
       attempt = 0;
     }
+    if (words) handle(m);
+    else early.push(m); // shown once the catalogue is here, in order
+  }
+
+  function handle(m) {
     if (m.type === "state") {
       var first = firstState;
       firstState = false;
@@ -1044,15 +1235,15 @@
   function submit() {
     var q = question();
     if (!q || !isOpen()) return;
-    var problem = ui.check ? ui.check() : "";
-    var answer = problem ? null : ui.read();
-    if (!problem && answer === null) problem = ui.need;
-    if (problem) {
-      notice = { text: problem, kind: "err" };
-      render();
+    var wrong = ui.check ? ui.check() : "";
+    var answer = wrong ? null : ui.read();
+    if (!wrong && answer === null) wrong = ui.need;
+    if (wrong) {
+      showProblem(wrong);
       return;
     }
     notice = null;
+    problem = "";
     var key = keyOf(q.id);
     if (q.type === "qa") {
       if (!asking) {
@@ -1074,8 +1265,20 @@
   });
   function edited() {
     notice = null;
+    problem = "";
     render();
   }
+  function showProblem(text) {
+    notice = null;
+    problem = text;
+    render();
+    el.summary.focus();
+  }
+  el.summaryLink.addEventListener("click", function (event) {
+    event.preventDefault();
+    var first = el.options.querySelector("input:not(:disabled), textarea, button:not(:disabled)");
+    if (first) first.focus();
+  });
   el.options.addEventListener("change", edited);
   el.options.addEventListener("input", edited);
 
@@ -1096,12 +1299,15 @@
   el.join.addEventListener("submit", function (event) {
     event.preventDefault();
     var value = el.joinInput.value.trim().toUpperCase().slice(0, 32);
+    var ticket = refused.indexOf("ticket") >= 0;
     if (!value) {
-      el.joinMsg.textContent = "Enter the code first.";
+      joinError(t(ticket ? "join_enter_ticket" : "join_enter_code"));
+      el.joinInput.focus();
       return;
     }
-    save(refused.indexOf("ticket") >= 0 ? "ticket" : "code", value);
-    el.joinMsg.textContent = "Joining…";
+    save(ticket ? "ticket" : "code", value);
+    joinError("");
+    el.joinHint.textContent = t("joining");
     if (!hello()) connect();
   });
 
@@ -1109,11 +1315,11 @@
     event.preventDefault();
     var name = clean(el.nickInput.value);
     if (!name) {
-      el.nickMsg.textContent = "Write a name, or press Skip.";
+      el.nickMsg.textContent = t("nick_empty");
       return;
     }
     save("nick", name.slice(0, 24));
-    el.nickMsg.textContent = NICK_HINT;
+    el.nickMsg.textContent = t("nick_hint");
     nickEditing = nickSent = false;
     sendNick();
     drawNick();
@@ -1122,7 +1328,7 @@
   el.nickSkip.addEventListener("click", function () {
     save("nick", "");
     nickEditing = false;
-    el.nickMsg.textContent = NICK_HINT;
+    el.nickMsg.textContent = t("nick_hint");
     drawNick();
     el.prompt.focus();
   });
@@ -1133,11 +1339,58 @@
     el.nickInput.focus();
   });
 
+  el.lang.addEventListener("change", function () {
+    if (!LANGUAGES[el.lang.value] || el.lang.value === lang) return;
+    lang = el.lang.value;
+    save("lang", lang); // remembered on this phone, over the phone's own languages
+    loadWords(lang);
+  });
+
   window.addEventListener("online", wake);
   window.addEventListener("pageshow", wake);
   document.addEventListener("visibilitychange", wake);
   window.addEventListener("offline", function () {
     if (ws) drop();
   });
-  connect();
+
+  /* A server that stays silent (a captive portal, client isolation, a laptop asleep)
+     would leave "Connecting…" on screen forever: after a few seconds say so, keep
+     trying, and offer a button that tries at once. */
+  var silentTimer = 0;
+  function listen() {
+    clearTimeout(silentTimer);
+    silentTimer = setTimeout(function () {
+      if (everLive || refused) return;
+      if (words) el.stuck.textContent = t("stuck"); // else the page's own English
+      el.stuck.hidden = el.retry.hidden = false;
+    }, SILENT_AFTER);
+  }
+  el.retry.addEventListener("click", function () {
+    el.stuck.hidden = el.retry.hidden = true;
+    el.waiting.focus();
+    attempt = 0;
+    if (ws) drop(); // a socket open but silent, or still dialling: start afresh
+    clearTimeout(retryTimer);
+    retryTimer = 0;
+    connect();
+    listen();
+  });
+  el.wait.hidden = !!state || !!refused; // the page without its script says why instead
+  listen();
+
+  /* The sticky bar must not hide the control that has the keyboard focus (WCAG 2.4.11):
+     scrolling keeps the bar's height clear, and a control that still lands behind it
+     is scrolled above it. */
+  function clearOfBar() {
+    var sticky = window.getComputedStyle(el.bar).position === "sticky";
+    document.documentElement.style.scrollPaddingBottom = sticky ? el.bar.offsetHeight + "px" : "";
+    return sticky;
+  }
+  document.addEventListener("focusin", function (event) {
+    var target = event.target;
+    if (!clearOfBar() || !target || el.bar.contains(target) || !target.getBoundingClientRect) return;
+    var box = target.getBoundingClientRect();
+    var top = el.bar.getBoundingClientRect().top;
+    if (box.bottom + 8 > top) window.scrollBy(0, box.bottom + 8 - top);
+  });
 })();
