@@ -948,9 +948,10 @@ async def test_own_question_waits_for_the_chair_in_view_until_approved(
     await phone.reload()
     await expect(waiting.locator(".qt")).to_have_text([f"{MARKUP} budgets?"])
 
-    await types_chair.wait_for(lambda state: len(state["items"] or []) == 1)
-    (item,) = types_chair.state["items"]
+    await types_chair.wait_for(lambda state: len(state["qa"]["page"]) == 1)
+    (item,) = types_chair.state["qa"]["page"]
     assert item["state"] == "pending"
+    assert not types_chair.state["items"], "the room's list holds approved questions only"
     await types_chair.moderate(item["id"], "visible")
     await expect(phone.locator(".item .qt")).to_have_text([f"{MARKUP} budgets?"])
     await expect(waiting).to_have_count(0)
