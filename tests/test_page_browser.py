@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import gzip
 import json
-import os
 import re
 import time
 import urllib.request
@@ -21,6 +20,7 @@ import pytest
 from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 
 from browser_helpers import CHROMIUM, CHROMIUM_ARGS, PHONE, Chair, PageRecorder, Relay, snapshot
+from ci_rule import in_ci
 from clients import open_phone, open_presenter
 from livepoll import deck as deck_module
 from livepoll.server.app import LivepollServer, ServerConfig, running_server
@@ -38,7 +38,7 @@ async def browser() -> AsyncIterator[Browser]:
     """Headless Debian Chromium; skipped without it (failed under CI)."""
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is not installed (apt-get install chromium)"
-        if os.environ.get("CI"):
+        if in_ci():
             pytest.fail(message)
         pytest.skip(message)
     playwright = await async_playwright().start()
