@@ -30,7 +30,8 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".livepoll-installed"
 DEFAULT_DECK = ROOT / "polls" / "socitm-spring.toml"
-CHROMIUM = Path("/usr/bin/chromium")
+DEBIAN_TOOLS = {Path("/usr/bin/chromium"): "chromium", Path("/usr/bin/strace"): "strace"}
+"""Programs some tests drive (the browser tests; the fsync test), with their Debian package."""
 
 
 def say(message: str) -> None:
@@ -63,20 +64,21 @@ def ensure_environment(extras: str) -> None:
     STAMP.write_text(f"{project} {extras}".strip())
 
 
-def ensure_chromium() -> None:
-    """The browser tests drive Debian's Chromium; install it when we can (as root)."""
-    if CHROMIUM.exists():
+def ensure_debian_tools() -> None:
+    """Install the Debian packages of the tools the tests drive, when we can (as root)."""
+    missing = [package for path, package in DEBIAN_TOOLS.items() if not path.exists()]
+    if not missing:
         return
     apt = shutil.which("apt-get")
     if apt and hasattr(os, "geteuid") and os.geteuid() == 0:
-        say("installing Debian's chromium for the browser tests")
+        say(f"installing Debian's {', '.join(missing)} for the tests that drive them")
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         subprocess.run([apt, "update", "-qq"], check=True, env=env)
-        subprocess.run([apt, "install", "-y", "-qq", "chromium"], check=True, env=env)
+        subprocess.run([apt, "install", "-y", "-qq", *missing], check=True, env=env)
         return
     say(
-        f"{CHROMIUM} is missing: the browser tests will be skipped (and fail under CI). "
-        "Install it with: sudo apt-get install chromium"
+        f"{', '.join(missing)} missing: the tests that need them will be skipped (and fail "
+        f"under CI). Install with: sudo apt-get install {' '.join(missing)}"
     )
 
 
@@ -89,7 +91,7 @@ def run_tool(*args: str) -> None:
 
 def test(pytest_args: list[str]) -> int:
     ensure_environment("test")
-    ensure_chromium()
+    ensure_debian_tools()
     run_tool("ruff", "format", "--check", "src", "tests", "bench", "tasks.py")
     run_tool("ruff", "check", "src", "tests", "bench", "tasks.py")
     run_tool("mypy")
