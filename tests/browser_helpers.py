@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,9 @@ PHONE = {
 WAIT_SECONDS = 5.0
 """How long the chair waits for the state a test expects."""
 
+CONNECTION_FAILED = re.compile(r"WebSocket connection to '[^']+' failed: ")
+"""How Chromium logs a WebSocket it could not open (offline, server gone)."""
+
 SCREENSHOT_DIR = os.environ.get("LIVEPOLL_SCREENSHOT_DIR")
 """When set, tests save phone-size screenshots of the page's main states there."""
 
@@ -59,6 +63,17 @@ class PageRecorder:
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
+    network_failures_expected: bool = False
+    """Set by a test that takes the network away: Chromium then logs each failed
+    connection attempt as a console error of its own, which is not the page's fault."""
+
+    def unexpected_console_errors(self) -> list[str]:
+        """The console errors, less Chromium's failed-connection lines where expected."""
+        return [
+            text
+            for text in self.console_errors
+            if not (self.network_failures_expected and CONNECTION_FAILED.match(text))
+        ]
 
     def attach(self, page: Page) -> None:
         """Start recording ``page``'s requests, sockets, errors and dialogs."""

@@ -14,7 +14,7 @@ import re
 import sqlite3
 import time
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -54,9 +54,13 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-def recorder() -> PageRecorder:
-    """What the phone's page requested and complained about."""
-    return PageRecorder()
+def recorder() -> Iterator[PageRecorder]:
+    """What the test's pages requested and complained about; at the end of every
+    browser test, no page may have logged a console error or a script error."""
+    recorder = PageRecorder()
+    yield recorder
+    assert recorder.unexpected_console_errors() == [], "the page logged errors"
+    assert recorder.page_errors == [], "a script failed on the page"
 
 
 @pytest.fixture
@@ -283,12 +287,13 @@ async def test_vote_whose_ack_was_lost_is_resent_after_reconnecting_and_counted_
 
 
 async def test_vote_made_offline_is_sent_when_the_network_returns(
-    livepoll_server: LivepollServer, phone: Page, chair: Chair
+    livepoll_server: LivepollServer, phone: Page, chair: Chair, recorder: PageRecorder
 ) -> None:
     """Offline, the page says it is reconnecting and keeps the vote; back online, it is saved."""
     await phone.goto(livepoll_server.base_url)
     await open_question(phone, chair, "Is your organisation running a transformation programme?")
 
+    recorder.network_failures_expected = True
     await phone.context.set_offline(True)
     await expect(phone.locator("#conn")).to_have_text("Reconnecting…")
     await vote(phone, "Yes")
@@ -548,7 +553,7 @@ async def test_page_requests_nothing_outside_its_origin_and_breaks_no_csp_rule(
 
 
 async def test_voter_token_is_random_base64url_and_kept_across_reloads(
-    livepoll_server: LivepollServer, browser: Browser, phone: Page
+    livepoll_server: LivepollServer, browser: Browser, phone: Page, recorder: PageRecorder
 ) -> None:
     """The token has 22+ base64url characters, survives a reload, and differs per phone."""
     await phone.goto(livepoll_server.base_url)
@@ -562,6 +567,7 @@ async def test_voter_token_is_random_base64url_and_kept_across_reloads(
 
     other = await browser.new_context(**PHONE)
     other_page = await other.new_page()
+    recorder.attach(other_page)
     await other_page.goto(livepoll_server.base_url)
     await expect(other_page.locator("#waiting")).to_have_text(WAITING)
     assert await stored(other_page, "voter") != token
