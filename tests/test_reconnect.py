@@ -55,6 +55,11 @@ options = ["A", "B", "C", "D"]
 """
 
 
+def backoff_window(attempt: int) -> float:
+    """app.js retry(): the window (seconds) a retry's delay is drawn from, uniformly."""
+    return min(BACKOFF_MAX, BACKOFF_FIRST * 2**attempt)
+
+
 async def presenter_state(port: int, command: str | None = None) -> dict[str, Any]:
     """The presenter's view of the session, after ``command`` if one is given."""
     url = f"ws://127.0.0.1:{port}/presenter"
@@ -125,7 +130,7 @@ class Page:
             self.connection = None
             if stop.is_set():
                 return
-            window = min(BACKOFF_MAX, BACKOFF_FIRST * 2**self.attempt)
+            window = backoff_window(self.attempt)
             self.attempt += 1
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.rng.random() * window):
