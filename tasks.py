@@ -30,8 +30,13 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".livepoll-installed"
 DEFAULT_DECK = ROOT / "polls" / "socitm-spring.toml"
-DEBIAN_TOOLS = {Path("/usr/bin/chromium"): "chromium", Path("/usr/bin/strace"): "strace"}
-"""Programs some tests drive (the browser tests; the fsync test), with their Debian package."""
+DEBIAN_TOOLS = {
+    Path("/usr/bin/chromium"): "chromium",
+    Path("/usr/bin/strace"): "strace",
+    Path("/usr/bin/fusermount3"): "fuse3",
+}
+"""Programs some tests drive (the browser tests; the fsync and power-cut tests), with
+their Debian package."""
 
 
 def say(message: str) -> None:
