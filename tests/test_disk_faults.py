@@ -32,12 +32,6 @@ WITHIN = 30.0
 """A generous bound on waiting for the server to notice a fault or a recovery."""
 
 
-def mount(*arguments: str) -> None:
-    """Run mount(8), failing with its own words."""
-    result = subprocess.run(["mount", *arguments], capture_output=True, text=True, check=False)
-    assert result.returncode == 0, f"mount {' '.join(arguments)}: {result.stderr.strip()}"
-
-
 @contextlib.contextmanager
 def mounted(source: str, target: Path, *options: str) -> Iterator[Path]:
     """Mount ``source`` on ``target`` for the block; skip (fail in CI) where we may not."""
