@@ -35,8 +35,16 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".livepoll-installed"
 DEFAULT_DECK = ROOT / "polls" / "socitm-spring.toml"
-CHROMIUM = Path("/usr/bin/chromium")
-SOFFICE = Path("/usr/bin/soffice")
+DEBIAN_TOOLS = {
+    Path("/usr/bin/chromium"): "chromium",
+    Path("/usr/bin/strace"): "strace",
+    Path("/usr/bin/fusermount3"): "fuse3",
+    Path("/usr/bin/soffice"): "libreoffice-calc-nogui",
+    Path("/usr/bin/npm"): "npm",
+}
+"""Programs some tests drive (the browser tests; the fsync and power-cut tests; the
+workbook opened in LibreOffice; npm, which fetches the axe-core checker), with their
+Debian package."""
 LOCKS = {"": ROOT / "requirements.lock", "test": ROOT / "requirements-test.lock"}
 """Exact versions with hashes, per extra: the runtime alone, and runtime plus tests."""
 PIP_TOOLS = "pip-tools>=7.4,<8"
@@ -128,38 +136,21 @@ def lock(args: list[str]) -> int:
     return 0
 
 
-def ensure_chromium() -> None:
-    """The browser tests drive Debian's Chromium; install it when we can (as root)."""
-    if CHROMIUM.exists():
+def ensure_debian_tools() -> None:
+    """Install the Debian packages of the tools the tests drive, when we can (as root)."""
+    missing = [package for path, package in DEBIAN_TOOLS.items() if not path.exists()]
+    if not missing:
         return
     apt = shutil.which("apt-get")
     if apt and hasattr(os, "geteuid") and os.geteuid() == 0:
-        say("installing Debian's chromium for the browser tests")
+        say(f"installing Debian's {', '.join(missing)} for the tests that drive them")
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         subprocess.run([apt, "update", "-qq"], check=True, env=env)
-        subprocess.run([apt, "install", "-y", "-qq", "chromium"], check=True, env=env)
+        subprocess.run([apt, "install", "-y", "-qq", *missing], check=True, env=env)
         return
     say(
-        f"{CHROMIUM} is missing: the browser tests will be skipped (and fail under CI). "
-        "Install it with: sudo apt-get install chromium"
-    )
-
-
-def ensure_libreoffice() -> None:
-    """The workbook test opens the Excel export in LibreOffice (headless); install its
-    spreadsheet part without a GUI when we can (as root). It is large: about 300 MB."""
-    if SOFFICE.exists():
-        return
-    apt = shutil.which("apt-get")
-    if apt and hasattr(os, "geteuid") and os.geteuid() == 0:
-        say("installing Debian's libreoffice-calc-nogui for the workbook test")
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run([apt, "update", "-qq"], check=True, env=env)
-        subprocess.run([apt, "install", "-y", "-qq", "libreoffice-calc-nogui"], check=True, env=env)
-        return
-    say(
-        f"{SOFFICE} is missing: the LibreOffice workbook test will be skipped (and fail "
-        "under CI). Install it with: sudo apt-get install libreoffice-calc-nogui"
+        f"{', '.join(missing)} missing: the tests that need them will be skipped (and fail "
+        f"under CI). Install with: sudo apt-get install {' '.join(missing)}"
     )
 
 
@@ -194,8 +185,7 @@ def run_tool(*args: str) -> None:
 
 def test(pytest_args: list[str]) -> int:
     ensure_environment("test")
-    ensure_chromium()
-    ensure_libreoffice()
+    ensure_debian_tools()
     ensure_axe()
     run_tool("ruff", "format", "--check", "src", "tests", "bench", "tasks.py")
     run_tool("ruff", "check", "src", "tests", "bench", "tasks.py")

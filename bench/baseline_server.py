@@ -7,7 +7,10 @@ simulated phones to drive it: ``hello`` gets the current state, ``vote`` is
 decoded, counted with one dict increment and acknowledged at once. No
 validation, no dedupe, no storage, no presenter updates. A chair command on
 ``/presenter`` (open, close, next, ...) moves the one question pointer and
-broadcasts the state to the phones, which any poll server must do.
+broadcasts the state to the phones, which any poll server must do. Once it
+listens, the process gets the same tuning ``livepoll serve`` applies to itself
+(``livepoll.server.tuning.tune_process``: open files, garbage collection, the
+allocator), so the ratio compares the servers' work, not their process settings.
 
     python bench/baseline_server.py DECK [--host 127.0.0.1] [--port 0]
 
@@ -22,7 +25,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import resource
 import signal
 import sys
 import tomllib
@@ -33,6 +35,8 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
+
+from livepoll.server.tuning import tune_process
 
 
 class Baseline:
@@ -106,14 +110,7 @@ def _respond(body: bytes) -> Response:
     return Response(200, "OK", headers, body)
 
 
-def raise_open_file_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
 async def main(questions: list[dict[str, Any]], host: str, port: int) -> None:
-    raise_open_file_limit()
     baseline = Baseline(questions)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -133,6 +130,7 @@ async def main(questions: list[dict[str, Any]], host: str, port: int) -> None:
         close_timeout=5,
         backlog=4096,
     ) as server:
+        tune_process()  # as livepoll serve does once it listens
         listening = next(iter(server.sockets)).getsockname()[1]
         print(json.dumps({"port": listening}), flush=True)
         await stop.wait()

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,8 +48,12 @@ PHONE = {
 }
 """A typical phone screen (390x844 CSS pixels, as an iPhone 12-15)."""
 
-WAIT_SECONDS = 5.0
-"""How long the chair waits for the state a test expects."""
+WAIT_SECONDS = 30.0
+"""How long the chair waits for the state a test expects: generous, since it costs
+nothing when things work and a loaded machine is slow, not wrong."""
+
+CONNECTION_FAILED = re.compile(r"WebSocket connection to '[^']+' failed: ")
+"""How Chromium logs a WebSocket it could not open (offline, server gone)."""
 
 SCREENSHOT_DIR = os.environ.get("LIVEPOLL_SCREENSHOT_DIR")
 """When set, tests save phone-size screenshots of the page's main states there."""
@@ -69,6 +74,17 @@ class PageRecorder:
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
+    network_failures_expected: bool = False
+    """Set by a test that takes the network away: Chromium then logs each failed
+    connection attempt as a console error of its own, which is not the page's fault."""
+
+    def unexpected_console_errors(self) -> list[str]:
+        """The console errors, less Chromium's failed-connection lines where expected."""
+        return [
+            text
+            for text in self.console_errors
+            if not (self.network_failures_expected and CONNECTION_FAILED.match(text))
+        ]
 
     def attach(self, page: Page) -> None:
         """Start recording ``page``'s requests, sockets, errors and dialogs."""

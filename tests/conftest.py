@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -31,17 +29,8 @@ options = ["Legacy systems", "Culture", "Skills", "Budget"]
 max_choices = 2
 """
 
-IN_CI = bool(os.environ.get("CI"))
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """In CI a skipped test is a failed test: a missing tool must not pass silently."""
-    outcome = yield
-    report = outcome.get_result()
-    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
-        report.outcome = "failed"
-        report.longrepr = f"skipped in CI (CI is set, so skips fail): {report.longrepr}"
+pytest_plugins = ["ci_rule"]
+"""Under CI (``CI`` true) every skip, at run or collection time, fails: see ci_rule.py."""
 
 
 @pytest.fixture

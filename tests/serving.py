@@ -7,7 +7,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +20,18 @@ async def serve_process(
     *options: str,
     port: int = 0,
     log: Path | None = None,
+    wrapper: Sequence[str] = (),
 ) -> AsyncIterator[dict[str, Any]]:
     """Run ``livepoll serve DECK`` on 127.0.0.1 and yield its ready line (port, URLs,
     session...) plus ``"process"``, the child itself, for tests that kill it.
 
     ``options`` are more ``serve`` options; the server's log goes to ``log`` (appended)
-    or nowhere. On leaving, a server still running is stopped as Ctrl-C would (its
+    or nowhere; ``wrapper`` is a command the server runs under (``strace ...``). On
+    leaving, a server still running is stopped as Ctrl-C would (its
     session ends cleanly), and killed if it has not stopped within 20 seconds.
     """
-    command = [sys.executable, "-m", "livepoll", "serve", str(deck), "--host", "127.0.0.1"]
+    command = [*wrapper, sys.executable, "-m", "livepoll", "serve", str(deck)]
+    command += ["--host", "127.0.0.1"]
     command += ["--port", str(port), "--db", str(database), "--token", token, "--ready-json"]
     with contextlib.ExitStack() as files:
         stderr: Any = (

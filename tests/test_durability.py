@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
 import signal
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from clients import new_voter_token
 from livepoll import protocol
+from livepoll.server.app import LivepollServer
 from livepoll.store import voter_key
 from serving import serve_process
 
@@ -131,3 +136,77 @@ async def test_acked_votes_survive_sigkill_and_resends_count_once(tmp_path: Path
     with sqlite3.connect(database) as db:
         assert db.execute("SELECT count(*) FROM responses").fetchone()[0] == PHONES
         assert db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 1
+
+
+async def test_the_live_server_writes_in_wal_mode_with_synchronous_full(
+    livepoll_server: LivepollServer,
+) -> None:
+    """The running server's own connection is in WAL mode with synchronous=FULL (2)."""
+    connection = livepoll_server.store._db  # the writer's connection, not a new one
+    async with connection.execute("PRAGMA journal_mode") as cursor:
+        assert await cursor.fetchone() == ("wal",)
+    async with connection.execute("PRAGMA synchronous") as cursor:
+        assert await cursor.fetchone() == (2,), "synchronous=FULL"
+
+
+STRACE = Path("/usr/bin/strace")
+"""Debian's strace: it shows the server's fsyncs, which no test inside the process can."""
+
+
+@pytest.fixture
+def strace() -> Path:
+    """Debian's strace; skipped without it (failed under CI)."""
+    if not STRACE.exists():
+        pytest.skip(f"{STRACE} is not installed (apt-get install strace)")
+    return STRACE
+
+
+def traced_child(pid: int) -> int:
+    """The process strace ``pid`` started (the server)."""
+    return int(Path(f"/proc/{pid}/task/{pid}/children").read_text().split()[0])
+
+
+SYNC_CALL = re.compile(r"^\d+ (?P<at>\d+\.\d+) f(?:data)?sync\(\d+<(?P<path>[^>]*)>")
+"""A sync call's first line: whole, or ``<unfinished ...>`` if strace split it."""
+
+
+async def test_every_vote_is_fsynced_to_the_wal_before_its_ack(
+    tmp_path: Path, strace: Path
+) -> None:
+    """Under strace, each answer a phone sends is followed by an fsync of the -wal file
+    before its ack comes back: an ack survives losing power, not only a killed process."""
+    deck = tmp_path / "deck.toml"
+    deck.write_text(DECK, encoding="utf-8")
+    database = tmp_path / "sync.db"
+    trace = tmp_path / "strace.log"
+    tracing = [str(strace), "-f", "-qq", "-y", "-ttt", "-e", "trace=fsync,fdatasync"]
+    tracing += ["-e", "signal=none", "-o", str(trace)]
+    windows: list[tuple[float, float]] = []
+    async with serve_process(deck, database, TOKEN, wrapper=tracing) as ready:
+        await open_voting(ready)
+        async with connect(f"ws://127.0.0.1:{ready['port']}/ws") as phone:
+            await phone.send(json.dumps({"type": "hello", "voter": new_voter_token()}))
+            for seq, answer in enumerate([0, 1, 2, 3, 0], start=1):  # each one a new answer
+                sent = time.time()
+                await phone.send(
+                    json.dumps({"type": "vote", "q": "q1", "answer": answer, "seq": seq})
+                )
+                async with asyncio.timeout(30):
+                    while (reply := json.loads(await phone.recv())).get("seq") != seq:
+                        pass
+                assert reply["type"] == "ack", reply
+                windows.append((sent, time.time()))
+        # Stop the server itself as Ctrl-C would; strace ends with it.
+        os.kill(traced_child(ready["process"].pid), signal.SIGINT)
+        async with asyncio.timeout(30):
+            await ready["process"].wait()
+    syncs = [
+        float(match["at"])
+        for line in trace.read_text().splitlines()
+        if (match := SYNC_CALL.match(line)) and match["path"] == f"{database}-wal"
+    ]
+    for number, (sent, acked) in enumerate(windows, start=1):
+        assert any(sent <= at <= acked for at in syncs), (
+            f"answer {number} was acked with no fsync of the WAL in between "
+            f"(sent {sent:.6f}, acked {acked:.6f}; WAL syncs at {syncs})"
+        )

@@ -1046,14 +1046,24 @@ async def test_an_attack_of_bad_frames_leaves_memory_flat_and_honest_votes_acked
 # --- the rate limit at its default -----------------------------------------------------
 
 
-async def flood(
-    url: str, frames: list[str], per_second: float | None
-) -> tuple[list[str], float | None]:
+@dataclass
+class Flood:
+    """What one flooding client saw."""
+
+    codes: list[str]
+    """The error codes it received, in order."""
+    sent: int | None
+    """Frames it had sent when the server's close stopped it (None: it never did)."""
+    lasted: float
+    """Seconds from its first frame until the server's close reached it: the flood the
+    server saw fits inside, however slow the machine."""
+
+
+async def flood(url: str, frames: list[str], per_second: float | None) -> Flood:
     """Send ``frames`` as fast as possible (or at a steady rate) while reading replies,
-    until the server closes. Returns the error codes received, in order, and how long
-    after the first frame the server's close stopped the flood (None: it never did)."""
+    until the server closes."""
     codes: list[str] = []
-    stopped_after = None
+    sent = None
 
     async def read(connection: ClientConnection) -> None:
         with contextlib.suppress(ConnectionClosed):
@@ -1069,16 +1079,17 @@ async def flood(
                     await asyncio.sleep(max(0.0, started + index / per_second - time.monotonic()))
                 await connection.send(frame)
         except ConnectionClosed:
-            stopped_after = time.monotonic() - started
+            sent = index
         try:
-            async with asyncio.timeout(5):
+            async with asyncio.timeout(30):
                 await asyncio.shield(reader)
         except TimeoutError:
             await connection.close()
             await reader
+        lasted = time.monotonic() - started
     assert connection.close_code == 1008, f"not closed as a flood: {connection.close_code}"
     assert connection.close_reason == "too many messages"
-    return codes, stopped_after
+    return Flood(codes, sent, lasted)
 
 
 async def test_at_the_default_rate_limit_attackers_are_told_then_closed_while_a_phone_votes(
@@ -1104,12 +1115,14 @@ async def test_at_the_default_rate_limit_attackers_are_told_then_closed_while_a_
                 await honest
             server_tasks_alive(server)
     assert not errors, errors
-    for codes, _ in results:
+    for result in results:
+        codes = result.codes
         assert codes.count("rate_limited") == 1, codes
         assert set(codes) == {"bad_json", "rate_limited"}
         assert codes.index("rate_limited") >= burst, "the burst is allowed"
-        # The burst, plus what refills at 5 a second while the flood goes on.
-        assert len(codes) - 1 <= burst + 5, codes
+        # The burst, plus what refills at the rate while the flood goes on.
+        refilled = config.rate_limit * result.lasted
+        assert len(codes) - 1 <= burst + refilled + 1, (codes, result.lasted)
     assert len(latencies) >= 8
 
 
@@ -1120,14 +1133,17 @@ async def test_a_steady_flood_that_lets_tokens_refill_is_closed_all_the_same(
     between every 30 dropped) is still closed with 1008, after one rate_limited."""
     config = fuzz_config(tmp_path)
     frames = ["{{{"] * 450
+    burst = int(config.rate_limit * RATE_BURST_SECONDS)
     with server_errors() as errors:
         async with running_server(config) as server:
-            codes, stopped_after = await flood(server.audience_url, frames, per_second=150)
+            result = await flood(server.audience_url, frames, per_second=150)
     assert not errors, errors
-    assert codes.count("rate_limited") == 1, codes
-    assert stopped_after is not None, "the whole flood went out without a close"
-    assert 1.0 < stopped_after < 2.5, "200 frames dropped at 145 a second take about 1.4 s"
-    print(f"\nsteady flood of 150 frames/s closed after {stopped_after:.1f} s")
+    assert result.codes.count("rate_limited") == 1, result.codes
+    assert result.sent is not None, "the whole flood went out without a close"
+    let_through = len(result.codes) - 1
+    assert let_through <= burst + config.rate_limit * result.lasted + 1, result
+    assert result.sent >= let_through + FLOOD_DROPS, "closed only after the drops added up"
+    print(f"\nsteady flood of 150 frames/s closed after {result.sent} frames")
 
 
 # --- an unencodable value cannot stop the store ----------------------------------------
@@ -1191,7 +1207,7 @@ async def test_half_sent_handshakes_are_dropped_after_the_handshake_timeout(
         writer.write(greeting)
         await writer.drain()
         with contextlib.suppress(ConnectionResetError):
-            async with asyncio.timeout(5):
+            async with asyncio.timeout(30):  # only the handshake timeout ends this read
                 assert await reader.read() == b"", "the server answered a half request"
         writer.close()
         return time.monotonic() - started
@@ -1204,10 +1220,10 @@ async def test_half_sent_handshakes_are_dropped_after_the_handshake_timeout(
             assert (await phone.vote("q1", 1))["type"] == "ack"
             waited = await asyncio.gather(*stalled)
     assert not errors, errors
-    assert all(0.4 <= seconds < 3 for seconds in waited), waited
+    assert all(seconds >= 0.4 for seconds in waited), f"dropped before the timeout: {waited}"
 
 
-async def wait_until(condition: Callable[[], bool], seconds: float = 5) -> None:
+async def wait_until(condition: Callable[[], bool], seconds: float = 30) -> None:
     """Poll ``condition`` until it holds; fail after ``seconds``."""
     for _ in range(int(seconds / 0.02)):
         if condition():
@@ -1254,10 +1270,10 @@ async def test_a_phone_that_never_reads_or_pongs_is_dropped_by_the_ping_timeout(
             assert (await live.vote("q1", 2))["type"] == "ack"
             writer.close()
     assert not errors, errors
-    assert dropped_after >= 0.4, "dropped before a ping could time out"
     # Ping after 0.3 s, no pong by 0.6 s: the close frame goes out, and the connection
-    # is gone once the close handshake gives up (close_timeout, 2 s), since it never reads.
-    assert dropped_after < 4.5, dropped_after
+    # is gone once the close handshake gives up (close_timeout, 2 s), since it never
+    # reads; on a loaded machine later, never sooner.
+    assert dropped_after >= 0.4, "dropped before a ping could time out"
     print(f"\nsilent client dropped {dropped_after:.2f} s after its hello (ping 0.3 s + 0.3 s)")
 
 

@@ -15,9 +15,11 @@ import json
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
@@ -83,17 +85,27 @@ async def session(port: int, tokens: list[str], tickets: list[str]) -> list[str]
         f"ws://127.0.0.1:{port}/presenter", additional_headers={"Authorization": f"Bearer {TOKEN}"}
     )
     frames: list[str] = []
+    arrived = asyncio.Event()
 
-    async def command(action: str) -> None:
+    async def command(action: str, done: Callable[[dict[str, Any]], bool]) -> None:
+        """Send a chair's command and wait for the state that shows it took effect."""
+        start = len(frames)
         await presenter.send(json.dumps({"type": "command", "action": action}))
-        await asyncio.sleep(0.3)
+        async with asyncio.timeout(30):
+            while not any(
+                state.get("type") == "state" and done(state)
+                for state in map(json.loads, frames[start:])
+            ):
+                arrived.clear()
+                await arrived.wait()
 
     async def record() -> None:
         async for frame in presenter:
             frames.append(str(frame))
+            arrived.set()
 
     recorder = asyncio.create_task(record())
-    await command("open")
+    await command("open", lambda state: state["status"] == "open")
     phones = [
         await phone(port, token, ticket) for token, ticket in zip(tokens, tickets, strict=True)
     ]
@@ -108,19 +120,18 @@ async def session(port: int, tokens: list[str], tickets: list[str]) -> list[str]
         assert json.loads(await thief.recv())["code"] == "ticket_used"
         await thief.send(b"\xff\xfe not json")
         await thief.recv()
-    try:
+    with pytest.raises(InvalidStatus) as refused:
         await connect(f"ws://127.0.0.1:{port}/ws", origin="http://evil.example")  # type: ignore[arg-type]
-    except InvalidStatus:
-        pass
-    await command("next")
-    await command("open")
+    assert refused.value.response.status_code == 403, "a foreign origin is refused"
+    await command("next", lambda state: state["index"] == 1)
+    await command("open", lambda state: state["index"] == 1 and state["status"] == "open")
     for index, connection in enumerate(phones):
         answer = f"word{index} {tokens[index][:6]}"
         assert (
             await reply(connection, {"type": "vote", "q": "words", "answer": answer, "seq": 2})
         )["type"] == "ack"
-    await command("close")
-    await command("toggle_results")
+    await command("close", lambda state: state["status"] == "closed")
+    await command("toggle_results", lambda state: state["results_shown"])
     for connection in phones:
         await connection.close()
     await presenter.close()

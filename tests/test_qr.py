@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
+
+from pathlib import Path
+
 import numpy as np
 import pytest
 import zxingcpp
@@ -12,12 +15,17 @@ from rich.color import Color
 from rich.console import Console
 from rich.segment import Segment
 from textual.geometry import Region
+from textual.widgets._toast import Toast
 
-from livepoll.deck import Question
+from livepoll.deck import Deck, Question
 from livepoll.protocol import PresenterState, Welcome
+from livepoll.server.admission import JoinMode
+from livepoll.server.app import ServerConfig, running_server
 from livepoll.tui import render_qr
-from livepoll.tui.app import PresenterApp
+from livepoll.tui.app import PresenterApp, make_app
 from livepoll.tui.qr import QRCode, fit_qr, qr_matrix, render_matrix
+from livepoll.tui.screens import join_details
+from test_tui_app import screen_text, wait_until
 
 JOIN_URL = "http://192.168.100.200:8000/"
 LONG_URL = "https://poll.example-conference.org/join?code=K7HX9Q"
@@ -171,3 +179,57 @@ async def test_join_strip_code_as_drawn_decodes_to_the_join_url() -> None:
         lines, drawn_scale = await _drawn_code(app, "#strip-qr")
     assert drawn_scale == 1
     assert decode(image_from_lines(lines)) == [JOIN_URL]
+
+
+def _screen_lines(app: PresenterApp) -> list[list[Segment]]:
+    """The whole terminal as the room sees it: every widget, toast and layer composited."""
+    # The compositor is private, but it is exactly what the terminal receives.
+    return [list(strip) for strip in app.screen._compositor.render_strips()]
+
+
+@pytest.mark.parametrize("join_mode", ["open", "code"])
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
+@pytest.mark.parametrize("screen", ["main", "join"])
+async def test_the_whole_screen_decodes_to_the_join_url_while_server_notices_show(
+    sample_deck: Deck, tmp_path: Path, join_mode: JoinMode, size: tuple[int, int], screen: str
+) -> None:
+    """While the server's notices are up (loopback only, a resumed session), the whole
+    terminal decodes to the join URL, with the room code when there is one."""
+    database = tmp_path / "livepoll.db"
+    config = ServerConfig(
+        deck=sample_deck,
+        database=database,
+        host="127.0.0.1",
+        port=0,
+        join_mode=join_mode,
+        end_session_on_stop=False,
+    )
+    async with running_server(config):
+        pass  # the session is left unfinished, so the next start resumes it and says so
+    async with running_server(config) as server:
+        app = make_app(server.base_url, server.token)
+        async with app.run_test(size=size, notifications=True) as pilot:
+            await wait_until(pilot, lambda: app.state is not None and app.welcome is not None)
+            if screen == "join":
+                await pilot.press("j")
+            assert app.welcome is not None
+            notices = app.welcome.notices
+            assert any("resumed session" in notice for notice in notices)
+            assert any("127.0.0.1 only" in notice for notice in notices)
+            await wait_until(pilot, lambda: len(app.screen.query(Toast)) == len(notices))
+            drawn = app.screen.query_one(QRCode)
+            await wait_until(pilot, lambda: drawn.layout_now is not None)
+            await pilot.pause()
+            # The main screen shows the notices beside the code; the join screen, all
+            # code, keeps them until the chair goes back.
+            shown = "resumed session" in screen_text(app)
+            assert shown == (screen == "main"), "notices on the main screen only"
+            expected, _, code = join_details(app.welcome, app.state)
+            found = decode(image_from_lines(_screen_lines(app)))
+            if screen == "join":
+                await pilot.press("j")
+                await wait_until(pilot, lambda: "resumed session" in screen_text(app))
+    assert (code is not None) == (join_mode == "code")
+    if code is not None:
+        assert expected == f"{server.base_url}?code={code}"
+    assert found == [expected]

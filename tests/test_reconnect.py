@@ -42,9 +42,9 @@ BACKOFF_MAX = 10.0
 PHONES = 800
 """Scripted phones: the whole test takes about 4 s on a 2-core machine (1,000 take
 about the same; the count is kept under a laptop's default 1,024 open files)."""
-BACK_WITHIN = BACKOFF_MAX + 2.0
-"""After the server is back each phone is waiting at most BACKOFF_MAX before it tries
-again; the rest is the handshake, the hello and the commit of its vote."""
+WITHIN = 60.0
+"""A generous bound on each wait (every phone connected, every vote acked): it costs
+nothing when things work, and a loaded machine is slow, not wrong."""
 TOKEN = "reconnect-presenter-token"
 DECK = """title = "Reconnect storm"
 [[questions]]
@@ -53,6 +53,11 @@ type = "single"
 prompt = "Which?"
 options = ["A", "B", "C", "D"]
 """
+
+
+def backoff_window(attempt: int) -> float:
+    """app.js retry(): the window (seconds) a retry's delay is drawn from, uniformly."""
+    return min(BACKOFF_MAX, BACKOFF_FIRST * 2**attempt)
 
 
 async def presenter_state(port: int, command: str | None = None) -> dict[str, Any]:
@@ -125,7 +130,7 @@ class Page:
             self.connection = None
             if stop.is_set():
                 return
-            window = min(BACKOFF_MAX, BACKOFF_FIRST * 2**self.attempt)
+            window = backoff_window(self.attempt)
             self.attempt += 1
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.rng.random() * window):
@@ -164,6 +169,21 @@ class Page:
         if self.connection is not None:
             with contextlib.suppress(ConnectionClosed):
                 await self._send_vote(self.connection)
+
+
+class LoopLag:
+    """The worst delay of this event loop in running a ready callback, measured while it
+    runs: how late a phone's timer may fire for reasons that are not its backoff."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+
+    async def watch(self, stop: asyncio.Event) -> None:
+        """Sleep in short steps until ``stop``, noting how late each wake-up was."""
+        while not stop.is_set():
+            asked = time.monotonic()
+            await asyncio.sleep(0.02)
+            self.worst = max(self.worst, time.monotonic() - asked - 0.02)
 
 
 def busiest_window(offsets: list[float], width: float) -> int:
@@ -206,6 +226,8 @@ async def test_phones_reconnect_with_jitter_and_resend_after_the_server_is_kille
     first_answer = {index: index % 4 for index in range(PHONES)}
     second_answer = {index: (index * 7 + 1) % 4 for index in range(PHONES)}
     stop = asyncio.Event()
+    lag = LoopLag()
+    lag_watch = asyncio.create_task(lag.watch(stop))
 
     async with serve_process(deck, database, TOKEN, log=log) as ready:
         port = int(ready["port"])
@@ -215,17 +237,19 @@ async def test_phones_reconnect_with_jitter_and_resend_after_the_server_is_kille
         tasks = [asyncio.create_task(page.run(stop)) for page in pages]
         try:
             await wait_for(
-                lambda: all(p.connection for p in pages), 20, "every phone to connect", tasks
+                lambda: all(p.connection for p in pages), WITHIN, "every phone to connect", tasks
             )
             for index, page in enumerate(pages):
                 await page.vote(first_answer[index])
-            await wait_for(lambda: all(1 in p.acked for p in pages), 20, "every first vote", tasks)
+            await wait_for(
+                lambda: all(1 in p.acked for p in pages), WITHIN, "every first vote", tasks
+            )
 
             # Freeze the server, let every phone change its vote (the frames wait in the
             # socket buffers, unread), then kill it: no second vote can have been seen.
             process = ready["process"]
             process.send_signal(signal.SIGSTOP)
-            await wait_for(lambda: stopped(process.pid), 5, "the server to stop", tasks)
+            await wait_for(lambda: stopped(process.pid), WITHIN, "the server to stop", tasks)
             for index, page in enumerate(pages):
                 await page.vote(second_answer[index])
             killed_at = time.monotonic()
@@ -238,10 +262,7 @@ async def test_phones_reconnect_with_jitter_and_resend_after_the_server_is_kille
                 assert again["port"] == port
                 assert again["session"] == ready["session"], "the killed session resumes"
                 await wait_for(
-                    lambda: all(2 in p.acked for p in pages),
-                    BACK_WITHIN,
-                    "every resent vote",
-                    tasks,
+                    lambda: all(2 in p.acked for p in pages), WITHIN, "every resent vote", tasks
                 )
                 stop.set()
                 async with asyncio.timeout(10):
@@ -256,6 +277,7 @@ async def test_phones_reconnect_with_jitter_and_resend_after_the_server_is_kille
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await lag_watch
 
     # Every phone re-synced: its first hello after the restart carried the answer the
     # server had stored (the first vote), and the resent second vote was acked with seq 2.
@@ -285,9 +307,14 @@ async def test_phones_reconnect_with_jitter_and_resend_after_the_server_is_kille
         f"back and acked after the restart p50 {statistics.median(back):.2f} s, "
         f"p99 {percentile(back, 0.99):.2f} s, max {max(back):.2f} s; "
         f"{len(attempts)} attempts after it was back, {first_100ms} in its first 100 ms, "
-        f"at most {busiest} in any 100 ms, spread over {max(attempts):.1f} s"
+        f"at most {busiest} in any 100 ms, spread over {max(attempts):.1f} s; "
+        f"worst timer lag in the phones' process {lag.worst:.2f} s"
     )
-    assert max(back) < BACK_WITHIN
+    # Each phone tried again within its largest backoff window of the server being back
+    # (its reconnection starts then at the latest), give or take how late this loaded
+    # process ran its timers.
+    retried = [min(when for when in page.attempts if when >= back_at) - back_at for page in pages]
+    assert max(retried) <= BACKOFF_MAX + lag.worst + 0.1, (max(retried), lag.worst)
     # Full jitter: phones dropped by the same crash try again at times spread over
     # windows of at least BACKOFF_FIRST (0.5 s). With the server back after d < 0.5 s,
     # a 100 ms slice expects 0.1/0.5 of the phones still in their first window plus

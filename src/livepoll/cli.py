@@ -516,9 +516,29 @@ def _run(args: argparse.Namespace) -> int:
     try:
         from livepoll.tui.app import make_app
 
-        make_app(ready["base_url"], token, stops_server=True, theme=args.theme).run()
+        app = make_app(ready["base_url"], token, stops_server=True, theme=args.theme)
+
+        def tell_the_chair(message: str) -> None:
+            # Stays on screen until the chair quits: restarting is over.
+            with contextlib.suppress(RuntimeError):  # the console is not running
+                app.call_from_thread(
+                    app.notify,
+                    message[0].upper() + message[1:],
+                    title="Server stopped",
+                    severity="error",
+                    timeout=24 * 60 * 60,
+                    markup=False,
+                )
+
+        server.on_give_up = tell_the_chair
+        app.run()
     finally:
         server.stop()
+    if server.gave_up is not None:
+        print(f"livepoll: {server.gave_up}", file=sys.stderr)
+        print(f"The server's log ({args.db}.log) ends:", file=sys.stderr)
+        print(server.log_tail(), file=sys.stderr)
+        return 1
     print(f"Session saved in {ready['database']}. Export: {_self_command()} export --db {args.db}")
     return 0
 

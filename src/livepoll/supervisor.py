@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -46,6 +47,10 @@ class SupervisedServer:
         self._watcher: threading.Thread | None = None
         self.restarts: list[float] = []
         self.ready: dict[str, Any] = {}
+        self.gave_up: str | None = None
+        """Why the supervisor stopped restarting the server, once it has."""
+        self.on_give_up: Callable[[str], None] | None = None
+        """Called (from the watching thread) with :attr:`gave_up`'s sentence."""
 
     def start(self) -> dict[str, Any]:
         """Start the server and return its ready line (port, URLs, database, notices).
@@ -76,7 +81,7 @@ class SupervisedServer:
         line = _read_line(process.stdout, time.monotonic() + START_TIMEOUT)
         if not line:
             _terminate(process)
-            raise ServerStartError(self._log_tail())
+            raise ServerStartError(self.log_tail())
         with self._lock:
             self._process = process
         if self._stopping.is_set():
@@ -96,6 +101,7 @@ class SupervisedServer:
             now = time.monotonic()
             self.restarts = [t for t in self.restarts if now - t < RESTART_WINDOW] + [now]
             if len(self.restarts) > MAX_RESTARTS:
+                self._give_up(len(self.restarts))
                 return
             # Same port (phones and the console know it), same database; never
             # --new-session again: the point is to resume the session that died.
@@ -103,6 +109,15 @@ class SupervisedServer:
             arguments = _with_port(arguments, int(self.ready["port"]))
             with contextlib.suppress(ServerStartError, OSError, ValueError):
                 self._spawn(arguments)
+
+    def _give_up(self, deaths: int) -> None:
+        self.gave_up = (
+            f"the server died {deaths} times within {RESTART_WINDOW:.0f} seconds, so it is "
+            f"no longer restarted and votes are not being collected. Its log: {self._log_path}. "
+            "Quit, then run livepoll run again to resume the session."
+        )
+        if self.on_give_up is not None:
+            self.on_give_up(self.gave_up)
 
     def stop(self) -> None:
         """Stop the server cleanly (SIGTERM, which ends the session) and stop watching."""
@@ -114,7 +129,8 @@ class SupervisedServer:
         if self._watcher is not None:
             self._watcher.join(timeout=15)
 
-    def _log_tail(self) -> str:
+    def log_tail(self) -> str:
+        """The last lines of the server's log, for a message to the chair."""
         try:
             lines = self._log_path.read_text(encoding="utf-8").splitlines()[-15:]
         except OSError:

@@ -370,15 +370,41 @@ class JoinScreen(Screen[None]):
         if self.is_mounted:
             self._show(join)
 
+    def on_resize(self) -> None:
+        """A larger terminal may have room for the big letters again."""
+        self._show(self.join)
+
     def _show(self, join: tuple[str, str, str | None]) -> None:
         qr_url, typed_url, room_code = join
         self.query_one("#join-screen-qr", QRCode).data = qr_url
-        self.query_one("#join-screen-big-url", BigText).text = display_form(typed_url)
-        plain = typed_url or "waiting for the join address from the server…"
-        self.query_one("#join-screen-url", Static).update(Text(plain))
+        big_url = self.query_one("#join-screen-big-url", BigText)
+        big_url.text = display_form(typed_url)
+        big_url.display = True
         code = self.query_one("#join-screen-code", BigText)
         code.display = room_code is not None
         code.text = f"CODE {room_code}" if room_code else ""
+        self._show_plain(code_too=False)
+        self.call_after_refresh(self._make_room_for_the_code)
+
+    def _show_plain(self, *, code_too: bool) -> None:
+        _, typed_url, room_code = self.join
+        plain = typed_url or "waiting for the join address from the server…"
+        if code_too and room_code:
+            plain = f"{plain}   ·   code {room_code}"
+        self.query_one("#join-screen-url", Static).update(Text(plain))
+
+    def _make_room_for_the_code(self) -> None:
+        """The QR code comes first: while it does not fit, the big letters go, the
+        address first, then the room code (which then joins the plain address)."""
+        if self.query_one("#join-screen-qr", QRCode).layout_now is not None:
+            return
+        for big in self.query("#join-screen-big-url, #join-screen-code").results(BigText):
+            if big.display:
+                big.display = False
+                if big.id == "join-screen-code":
+                    self._show_plain(code_too=True)
+                self.call_after_refresh(self._make_room_for_the_code)
+                return
 
 
 class LeaderboardScreen(Screen[None]):
