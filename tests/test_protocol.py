@@ -310,7 +310,7 @@ def test_unknown_action_lists_the_valid_ones() -> None:
     error = command_error(frame(type="command", action="dance"))
     assert error.message == (
         "unknown action 'dance' (expected: close, extend, goto, moderate, next, open, "
-        "previous, rotate_code, toggle_results, toggle_voting)"
+        "previous, rotate_code, rotate_code_readmit, toggle_results, toggle_voting)"
     )
 
 

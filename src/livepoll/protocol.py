@@ -23,7 +23,7 @@ Presenter channel (the TUI, path ``/presenter``, ``Authorization: Bearer TOKEN``
 
     → {"type": "command", "action": ACTION, "index": I (goto only),
        (ACTION: toggle_voting open close next previous goto toggle_results extend
-        moderate rotate_code)
+        moderate rotate_code rotate_code_readmit)
        "item": ID, "state": "visible" | "hidden" | "answered" (moderate only)}
     ← {"type": "welcome", "join_url": URL, "database": PATH, "version": V, "notices": [...]}
     ← {"type": "state", ...}                              (see PresenterState)
@@ -66,6 +66,7 @@ PRESENTER_ACTIONS = frozenset(
         "extend",
         "moderate",
         "rotate_code",
+        "rotate_code_readmit",
     }
 )
 

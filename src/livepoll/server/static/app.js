@@ -38,6 +38,8 @@
   var JOIN = {
     code_needed: "Enter the room code shown on the screen.",
     bad_code: "That room code is not the one on the screen. Check it and try again.",
+    code_expired: "The room code has changed. Enter the code shown on the screen now.",
+    join_wait: "Too many wrong codes were tried from this network. Wait a little, then try again.",
     ticket_needed: "Enter the ticket code from your badge.",
     bad_ticket: "That ticket code does not exist. Check it and try again.",
     ticket_used: "That ticket is already used on another phone. Enter your own ticket code."
@@ -788,14 +790,15 @@
   // The server wants a room code or a ticket before this phone may vote.
   function refuse(code) {
     var ticket = code.indexOf("ticket") >= 0;
-    if (code !== "code_needed" && code !== "ticket_needed") save(ticket ? "ticket" : "code", null);
+    // A wrong or stale code is forgotten; one refused unchecked (join_wait) may be right.
+    if (!/needed|wait/.test(code)) save(ticket ? "ticket" : "code", null);
     refused = code;
     el.joinLabel.textContent = ticket ? "Ticket code" : "Room code";
     el.joinMsg.textContent = JOIN[code];
     el.join.hidden = false;
     el.waiting.hidden = el.form.hidden = el.submit.hidden = el.qa.hidden = el.results.hidden = true;
     drawNick();
-    el.joinInput.setAttribute("aria-invalid", /needed/.test(code) ? "false" : "true");
+    el.joinInput.setAttribute("aria-invalid", /needed|wait/.test(code) ? "false" : "true");
     if (!el.join.contains(document.activeElement)) el.joinInput.focus();
   }
 
