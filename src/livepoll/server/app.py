@@ -250,7 +250,8 @@ class LivepollServer:
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
         """Phones: a margin of descriptors, the per-address cap, then the origin check."""
-        refusal = self._capacity.refusal(len(connection.server.all_connections))
+        # One handler task per open socket, handshakes in progress and this one included.
+        refusal = self._capacity.refusal(len(connection.server.handler_tasks))
         if refusal is not None:
             return refusal
         cap = self.config.max_per_address
