@@ -314,3 +314,37 @@ def test_the_guard_remembers_a_bounded_number_of_addresses(
     for n in range(1000):
         guard.failed(f"10.0.{n // 256}.{n % 256}", float(n) / 1000)
     assert guard.tracked() <= 100
+
+
+async def test_an_admission_still_being_saved_is_revoked_by_a_readmitting_rotation(
+    server_config: ServerConfig,
+) -> None:
+    """A phone whose admission waits on a slow disk while the chair re-admits everyone is
+    told the code changed, and is not left voting on the old code."""
+    server_config.join_mode = "code"
+    async with running_server(server_config) as server:
+        code = server.gate.room_code or ""
+        failing = asyncio.Event()
+        told = server.store.on_problem_changed
+        assert told is not None
+
+        def problem_changed(problem: str | None) -> None:
+            told(problem)
+            if problem is not None:
+                failing.set()
+
+        server.store.on_problem_changed = problem_changed
+        database = server.store._db
+        await database.execute("PRAGMA query_only = ON")  # commits fail until switched back
+        connection = await connect(server.audience_url)
+        await connection.send(
+            json.dumps({"type": "hello", "voter": new_voter_token(), "code": code})
+        )
+        async with asyncio.timeout(10):
+            await failing.wait()  # the admission is queued and failing to commit
+        await chair(server, "rotate_code_readmit")
+        await database.execute("PRAGMA query_only = OFF")
+        async with asyncio.timeout(10):
+            reply = await connection_recv(connection)
+        assert reply["code"] == "code_expired"
+        assert not server.audience

@@ -146,6 +146,10 @@ class Gate:
                 raise Rejection("bad_code", "that room code is not the one on the screen")
             self._admitted.add(voter)
             await self._store.save_admission(self._session_id, voter)
+            if voter not in self._admitted:
+                # Re-admitting everyone while this admission was being saved revoked
+                # it too (the revocation was queued after it, so the store agrees).
+                raise Rejection("code_expired", "the room code has changed: enter the new one")
         elif self.mode == "tickets":
             device = keyed_hash(self._secret, token)
             if device in self._devices:
