@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import secrets
 import signal
 import socket
 import sqlite3
@@ -15,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from livepoll import cli
+from livepoll.presenter_token import TOKEN_ENV, TokenError, check_token
 
 GOOD_DECK = """title = "Good"
 [[questions]]
@@ -124,16 +128,17 @@ def test_serve_answers_health_and_stops_cleanly_on_sigterm(
     assert ended_at is not None
 
 
-def test_serve_prints_the_join_url_and_presenter_command(tmp_path: Path) -> None:
-    """Without --ready-json the chair reads the join URL, the attach command and the database."""
+def serve_banner(tmp_path: Path, *options: str, env: dict[str, str] | None = None) -> str:
+    """The first lines `livepoll serve` prints on a free loopback port."""
     deck = write(tmp_path, "good.toml", GOOD_DECK)
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "livepoll", "serve", str(deck), "--host", "127.0.0.1"]
-        + ["--port", str(port), "--db", str(tmp_path / "s.db"), "--token", "secret-token-123"],
+        + ["--port", str(port), "--db", str(tmp_path / "s.db"), *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
     assert process.stdout is not None
     try:
@@ -141,11 +146,89 @@ def test_serve_prints_the_join_url_and_presenter_command(tmp_path: Path) -> None
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)
-    text = "".join(banner)
-    assert f"join URL (for phones): http://127.0.0.1:{port}/" in text
-    assert f"livepoll present http://127.0.0.1:{port}/ --token secret-token-123" in text
+    return "".join(banner).replace(f":{port}/", ":PORT/")
+
+
+def test_serve_prints_the_join_url_and_presenter_command(tmp_path: Path) -> None:
+    """Without --ready-json the chair reads the join URL, the attach command and the
+    database; a token from a file is named by its file, never printed."""
+    token = secrets.token_urlsafe(16)
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n")
+    text = serve_banner(tmp_path, "--token-file", str(token_file))
+    assert "join URL (for phones): http://127.0.0.1:PORT/" in text
+    assert f"present http://127.0.0.1:PORT/ --token-file {token_file}" in text
+    assert token not in text
     assert str(tmp_path / "s.db") in text
     assert "phones cannot reach it" in text, "a loopback-only server warns the chair"
+
+
+def test_serve_shows_its_own_token_as_an_environment_variable(tmp_path: Path) -> None:
+    """A token serve made itself is shown in an attach command that keeps it out of ps."""
+    environment = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
+    text = serve_banner(tmp_path, env=environment)
+    line = next(line for line in text.splitlines() if "presenter:" in line)
+    assert re.search(rf"{TOKEN_ENV}=[A-Za-z0-9_-]{{32}} \S.* present http://127.0.0.1:PORT/$", line)
+    assert "--token" not in line
+
+
+@pytest.mark.parametrize("command", ["serve", "present"])
+@pytest.mark.parametrize("how", ["option", "file", "environment"])
+def test_a_weak_presenter_token_is_refused(tmp_path: Path, command: str, how: str) -> None:
+    """A token under 128 bits ("042") is refused with a sentence saying what is needed,
+    however it is given, before anything starts."""
+    deck = write(tmp_path, "good.toml", GOOD_DECK)
+    target = (
+        [str(deck), "--db", str(tmp_path / "s.db")]
+        if command == "serve"
+        else ["http://127.0.0.1:9/"]
+    )
+    environment = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
+    options: list[str] = []
+    if how == "option":
+        options = ["--token", "042"]
+    elif how == "file":
+        (tmp_path / "token").write_text("042\n")
+        options = ["--token-file", str(tmp_path / "token")]
+    else:
+        environment[TOKEN_ENV] = "042"
+    result = subprocess.run(
+        [sys.executable, "-m", "livepoll", command, *target, *options],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=environment,
+    )
+    assert result.returncode == 2
+    assert "the presenter token is too weak: 3 digits give at most 10 bits" in result.stderr
+    assert "at least 128 are needed" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_present_without_a_token_says_where_to_put_it(tmp_path: Path) -> None:
+    """present needs a token and names the ways to give it that keep it out of ps."""
+    environment = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
+    result = subprocess.run(
+        [sys.executable, "-m", "livepoll", "present", "http://127.0.0.1:9/"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=environment,
+    )
+    assert result.returncode == 2
+    assert f"set ${TOKEN_ENV}, or give --token-file FILE" in result.stderr
+
+
+def test_presenter_token_strength_is_judged_by_its_alphabet() -> None:
+    """22 base64url or 32 hex characters pass; fewer, or digits only, do not."""
+    assert check_token(secrets.token_urlsafe(16))
+    assert check_token(secrets.token_hex(16))
+    for weak in ("042", secrets.token_urlsafe(15)[:21], secrets.token_hex(16)[:31], "1" * 38):
+        with pytest.raises(TokenError, match="too weak"):
+            check_token(weak)
+    with pytest.raises(TokenError, match="printable ASCII"):
+        check_token("a token with spaces in it, long enough")
 
 
 def test_serve_on_a_taken_port_says_so(

@@ -25,6 +25,7 @@ from ci_rule import in_ci
 from clients import open_phone, open_presenter
 from livepoll import deck as deck_module
 from livepoll.server.app import LivepollServer, ServerConfig, running_server
+from livepoll.server.assets import CONTENT_SECURITY_POLICY
 from livepoll.store import Store
 
 pytestmark = pytest.mark.browser
@@ -552,6 +553,52 @@ async def test_page_requests_nothing_outside_its_origin_and_breaks_no_csp_rule(
     assert recorder.console_errors == []
     response = await phone.request.get(livepoll_server.base_url)
     assert "script-src 'self'" in response.headers["content-security-policy"]
+
+
+BLOCKED_SOCKET = """url => new Promise(resolve => {
+  let violated = false;
+  const verdict = () => resolve(violated ? "blocked connect-src" : "allowed");
+  document.addEventListener("securitypolicyviolation", event => {
+    if (event.effectiveDirective === "connect-src") violated = true;
+  });
+  let socket;
+  try {
+    socket = new WebSocket(url);
+  } catch (error) {
+    resolve("threw " + error.name);
+    return;
+  }
+  socket.onopen = () => resolve("open");
+  socket.onerror = () => setTimeout(verdict, 500);  // the violation event may come after
+  setTimeout(verdict, 5000);
+})"""
+"""Open a WebSocket from the page; resolves to how the policy stopped it, or "open"."""
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["self-and-host", "self-only"])
+async def test_the_page_connects_to_its_own_server_only(
+    livepoll_server: LivepollServer,
+    phone: Page,
+    chair: Chair,
+    monkeypatch: pytest.MonkeyPatch,
+    named: bool,
+) -> None:
+    """Chromium connects the page's socket under connect-src 'self' alone and with the
+    host named; a script in the page cannot open a socket to another host."""
+    if not named:
+        monkeypatch.setattr(
+            "livepoll.server.app.content_security_policy", lambda host: CONTENT_SECURITY_POLICY
+        )
+    await phone.goto(livepoll_server.base_url)
+    await open_question(phone, chair, "Is your organisation running a transformation programme?")
+    await vote(phone, "Yes")
+    await expect(status(phone)).to_contain_text(SAVED)
+    response = await phone.request.get(livepoll_server.base_url)
+    policy = response.headers["content-security-policy"]
+    assert ("ws://127.0.0.1" in policy) is named
+    elsewhere = f"ws://127.0.0.2:{livepoll_server.port}/ws"
+    outcome = await phone.evaluate(BLOCKED_SOCKET, elsewhere)
+    assert outcome in ("blocked connect-src", "threw SecurityError"), outcome
 
 
 async def test_voter_token_is_random_base64url_and_kept_across_reloads(
@@ -1213,4 +1260,34 @@ async def test_ticket_from_the_url_joins_and_a_used_ticket_is_refused(
                 "Enter the ticket code from your badge."
             )
         await chair.wait_for_counts([1, 1], respondents=2)
+        await presenter.close()
+
+
+async def test_a_phone_re_admitted_after_a_rotation_is_asked_for_the_new_code(
+    phone: Page, tmp_path: Path
+) -> None:
+    """When the chair rotates the code and re-admits everyone, the page is told the code
+    changed, asks for it, and joins again with the new one, its answer kept."""
+    async with join_server(tmp_path, "code") as server:
+        presenter = await open_presenter(server)
+        chair = Chair(presenter)
+        old = server.gate.room_code
+        await phone.goto(f"{server.base_url}?code={old}")
+        await expect(phone.locator("#waiting")).to_have_text(WAITING)
+        await chair.press("toggle_voting")
+        await vote(phone, "Tea")
+        await expect(status(phone)).to_contain_text(SAVED)
+        await chair.press("rotate_code_readmit")
+        field = phone.get_by_role("textbox", name="Room code")
+        await expect(field).to_be_visible(timeout=15000)
+        await expect(phone.locator("#joinMsg")).to_have_text(
+            "The room code has changed. Enter the code shown on the screen now."
+        )
+        new = server.gate.room_code
+        assert new is not None
+        assert new != old
+        await field.fill(new)
+        await field.press("Enter")
+        await expect(phone.locator("legend")).to_have_text("Coffee or tea?")
+        await expect(status(phone)).to_contain_text(SAVED)
         await presenter.close()

@@ -310,7 +310,8 @@ def test_unknown_action_lists_the_valid_ones() -> None:
     error = command_error(frame(type="command", action="dance"))
     assert error.message == (
         "unknown action 'dance' (expected: close, extend, goto, moderate, next, open, "
-        "page, previous, rotate_code, segment, toggle_results, toggle_voting)"
+        "page, previous, rotate_code, rotate_code_readmit, segment, toggle_results, "
+        "toggle_voting)"
     )
 
 

@@ -21,7 +21,7 @@ from livepoll.protocol import PresenterState, Welcome
 from livepoll.server.app import LivepollServer, ServerConfig, running_server
 from livepoll.tui.app import PresenterApp, make_app
 from livepoll.tui.bigtext import BigParagraph, render_paragraph
-from livepoll.tui.screens import JoinScreen, QuitScreen
+from livepoll.tui.screens import JoinScreen, QuitScreen, RotateScreen
 
 SIZE = (80, 24)
 
@@ -504,3 +504,35 @@ async def test_unreachable_server_shows_the_reason(url: str) -> None:
         assert "reconnecting" in text
         assert "refused" in text
         await asyncio.sleep(0)
+
+
+async def test_c_asks_how_to_rotate_the_room_code(server_config: ServerConfig) -> None:
+    """c opens a dialog: esc changes nothing, k rotates keeping admitted phones, a rotates
+    and re-admits everyone (the server revokes every admission)."""
+    server_config.join_mode = "code"
+    async with running_server(server_config) as server, connected(server) as (app, pilot):
+        first = server.gate.room_code
+        assert first is not None
+        connection = await connect(server.audience_url)
+        token = new_voter_token()
+        await connection.send(json.dumps({"type": "hello", "voter": token, "code": first}))
+        assert json.loads(await connection.recv())["type"] == "state"
+        admitted = next(iter(server.gate._admitted))
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, RotateScreen))
+        assert "Rotate, keep admitted phones" in screen_text(app)
+        assert "Rotate and re-admit everyone" in screen_text(app)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, RotateScreen))
+        await pilot.pause(0.2)
+        assert server.gate.room_code == first
+        await pilot.press("c", "k")
+        await wait_until(pilot, lambda: server.gate.room_code != first)
+        second = server.gate.room_code
+        assert server.gate.is_admitted(admitted), "kept: the phone stays admitted"
+        await wait_until(pilot, lambda: app.state is not None and second in screen_text(app))
+        await pilot.press("c", "a")
+        await wait_until(pilot, lambda: server.gate.room_code != second)
+        assert not server.gate.is_admitted(admitted), "re-admit: every admission revoked"
+        async with asyncio.timeout(10):
+            await connection.wait_closed()

@@ -127,6 +127,14 @@ def test_room_code_and_timer(snap_compare: SnapCompare) -> None:
     )
 
 
+def test_rotate_code_confirmation(snap_compare: SnapCompare) -> None:
+    """In room-code mode c asks how to rotate: keep admitted phones (focused) or re-admit all."""
+    join = JoinInfo("http://192.168.1.20:8000/?code=K7HX9", "code", "K7HX9")
+    assert snap_compare(
+        PresenterApp(), press=["c"], terminal_size=(80, 24), run_before=showing(state(join=join))
+    )
+
+
 def test_quit_confirmation(snap_compare: SnapCompare) -> None:
     """Quitting while voting is open asks first, with Stay focused."""
     assert snap_compare(

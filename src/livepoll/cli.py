@@ -6,8 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
-import os
 import secrets
 import shutil
 import signal
@@ -20,11 +18,9 @@ from typing import Any
 from livepoll import __version__
 from livepoll.deck import Deck, DeckError, from_file
 from livepoll.files import make_private_directory, write_private
+from livepoll.presenter_token import TOKEN_ENV, TokenError, chosen_token
 
 DEFAULT_DATABASE = "livepoll.db"
-TOKEN_ENV = "LIVEPOLL_PRESENTER_TOKEN"
-"""The presenter token travels to a child server in the environment, not in argv,
-so it does not show up in ``ps`` on a shared machine."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,9 +71,13 @@ def _parser() -> argparse.ArgumentParser:
         "serve", help="run the server alone (attach with 'present')", description=_doc(_serve)
     )
     _server_arguments(serve)
+    _token_arguments(serve, f"default: ${TOKEN_ENV}, else a new random one")
     serve.add_argument(
-        "--token",
-        help=f"presenter token (default: ${TOKEN_ENV} or a new random one)",
+        "--log-file",
+        type=Path,
+        metavar="FILE",
+        help="write the log to FILE, capped: it rotates at 10 MiB and keeps 3 old files "
+        "(default: standard error, uncapped)",
     )
     serve.add_argument("--ready-json", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(handler=_serve)
@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
         "present", help="attach the presenter console to a server", description=_doc(_present)
     )
     present.add_argument("url", metavar="URL", help="the server's URL, e.g. http://127.0.0.1:8321/")
-    present.add_argument("--token", required=True, help="the presenter token 'serve' printed")
+    _token_arguments(present, f"default: ${TOKEN_ENV}")
     _theme_argument(present)
     present.set_defaults(handler=_present)
 
@@ -210,6 +210,21 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
     return value
+
+
+def _token_arguments(parser: argparse.ArgumentParser, default: str) -> None:
+    tokens = parser.add_mutually_exclusive_group()
+    tokens.add_argument(
+        "--token",
+        help=f"the presenter token, at least 128 bits ({default}); visible to other "
+        f"users in 'ps': prefer ${TOKEN_ENV} or --token-file",
+    )
+    tokens.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help="read the presenter token from FILE",
+    )
 
 
 def _server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -411,19 +426,31 @@ def _server_config(args: argparse.Namespace, token: str) -> Any:
 def _serve(args: argparse.Namespace) -> int:
     """Run the livepoll server alone: it prints the join URL and a presenter token;
     attach a console with 'livepoll present URL --token T'. Stop with Ctrl-C."""
-    token = args.token or os.environ.get(TOKEN_ENV) or secrets.token_urlsafe(24)
+    from livepoll.logfile import setup_server_logging
+
+    try:
+        given = chosen_token(args.token, args.token_file)
+    except TokenError as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return 2
+    token, source = given if given is not None else (secrets.token_urlsafe(24), "new")
     config = _server_config(args, token)
     if config is None:
         return 1
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("livepoll.websockets").setLevel(logging.WARNING)
+    setup_server_logging(args.log_file)
+    attach = {
+        "new": f"{TOKEN_ENV}={token} {_self_command()} present {{url}}",
+        "--token": f"{_self_command()} present {{url}} --token {token}",
+        "file": f"{_self_command()} present {{url}} --token-file {args.token_file}",
+        "environment": f"{_self_command()} present {{url}}  (with ${TOKEN_ENV} set)",
+    }[source]
     try:
-        return asyncio.run(_serve_until_stopped(config, ready_json=args.ready_json))
+        return asyncio.run(_serve_until_stopped(config, ready_json=args.ready_json, attach=attach))
     except KeyboardInterrupt:
         return 0
 
 
-async def _serve_until_stopped(config: Any, *, ready_json: bool) -> int:
+async def _serve_until_stopped(config: Any, *, ready_json: bool, attach: str) -> int:
     from livepoll.server.app import PortInUse, running_server
     from livepoll.server.tuning import tune_process
     from livepoll.store import StorageError
@@ -447,7 +474,7 @@ async def _serve_until_stopped(config: Any, *, ready_json: bool) -> int:
                 }
                 print(json.dumps(ready), flush=True)
             else:
-                _print_banner(server)
+                _print_banner(server, attach)
             await stop.wait()
     except PortInUse as error:
         print(f"livepoll: {error}", file=sys.stderr)
@@ -458,13 +485,13 @@ async def _serve_until_stopped(config: Any, *, ready_json: bool) -> int:
     return 0
 
 
-def _print_banner(server: Any) -> None:
+def _print_banner(server: Any, attach: str) -> None:
     deck = server.session.deck
     state = "resumed" if server.resumed else "new"
     lines = [
         f'livepoll {__version__}: "{deck.title}", {len(deck.questions)} questions',
         f"  join URL (for phones): {server.join_url}",
-        f"  presenter:  livepoll present {server.base_url} --token {server.token}",
+        f"  presenter:  {attach.format(url=server.base_url)}",
         f"  database:   {server.store.path} (session {server.session_id}, {state})",
         *(f"  note: {notice}" for notice in server.notices),
         "  Ctrl-C stops the server.",
@@ -506,7 +533,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.resume:
         arguments.append("--resume")
     token = secrets.token_urlsafe(24)
-    server = SupervisedServer(arguments, token, Path(f"{args.db}.log"), TOKEN_ENV)
+    log = Path(f"{args.db}.log")
+    arguments += ["--log-file", str(log)]
+    server = SupervisedServer(arguments, token, log, TOKEN_ENV)
     try:
         ready = server.start()
     except ServerStartError as error:
@@ -548,7 +577,19 @@ def _present(args: argparse.Namespace) -> int:
     'livepoll serve'). Quitting the console leaves the server running."""
     from livepoll.tui.app import make_app
 
-    make_app(args.url, args.token, theme=args.theme).run()
+    try:
+        given = chosen_token(args.token, args.token_file)
+    except TokenError as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return 2
+    if given is None:
+        print(
+            f"livepoll: present needs the presenter token 'serve' printed: set ${TOKEN_ENV}, "
+            "or give --token-file FILE (or --token, which other users can see in 'ps')",
+            file=sys.stderr,
+        )
+        return 2
+    make_app(args.url, given[0], theme=args.theme).run()
     return 0
 
 

@@ -26,7 +26,7 @@ Presenter channel (the TUI, path ``/presenter``, ``Authorization: Bearer TOKEN``
 
     → {"type": "command", "action": ACTION, "index": I (goto only),
        (ACTION: toggle_voting open close next previous goto toggle_results extend
-        moderate rotate_code page segment)
+        moderate rotate_code rotate_code_readmit page segment)
        "item": ID, "state": "visible" | "hidden" | "answered" (moderate only),
        "offset": N (page only: the first item of the moderation page to receive)}
     ← {"type": "welcome", "join_url": URL, "database": PATH, "version": V, "notices": [...]}
@@ -106,6 +106,7 @@ PRESENTER_ACTIONS = frozenset(
         "rotate_code",
         "page",
         "segment",
+        "rotate_code_readmit",
     }
 )
 

@@ -257,6 +257,7 @@ _ADMIT_VOTER = """
 INSERT INTO voters (session_id, voter, admitted) VALUES (?, ?, 1)
 ON CONFLICT (session_id, voter) DO UPDATE SET admitted = 1
 """
+_REVOKE_ADMISSIONS = "UPDATE voters SET admitted = 0 WHERE session_id = ? AND admitted = 1"
 _BIND_TICKET = "UPDATE tickets SET device = ?, bound_at = ? WHERE code_hash = ? AND device IS NULL"
 _UPSERT_NICKNAME = """
 INSERT INTO voters (session_id, voter, nickname) VALUES (?, ?, ?)
@@ -551,6 +552,11 @@ class Store:
     def save_admission(self, session_id: int, voter: str) -> asyncio.Future[None]:
         """Queue a voter's admission by room code; resolves once committed."""
         return self._durable(_ADMIT_VOTER, (session_id, voter))
+
+    def revoke_admissions(self, session_id: int) -> None:
+        """Queue revoking every room-code admission of a session (a rotation that
+        re-admits everyone); admissions queued after it stand."""
+        self._queue.put_nowait(_Write(_REVOKE_ADMISSIONS, (session_id,), None))
 
     def save_ticket_binding(self, code_hash: str, device: str, at: float) -> asyncio.Future[None]:
         """Queue a ticket's binding to a device; resolves once committed."""

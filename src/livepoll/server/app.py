@@ -13,19 +13,23 @@ import asyncio
 import contextlib
 import errno
 import hmac
+import json
 import logging
+import math
 import secrets
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.server import ServerProtocol
 
 from livepoll import __version__, protocol
 from livepoll.deck import Deck
@@ -42,9 +46,21 @@ from livepoll.engine import (
     StoredQuestionState,
 )
 from livepoll.server.admission import Gate, JoinMode
-from livepoll.server.assets import StaticFiles
+from livepoll.server.assets import StaticFiles, content_security_policy
+from livepoll.server.capacity import Capacity
+from livepoll.server.guard import PRESENTER_LIMITS, FailureGuard
 from livepoll.server.limits import TokenBucket
 from livepoll.server.network import join_url, url_host
+from livepoll.server.web import (
+    PAGE_METHODS,
+    REASONS,
+    WEBSOCKET_METHODS,
+    accepts_gzip,
+    add_nosniff,
+    method_not_allowed,
+    repeated_header,
+    without_body,
+)
 from livepoll.store import SessionMode, Store, voter_key
 
 logger = logging.getLogger("livepoll.server")
@@ -82,6 +98,9 @@ PHONE_STALL_SECONDS = 5.0
 """A phone still over :data:`PHONE_SEND_BUFFER_LIMIT` this long is disconnected, which
 frees its buffer at once: a phone that reads nothing for seconds has lost the Wi-Fi or
 is not a phone, and the page reconnects and re-syncs by itself."""
+HELLO_TIMEOUT = 5.0
+"""Seconds a phone has after its handshake to say hello (the page says it at once); a
+connection that stays silent is closed, so silent sockets cannot pile up."""
 
 AUDIENCE_PATH = "/ws"
 PRESENTER_PATH = "/presenter"
@@ -116,6 +135,8 @@ class ServerConfig:
     conference may sit behind one NAT address."""
     min_segment: int = MIN_SEGMENT
     """Cross-tab segments with fewer respondents than this are not shown on the console."""
+    hello_timeout: float = HELLO_TIMEOUT
+    """Seconds a phone connection has to say hello before it is closed."""
     handshake_timeout: float = 10.0
     """Seconds a client has to complete the WebSocket opening handshake (a client that
     sends half a request and stalls is disconnected then)."""
@@ -176,6 +197,10 @@ class LivepollServer:
         """Open audience connections that said hello, per voter key: one phone (one
         token) with many tabs or connections is one phone in the turnout."""
         self._server: Server | None = None
+        self._capacity = Capacity()
+        self.presenter_guard = FailureGuard("wrong presenter tokens", PRESENTER_LIMITS)
+        self._closing: set[asyncio.Task[None]] = set()
+        """Closes of connections the server ended (silent ones, revoked ones)."""
         store.on_problem_changed = self._storage_problem_changed
 
     @property
@@ -211,34 +236,93 @@ class LivepollServer:
     # HTTP
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Answer plain HTTP GETs; let WebSocket handshakes on known paths go on."""
+        """Answer plain HTTP; let WebSocket handshakes on known paths go on.
+
+        The rules for methods and repeated headers are in ``livepoll.server.web``.
+        """
+        repeated = repeated_header(request.headers)
+        if repeated is not None:
+            logger.warning(
+                "HTTP 400: a request repeated its %s header (from %s)",
+                repeated,
+                _address(connection),
+            )
+            return self._respond(
+                400,
+                "text/plain; charset=utf-8",
+                f"The {repeated} header may appear only once.\n".encode(),
+            )
         path = urlsplit(request.path).path
-        if path == AUDIENCE_PATH:
-            cap = self.config.max_per_address
-            if cap and self._per_address[_address(connection)] >= cap:
-                return connection.respond(
-                    429, f"Too many phones from one address (at most {cap}).\n"
-                )
-            return self._check_origin(connection, request)
-        if path == PRESENTER_PATH:
-            authorization = request.headers.get("Authorization", "")
-            scheme, _, credentials = authorization.partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(
-                credentials.strip().encode(), self.token.encode()
-            ):
-                return connection.respond(401, "The presenter channel needs the session token.\n")
-            return None
+        if path in (AUDIENCE_PATH, PRESENTER_PATH):
+            if request.method not in WEBSOCKET_METHODS:
+                return method_not_allowed(WEBSOCKET_METHODS)
+            if path == AUDIENCE_PATH:
+                return self._audience_handshake(connection, request)
+            return self._presenter_handshake(connection, request)
+        if request.method not in PAGE_METHODS:
+            return method_not_allowed(PAGE_METHODS)
+        response = self._page(path, request)
+        return without_body(response) if request.method == "HEAD" else response
+
+    def _page(self, path: str, request: Request) -> Response:
+        """The page, its files and the health check, as answered to a GET."""
         if path == "/healthz":
-            return self._respond(200, "application/json", b'{"status":"ok"}\n')
+            return self._health()
         asset = self._static.get(path)
         if asset is None:
             return self._respond(404, "text/plain; charset=utf-8", b"Not found.\n")
-        gzipped = "gzip" in request.headers.get("Accept-Encoding", "").lower()
+        policy = content_security_policy(request.headers.get("Host"))
+        gzipped = accepts_gzip(request.headers.get("Accept-Encoding", ""))
         etag = asset.etag_for(gzipped)
         if asset.not_modified(request.headers.get("If-None-Match"), gzipped):
-            return self._respond(304, asset.content_type, b"", static=True, etag=etag)
+            return self._respond(304, asset.content_type, b"", policy=policy, etag=etag)
         body = asset.gzipped if gzipped else asset.body
-        return self._respond(200, asset.content_type, body, static=True, gzipped=gzipped, etag=etag)
+        return self._respond(
+            200, asset.content_type, body, policy=policy, gzipped=gzipped, etag=etag
+        )
+
+    def _health(self) -> Response:
+        """200 while votes are being saved; 503 naming the problem while they are not."""
+        problem = self.store.problem
+        if problem is None:
+            return self._respond(200, "application/json", b'{"status":"ok"}\n')
+        body = json.dumps({"status": "storage_problem", "problem": problem}) + "\n"
+        return self._respond(503, "application/json", body.encode())
+
+    def _audience_handshake(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        """Phones: a margin of descriptors, the per-address cap, then the origin check."""
+        # One handler task per open socket, handshakes in progress and this one included.
+        refusal = self._capacity.refusal(len(connection.server.handler_tasks))
+        if refusal is not None:
+            return refusal
+        cap = self.config.max_per_address
+        if cap and self._per_address[_address(connection)] >= cap:
+            return connection.respond(429, f"Too many phones from one address (at most {cap}).\n")
+        return self._check_origin(connection, request)
+
+    def _presenter_handshake(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        """The chair: the token, with wrong ones limited and logged per address."""
+        address = _address(connection)
+        now = time.monotonic()
+        wait = self.presenter_guard.wait(address, now)
+        if wait > 0:
+            response = connection.respond(
+                429, "Too many wrong presenter tokens from this address; wait and retry.\n"
+            )
+            response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+            return response
+        authorization = request.headers.get("Authorization", "")
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            credentials.strip().encode(), self.token.encode()
+        ):
+            self.presenter_guard.failed(address, now)
+            return connection.respond(401, "The presenter channel needs the session token.\n")
+        return None
 
     def _check_origin(self, connection: ServerConnection, request: Request) -> Response | None:
         """Refuse cross-site handshakes: a browser's Origin must match the Host it asked."""
@@ -250,16 +334,25 @@ class LivepollServer:
             return None
         return connection.respond(403, "Cross-origin WebSocket connections are not allowed.\n")
 
+    def process_response(
+        self, connection: ServerConnection, request: Request, response: Response
+    ) -> Response:
+        """Every response, the library's own included, says ``nosniff``."""
+        return add_nosniff(response)
+
     def _respond(
         self,
         status: int,
         content_type: str,
         body: bytes,
         *,
-        static: bool = False,
+        policy: str | None = None,
         gzipped: bool = False,
         etag: str = "",
     ) -> Response:
+        """A response livepoll builds; ``policy`` (a Content-Security-Policy) marks a
+        file of the page, which also varies by Accept-Encoding."""
+        static = policy is not None
         headers = Headers()
         headers["Content-Type"] = content_type
         if gzipped:
@@ -273,10 +366,9 @@ class LivepollServer:
         headers["Cache-Control"] = "no-cache"  # always revalidated: a new version shows at once
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Referrer-Policy"] = "no-referrer"
-        if static:
-            headers["Content-Security-Policy"] = self._static.content_security_policy
-        reasons = {200: "OK", 304: "Not Modified", 404: "Not Found"}
-        return Response(status, reasons.get(status, "OK"), headers, body)
+        if policy is not None:
+            headers["Content-Security-Policy"] = policy
+        return Response(status, REASONS.get(status, "OK"), headers, body)
 
     # WebSocket
 
@@ -294,6 +386,9 @@ class LivepollServer:
         voter: str | None = None
         address = _address(connection)
         self._per_address[address] += 1
+        silent = asyncio.get_running_loop().call_later(
+            self.config.hello_timeout, self._close_soon, connection, "no hello"
+        )
         rate = self.config.rate_limit
         bucket = TokenBucket(rate, max(1.0, rate * RATE_BURST_SECONDS))
         dropped = 0
@@ -330,10 +425,16 @@ class LivepollServer:
                     )
                     continue
                 if isinstance(message, protocol.Hello):
+                    silent.cancel()
                     candidate = voter_key(self._salt, message.voter)
                     try:
                         await self.gate.admit(
-                            candidate, message.voter, message.code, message.ticket, time.time()
+                            candidate,
+                            message.voter,
+                            message.code,
+                            message.ticket,
+                            time.time(),
+                            address,
                         )
                     except Rejection as rejection:
                         await connection.send(
@@ -367,6 +468,7 @@ class LivepollServer:
         except ConnectionClosed:
             pass
         finally:
+            silent.cancel()
             self.audience.discard(connection)
             if voter is not None:
                 self._count_voter(voter, -1)
@@ -374,6 +476,12 @@ class LivepollServer:
             self._per_address[address] -= 1
             if not self._per_address[address]:
                 del self._per_address[address]
+
+    def _close_soon(self, connection: ServerConnection, reason: str) -> None:
+        """Close a phone's connection from outside its handler (policy violation)."""
+        task = asyncio.create_task(connection.close(1008, reason))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     def _hello_state(self, voter: str) -> str:
         """The state for a phone that (re)connects, with its own answer or upvotes."""
@@ -461,9 +569,18 @@ class LivepollServer:
                 event = session.toggle_results(now)
             case "extend":
                 event = session.extend(now)
-            case "rotate_code":
-                if self.gate.rotate(now) is not None:
-                    events.append(Event(EventKind.CODE_ROTATED, session.current.question.id, now))
+            case "rotate_code" | "rotate_code_readmit":
+                readmit = command.action == "rotate_code_readmit"
+                if self.gate.rotate(now, readmit=readmit) is not None:
+                    detail = "readmit" if readmit else ""
+                    question_id = session.current.question.id
+                    events.append(Event(EventKind.CODE_ROTATED, question_id, now, detail))
+                    if readmit:
+                        # Their connections were admitted with the old code: each
+                        # phone reconnects and is asked for the new one.
+                        for phone in list(self.audience):
+                            self._close_soon(phone, "room code changed")
+                        self.audience.clear()
                 event = None
             case "moderate":
                 assert command.item is not None
@@ -635,6 +752,23 @@ class LivepollServer:
             )
 
 
+class _Connection(ServerConnection):
+    """A connection whose library-built error responses also say ``nosniff``.
+
+    websockets answers some malformed requests (a request line or headers too long)
+    itself, before ``process_request`` or ``process_response`` see anything.
+    """
+
+    def __init__(self, protocol: ServerProtocol, *args: Any, **kwargs: Any) -> None:
+        reject = protocol.reject
+
+        def reject_nosniff(status: Any, text: str) -> Response:
+            return add_nosniff(reject(status, text))
+
+        protocol.reject = reject_nosniff  # type: ignore[method-assign]
+        super().__init__(protocol, *args, **kwargs)
+
+
 def _address(connection: ServerConnection) -> str:
     """The remote IP of a connection, for the per-address cap only."""
     remote = connection.remote_address
@@ -658,6 +792,8 @@ async def _listen(server: LivepollServer, config: ServerConfig) -> Server:
                 config.host,
                 port,
                 process_request=server.process_request,
+                process_response=server.process_response,
+                create_connection=_Connection,
                 compression=None,
                 max_size=MAX_WEBSOCKET_MESSAGE,
                 max_queue=8,

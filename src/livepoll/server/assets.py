@@ -8,13 +8,34 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 from dataclasses import dataclass
 from importlib import resources
 
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+"""The page may talk only to the server it came from. ``connect-src 'self'`` covers
+``ws:``/``wss:`` to the same host and port in browsers that follow CSP Level 3
+(Chromium 58 era onwards, Firefox, Safari 15.4); older ones (the page runs on ES2017
+browsers, back to Safari 10.3) need the WebSocket origin named, so when the request
+names its host, ``content_security_policy`` adds ``ws://HOST wss://HOST`` for exactly
+that host. Never ``ws: wss:``, which would let a script injected into the page
+send votes or tokens to any host."""
+
+_HOST = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?\Z")
+"""A Host header fit to go into the policy: a name or address, and a port."""
+
+
+def content_security_policy(host: str | None) -> str:
+    """The page's policy for a request that asked for ``host`` (its Host header)."""
+    if host is None or not _HOST.match(host):
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace(
+        "connect-src 'self';", f"connect-src 'self' ws://{host} wss://{host};"
+    )
+
 
 _FILES = {
     "/": ("index.html", "text/html; charset=utf-8"),
@@ -67,7 +88,6 @@ class StaticFiles:
     """The page's files by URL path."""
 
     files: dict[str, Asset]
-    content_security_policy: str = CONTENT_SECURITY_POLICY
 
     @classmethod
     def load(cls) -> StaticFiles:

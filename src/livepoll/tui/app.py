@@ -48,6 +48,8 @@ from livepoll.tui.screens import (
     LinkStatus,
     MainScreen,
     QuitScreen,
+    RotateChoice,
+    RotateScreen,
     join_details,
 )
 from livepoll.tui.themes import DESCRIPTIONS, LIGHT, THEMES, ThemeChoice
@@ -375,9 +377,19 @@ class PresenterApp(App[None]):
         """Give the running timer more time (the server decides how much)."""
         await self._send("extend")
 
-    async def action_rotate_code(self) -> None:
-        """Replace the room code (the old one keeps working for a short grace period)."""
-        await self._send("rotate_code")
+    def action_rotate_code(self) -> None:
+        """Ask how to replace the room code, then do it (see RotateScreen)."""
+        if isinstance(self.screen, RotateScreen):
+            return
+        self.push_screen(RotateScreen(), self._rotate_answered)
+
+    async def _rotate_answered(self, choice: RotateChoice | None) -> None:
+        """Keep: the old code works for a short grace period and admitted phones stay.
+        Re-admit: the old code stops at once and every phone must enter the new one."""
+        if choice == "keep":
+            await self._send("rotate_code")
+        elif choice == "readmit":
+            await self._send("rotate_code_readmit")
 
     async def action_segment(self) -> None:
         """Split the results by an earlier question's answers; again for the next one,

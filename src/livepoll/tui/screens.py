@@ -543,3 +543,59 @@ class QuitScreen(ModalScreen[bool]):
     @on(Button.Pressed, "#quit-no")
     def _no(self) -> None:
         self.dismiss(False)
+
+
+RotateChoice = Literal["keep", "readmit"]
+"""The chair's answer when rotating the room code: keep admitted phones, or re-admit all."""
+
+
+class RotateScreen(ModalScreen[RotateChoice | None]):
+    """Asks how to rotate the room code; the answer is ``keep``, ``readmit`` or None.
+
+    Keeping admitted phones is the everyday choice: a code passed outside the room
+    stops working and nobody in the room notices. Re-admitting everyone is for a code
+    that leaked while phones outside the room may already have joined with it: every
+    phone, in the room or not, must enter the new code from the screen.
+    """
+
+    BINDINGS = [
+        Binding("k", "answer('keep')", "Keep phones"),
+        Binding("a", "answer('readmit')", "Re-admit all"),
+        Binding("escape", "answer(None)", "Cancel", key_display="esc"),
+    ]
+
+    AUTO_FOCUS = "#rotate-keep"
+
+    def compose(self) -> ComposeResult:
+        """The question, the two ways to rotate and cancel; keeping has the focus."""
+        with Vertical(id="rotate-dialog"):
+            yield Label("New room code", id="rotate-title")
+            yield Label(
+                "Phones already in can keep voting, or every phone must enter the new"
+                " code (use that if the code leaked outside the room).",
+                id="rotate-question",
+            )
+            with Vertical(id="rotate-buttons"):
+                yield Button(
+                    "Rotate, keep admitted phones (k)", variant="primary", id="rotate-keep"
+                )
+                yield Button(
+                    "Rotate and re-admit everyone (a)", variant="error", id="rotate-readmit"
+                )
+                yield Button("Cancel (esc)", id="rotate-cancel")
+
+    def action_answer(self, choice: RotateChoice | None) -> None:
+        """Close the dialog with the chair's choice (None: do nothing)."""
+        self.dismiss(choice)
+
+    @on(Button.Pressed, "#rotate-keep")
+    def _keep(self) -> None:
+        self.dismiss("keep")
+
+    @on(Button.Pressed, "#rotate-readmit")
+    def _readmit(self) -> None:
+        self.dismiss("readmit")
+
+    @on(Button.Pressed, "#rotate-cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)

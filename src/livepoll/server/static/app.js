@@ -27,8 +27,9 @@
   var CLOSED = { question_closed: 1, question_not_open: 1, no_such_question: 1, time_up: 1 };
   var PLAIN = { question_closed: 1, question_not_open: 1, no_such_question: 1, time_up: 1,
     no_such_option: 1, too_many_choices: 1, bad_answer: 1, no_such_item: 1, frame_too_large: 1,
-    rate_limited: 1 }; // error codes the catalogues explain in plain words (err_CODE)
-  var JOIN = { code_needed: 1, bad_code: 1, ticket_needed: 1, bad_ticket: 1, ticket_used: 1 };
+    rate_limited: 1, qa_full: 1, answers_full: 1 }; // error codes the catalogues explain in plain words (err_CODE)
+  var JOIN = { code_needed: 1, bad_code: 1, code_expired: 1, join_wait: 1, ticket_needed: 1,
+    bad_ticket: 1, ticket_used: 1 };
   /* The languages of the page, each named in itself; a catalogue per language
      (static/LANG.json) holds every word the page shows. */
   var LANGUAGES = { en: "English", cy: "Cymraeg", fr: "Français", de: "Deutsch", es: "Español",
@@ -945,7 +946,8 @@
   // The server wants a room code or a ticket before this phone may vote.
   function refuse(code) {
     var ticket = code.indexOf("ticket") >= 0;
-    if (code !== "code_needed" && code !== "ticket_needed") save(ticket ? "ticket" : "code", null);
+    // A wrong or stale code is forgotten; one refused unchecked (join_wait) may be right.
+    if (!/needed|wait/.test(code)) save(ticket ? "ticket" : "code", null);
     refused = code;
     el.joinLabel.textContent = t(ticket ? "ticket_code" : "room_code");
     el.joinHint.textContent = t(ticket ? "join_ticket_needed" : "join_code_needed");
