@@ -215,7 +215,10 @@ async def test_the_whole_screen_decodes_to_the_join_url_while_server_notices_sho
             assert any("resumed session" in notice for notice in notices)
             assert any("127.0.0.1 only" in notice for notice in notices)
             await wait_until(pilot, lambda: len(app.screen.query(Toast)) == len(notices))
-            drawn = app.screen.query_one(QRCode)
+            # The join panel's code on the main screen (not the strip's, hidden while
+            # the room is still joining), the full-screen one on the join screen.
+            drawn = app.screen.query_one("#join-qr" if screen == "main" else "#join-screen-qr")
+            assert isinstance(drawn, QRCode)
             await wait_until(pilot, lambda: drawn.layout_now is not None)
             await pilot.pause()
             # The main screen shows the notices beside the code; the join screen, all

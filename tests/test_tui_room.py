@@ -3,6 +3,7 @@ once the room has joined, the join strip, and the rules behind them."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -509,7 +510,8 @@ def test_present_opens_the_console_in_the_chosen_theme(monkeypatch: pytest.Monke
     """``livepoll present --theme light`` hands the light theme to the console."""
     themes: list[str] = []
     monkeypatch.setattr(PresenterApp, "run", lambda self: themes.append(self.theme))
-    assert cli.main(["present", "http://127.0.0.1:9/", "--token", "t", "--theme", "light"]) == 0
+    monkeypatch.setenv("LIVEPOLL_PRESENTER_TOKEN", secrets.token_urlsafe(24))
+    assert cli.main(["present", "http://127.0.0.1:9/", "--theme", "light"]) == 0
     assert themes == [LIGHT.name]
 
 

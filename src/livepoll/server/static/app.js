@@ -1,17 +1,9 @@
-/* livepoll voting page: the current question, answered over a WebSocket.
- *
- * Plain ES2017 and the DOM, no build step, nothing fetched from elsewhere, so it
- * runs on whatever phone the audience carries and under the server's strict CSP.
- *
- * - Every string from the deck or from other people (prompts, options, answers,
- *   Q&A questions, nicknames) only ever goes through textContent; no string is
- *   parsed as HTML, so an answer like <img onerror=...> stays text.
- * - "Saved" appears only after the server's ack, which means the vote is durable.
- *   Until then the vote waits in localStorage and is resent with the same seq
- *   after any reconnect or reload; the server treats a repeat as the same answer.
- *   Upvotes say up or down explicitly, so they are resent the same way; a Q&A
- *   question is not (a repeat would post it twice): the page says to check.
- */
+/* livepoll voting page: plain ES2017 and the DOM, no build step, nothing from
+ * elsewhere (strict CSP). Text from the deck or other people only ever goes
+ * through textContent. "Saved" shows only after the server's ack (the vote is
+ * durable); until then it waits in localStorage and is resent with the same seq
+ * after any reconnect, and the server counts a repeat once. A Q&A question is not
+ * resent blindly (the page says to check). */
 (function () {
   "use strict";
 
