@@ -60,8 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"livepoll {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    check = commands.add_parser("check", help="validate poll decks", description=_doc(_check))
-    check.add_argument("decks", nargs="+", metavar="DECK", type=Path)
+    check = commands.add_parser(
+        "check", help="validate poll decks and event files", description=_doc(_check)
+    )
+    check.add_argument("decks", nargs="+", metavar="FILE", type=Path, help="a deck or an event")
     check.set_defaults(handler=_check)
 
     run = commands.add_parser(
@@ -366,10 +368,14 @@ def _load_deck(path: Path) -> Deck | None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    """Validate poll decks. Prints one line per problem (file, line or question) and
-    exits 1 if any deck has a problem, 0 when all are valid."""
+    """Validate poll decks and event files (an event has [[rooms]]; its check covers
+    every deck it names). Prints one line per problem (file, line, question or room)
+    and exits 1 if any file has a problem, 0 when all are valid."""
     failed = False
     for path in args.decks:
+        if _is_event_file(path):
+            failed = not _check_event(path) or failed
+            continue
         try:
             deck = from_file(path)
         except DeckError as error:
@@ -380,6 +386,42 @@ def _check(args: argparse.Namespace) -> int:
         count = len(deck.questions)
         print(f"{path}: ok, {count} question{'s' if count != 1 else ''} ({deck.title})")
     return 1 if failed else 0
+
+
+def _is_event_file(path: Path) -> bool:
+    """Whether ``path`` holds an event file; anything unreadable is left to the deck check."""
+    from livepoll.event import is_event
+
+    try:
+        return is_event(path.read_bytes().decode("utf-8-sig"))
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _check_event(path: Path) -> bool:
+    """Check an event file and its decks, printing a line per problem or per room."""
+    from livepoll.event import EventError
+    from livepoll.event import from_file as event_from_file
+
+    try:
+        event = event_from_file(path)
+    except EventError as error:
+        for problem in error.problems:
+            print(problem)
+        return False
+    sessions = sum(len(room.decks) for room in event.rooms)
+    rooms = len(event.rooms)
+    print(
+        f"{path}: ok, {rooms} room{'s' if rooms != 1 else ''}, "
+        f"{sessions} session{'s' if sessions != 1 else ''} ({event.title})"
+    )
+    for room in event.rooms:
+        print(f"  {room.id}: {room.name}, join {room.join}")
+        for number, (deck_path, deck) in enumerate(
+            zip(room.deck_paths, room.decks, strict=True), start=1
+        ):
+            print(f"    {number}. {deck_path} ({len(deck.questions)} questions)")
+    return True
 
 
 def _server_config(args: argparse.Namespace, token: str) -> Any:
