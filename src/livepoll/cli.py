@@ -100,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--session", type=int, action="append", metavar="ID", help="only these sessions"
     )
+    _room_argument(export)
     export.add_argument("--output", "-o", type=Path, metavar="PATH", help="default: stdout")
     _crosstab_arguments(export)
     export.set_defaults(handler=_export)
@@ -126,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
         "sessions", help="list the sessions in a database", description=_doc(_sessions)
     )
     sessions.add_argument("--db", type=Path, default=Path(DEFAULT_DATABASE), metavar="FILE")
+    _room_argument(sessions)
     sessions.set_defaults(handler=_sessions)
 
     report = commands.add_parser(
@@ -135,6 +137,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--session", type=int, action="append", metavar="ID", help="only these sessions"
     )
+    _room_argument(report)
     report.add_argument(
         "--output",
         "-o",
@@ -155,6 +158,7 @@ def _parser() -> argparse.ArgumentParser:
     results.add_argument(
         "--session", type=int, metavar="ID", help="the session to show (default: the latest)"
     )
+    _room_argument(results)
     _theme_argument(results)
     results.set_defaults(handler=_results)
 
@@ -197,6 +201,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     tickets.set_defaults(handler=_tickets)
     return parser
+
+
+def _room_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--room", metavar="ID", help="only the sessions of this room of an event (its id)"
+    )
 
 
 def _doc(function: Any) -> str:
@@ -347,7 +357,11 @@ def _export_xlsx(args: argparse.Namespace) -> int:
     try:
         data = asyncio.run(
             build_workbook(
-                args.db, args.session, crosstabs=args.crosstab, min_segment=args.min_segment
+                args.db,
+                args.session,
+                room=args.room,
+                crosstabs=args.crosstab,
+                min_segment=args.min_segment,
             )
         )
     except (ExportError, CrosstabError) as error:
@@ -594,6 +608,7 @@ def _export(args: argparse.Namespace) -> int:
                 args.db,
                 args.format,
                 args.session,
+                room=args.room,
                 crosstabs=args.crosstab,
                 min_segment=args.min_segment,
             )
@@ -642,27 +657,29 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _sessions(args: argparse.Namespace) -> int:
-    """List the sessions in a livepoll database: id, deck, start and end (UTC), age,
-    questions asked, answers and distinct voters."""
+    """List the sessions in a livepoll database: id, room (when sessions ran in an
+    event's rooms), deck, start and end (UTC), age, questions asked, answers and
+    distinct voters."""
     from datetime import UTC, datetime
 
+    from livepoll.export import ExportError, chosen_sessions
     from livepoll.retention import age
-    from livepoll.store import StorageError, Store
 
     if not args.db.exists():
         print(f"livepoll: no database at {args.db}", file=sys.stderr)
         return 1
     now = datetime.now(UTC)
 
-    async def listing() -> list[tuple[str, ...]]:
-        store = await Store.open(args.db, read_only=True)
-        try:
+    async def listing() -> tuple[bool, list[tuple[str, ...]]]:
+        async with chosen_sessions(args.db, None, args.room) as (store, summaries):
+            rooms = any(summary.room is not None for summary in await store.sessions())
             rows: list[tuple[str, ...]] = []
-            for summary in await store.sessions():
+            for summary in summaries:
                 asked, answers, voters = await store.session_counts(summary.id)
                 rows.append(
                     (
                         str(summary.id),
+                        *((summary.room or "-",) if rooms else ()),
                         summary.deck.title,
                         summary.started_at[:16].replace("T", " "),
                         (summary.ended_at or "(not ended)")[:16].replace("T", " "),
@@ -672,16 +689,15 @@ def _sessions(args: argparse.Namespace) -> int:
                         str(voters),
                     )
                 )
-            return rows
-        finally:
-            await store.close()
+            return rooms, rows
 
     try:
-        rows = asyncio.run(listing())
-    except StorageError as error:
+        rooms, rows = asyncio.run(listing())
+    except ExportError as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 1
-    header = ("id", "deck", "started (UTC)", "ended (UTC)", "age", "asked", "answers", "voters")
+    header = ("id", *(("room",) if rooms else ()), "deck", "started (UTC)", "ended (UTC)")
+    header += ("age", "asked", "answers", "voters")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print(
@@ -750,7 +766,11 @@ def _report(args: argparse.Namespace) -> int:
     try:
         text = asyncio.run(
             build_report(
-                args.db, args.session, crosstabs=args.crosstab, min_segment=args.min_segment
+                args.db,
+                args.session,
+                room=args.room,
+                crosstabs=args.crosstab,
+                min_segment=args.min_segment,
             )
         )
     except (ExportError, CrosstabError) as error:
@@ -770,7 +790,7 @@ def _results(args: argparse.Namespace) -> int:
         print(f"livepoll: no database at {args.db}", file=sys.stderr)
         return 1
     try:
-        past = asyncio.run(load_past_session(args.db, args.session))
+        past = asyncio.run(load_past_session(args.db, args.session, args.room))
     except ExportError as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 1
