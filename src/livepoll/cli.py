@@ -183,6 +183,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     purge.set_defaults(handler=_purge)
 
+    merge = commands.add_parser(
+        "merge", help="bring several databases together in one", description=_doc(_merge)
+    )
+    merge.add_argument("inputs", nargs="+", metavar="DB", type=Path, help="databases to copy")
+    merge.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the database to copy into (created if missing)",
+    )
+    merge.set_defaults(handler=_merge)
+
     tickets = commands.add_parser(
         "tickets", help="make single-use tickets for --join tickets", description=_doc(_tickets)
     )
@@ -797,6 +811,28 @@ def _results(args: argparse.Namespace) -> int:
     from livepoll.tui.app import make_replay_app
 
     make_replay_app(past.states, past.welcome, past.read_only, theme=args.theme).run()
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    """Copy every session of the given databases (each chair's laptop) into one, with
+    their rooms, answers, event logs, Q&A, nicknames and admissions, under new ids.
+    A session already in the output is skipped, so merging a file twice adds nothing.
+    Tickets stay behind: they work only with the database that made them."""
+    from livepoll.merge import MergeError, merge
+    from livepoll.store import StorageError
+
+    try:
+        merged = asyncio.run(merge(args.inputs, args.output))
+    except (MergeError, StorageError) as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return 1
+    for item in merged:
+        already = f", {item.present} already there" if item.present else ""
+        print(
+            f"{item.path}: {item.copied} session{'s' if item.copied != 1 else ''} copied{already}"
+        )
+    print(f"merged into {args.output}")
     return 0
 
 
