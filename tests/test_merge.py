@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import stat
 from pathlib import Path
@@ -10,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from laptops import laptop, old_database
+from laptops import a_deck, laptop, old_database
 from livepoll import cli
 from livepoll.export import export
 from livepoll.merge import MergeError, merge
+from livepoll.store import Store
 
 
 async def sessions_of(path: Path) -> list[dict[str, Any]]:
@@ -196,3 +198,32 @@ def test_cli_merge_refuses_with_one_line_and_exit_1(
     missing = tmp_path / "nope.db"
     assert cli.main(["merge", str(two_rooms[0]), str(missing), "-o", str(tmp_path / "e.db")]) == 1
     assert capsys.readouterr().err == f"livepoll: no database at {missing}\n"
+
+
+async def test_a_room_merged_while_it_ran_is_updated_by_the_later_merge(tmp_path: Path) -> None:
+    """Merged at lunch, then again at the end: the later copy replaces the stale one,
+    and merging the lunchtime backup afterwards does not take it back."""
+    path = tmp_path / "hall.db"
+    deck = a_deck("Keynote")
+    store = await Store.open(path)
+    record = await store.begin_session(deck, "auto", 1000.0, room="main-hall")
+    await store.save_response(record.id, "pick", "a" * 32, (0,), 1010.0)
+    await store.close()  # the laptop crashed mid-session
+    lunchtime = tmp_path / "lunchtime.db"
+    shutil.copy(path, lunchtime)
+    output = tmp_path / "event.db"
+    await merge([path], output)
+    store = await Store.open(path)
+    resumed = await store.begin_session(deck, "auto", 2000.0, room="main-hall")
+    assert resumed.resumed
+    await store.save_response(record.id, "pick", "b" * 32, (1,), 2010.0)
+    await store.save_response(record.id, "pick", "a" * 32, (1,), 2011.0)
+    await store.end_session(record.id, 2100.0)
+    await store.close()
+    (again,) = await merge([path], output)
+    assert (again.copied, again.present, again.updated) == (0, 0, 1)
+    assert await sessions_of(output) == await sessions_of(path)
+    (backup,) = await merge([lunchtime], output)
+    assert (backup.copied, backup.present, backup.updated) == (0, 1, 0)
+    assert await sessions_of(output) == await sessions_of(path)
+    assert count(output, "sessions") == 1

@@ -829,6 +829,7 @@ def _merge(args: argparse.Namespace) -> int:
         return 1
     for item in merged:
         already = f", {item.present} already there" if item.present else ""
+        already += f", {item.updated} updated to this later copy" if item.updated else ""
         print(
             f"{item.path}: {item.copied} session{'s' if item.copied != 1 else ''} copied{already}"
         )

@@ -9,7 +9,9 @@ Why it works this way:
 
 * A session is recognised by what no other session shares: its random salt, with
   its start time and deck fingerprint. One already in the output is skipped, so
-  merging the same file twice, or a file and a copy of it, adds nothing.
+  merging the same file twice, or a file and a copy of it, adds nothing. Only when
+  the input's copy got further (merged at lunch while the room still ran, merged
+  again at the end) does it replace the output's, whole, under the same id.
 * Voters are stored as keys already hashed with their session's salt, and the salt
   travels with its session: pseudonyms in the merged exports are the ones each
   laptop's exports showed.
@@ -27,6 +29,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from livepoll.store import SCHEMA_VERSION, Store, absolute_path
 
@@ -69,7 +72,9 @@ class MergedFile:
     copied: int
     """Sessions copied into the output."""
     present: int
-    """Sessions skipped because the output already had them."""
+    """Sessions skipped because the output already had them, as far on or further."""
+    updated: int = 0
+    """Sessions the output had from an earlier merge, replaced by this file's later copy."""
 
 
 def input_version(path: Path) -> int:
@@ -141,7 +146,7 @@ def _merge_one(connection: sqlite3.Connection, path: Path, version: int) -> Merg
     try:
         connection.execute("BEGIN IMMEDIATE")
         try:
-            copied, present = _copy_sessions(connection, version)
+            copied, present, updated = _copy_sessions(connection, version)
         except BaseException:
             connection.execute("ROLLBACK")
             raise
@@ -150,33 +155,69 @@ def _merge_one(connection: sqlite3.Connection, path: Path, version: int) -> Merg
         raise MergeError(f"cannot merge {path}: {error}") from None
     finally:
         connection.execute("DETACH DATABASE source")
-    return MergedFile(path, copied, present)
+    return MergedFile(path, copied, present, updated)
 
 
-def _copy_sessions(connection: sqlite3.Connection, version: int) -> tuple[int, int]:
+def _copy_sessions(connection: sqlite3.Connection, version: int) -> tuple[int, int, int]:
+    """Copy the attached input's sessions: (copied, already there, updated)."""
     # Schema 1 had no rooms: its sessions were one-room sessions.
     room = "room" if version >= 2 else "NULL"
     sessions = connection.execute(
         f"SELECT id, {_SESSION_COLUMNS}, {room} FROM source.sessions ORDER BY id"  # noqa: S608
     ).fetchall()
-    copied = present = 0
+    copied = present = updated = 0
     for old_id, *values in sessions:
         salt, started_at, fingerprint = values[4], values[6], values[2]
         known = connection.execute(
-            "SELECT 1 FROM main.sessions WHERE salt = ? AND started_at = ?"
+            "SELECT id FROM main.sessions WHERE salt = ? AND started_at = ?"
             " AND deck_fingerprint = ?",
             (salt, started_at, fingerprint),
         ).fetchone()
         if known is not None:
-            present += 1
-            continue
-        cursor = connection.execute(
-            f"INSERT INTO main.sessions ({_SESSION_COLUMNS}, room)"  # noqa: S608
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            values,
-        )
-        new_id = cursor.lastrowid
+            new_id = int(known[0])
+            if _progress(connection, "source", old_id) <= _progress(connection, "main", new_id):
+                present += 1
+                continue
+            # The input went on after an earlier merge: its copy replaces the stale one.
+            for table in _CHILD_TABLES:
+                connection.execute(
+                    f"DELETE FROM main.{table} WHERE session_id = ?",  # noqa: S608
+                    (new_id,),
+                )
+            connection.execute(
+                "UPDATE main.sessions SET ended_at = ?, current_index = ? WHERE id = ?",
+                (values[7], values[8], new_id),
+            )
+            updated += 1
+        else:
+            cursor = connection.execute(
+                f"INSERT INTO main.sessions ({_SESSION_COLUMNS}, room)"  # noqa: S608
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+            assert cursor.lastrowid is not None
+            new_id = cursor.lastrowid
+            copied += 1
         for statement in _CHILD_COPIES:
             connection.execute(statement, (new_id, old_id))
-        copied += 1
-    return copied, present
+    return copied, present, updated
+
+
+_CHILD_TABLES = ("qa_votes", "qa_items", "responses", "events", "voters", "questions")
+"""Tables keyed by session, children before parents (the foreign keys are enforced)."""
+
+
+def _progress(connection: sqlite3.Connection, schema: str, session_id: int) -> tuple[Any, ...]:
+    """How far a copy of a session got: its log only grows (every state change, end
+    and resume adds an entry), then its rows, then its latest answer. A session merged
+    while it still ran has less of each than the laptop's later copy."""
+    row = connection.execute(
+        f"SELECT (SELECT count(*) FROM {schema}.events WHERE session_id = :s),"  # noqa: S608
+        f" (SELECT count(*) FROM {schema}.responses WHERE session_id = :s)"
+        f" + (SELECT count(*) FROM {schema}.qa_items WHERE session_id = :s)"
+        f" + (SELECT count(*) FROM {schema}.qa_votes WHERE session_id = :s)"
+        f" + (SELECT count(*) FROM {schema}.voters WHERE session_id = :s),"
+        f" (SELECT coalesce(max(last_at), '') FROM {schema}.responses WHERE session_id = :s)",
+        {"s": session_id},
+    ).fetchone()
+    return tuple(row)
