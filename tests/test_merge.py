@@ -167,10 +167,19 @@ async def test_a_schema_1_laptop_merges_as_one_room_sessions(
     assert sqlite3.connect(old).execute("SELECT version FROM schema_version").fetchone() == (1,)
 
 
-async def test_the_output_cannot_be_one_of_the_inputs(two_rooms: tuple[Path, Path]) -> None:
-    """Merging a file into itself is refused."""
+async def test_the_output_cannot_be_one_of_the_inputs_or_another_database(
+    two_rooms: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Merging a file into itself, or into some other SQLite file, is refused."""
     with pytest.raises(MergeError, match="is the output"):
         await merge(list(two_rooms), two_rooms[0])
+    other = tmp_path / "accounts.db"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
+    with pytest.raises(MergeError, match="is not a livepoll database"):
+        await merge(list(two_rooms), other)
+    assert [row[0] for row in sqlite3.connect(other).execute("SELECT name FROM sqlite_master")] == [
+        "t"
+    ]
 
 
 def test_cli_merge_says_what_it_copied(

@@ -120,6 +120,8 @@ async def merge(inputs: list[Path], output: Path) -> list[MergedFile]:
     for path in inputs:
         if target.exists() and absolute_path(path).samefile(target):
             raise MergeError(f"{path} is the output; name a new file with --output")
+    if target.exists():
+        input_version(target)  # an existing output must be a livepoll database already
     # Created (0600, with the current schema) or migrated by the store, then closed.
     store = await Store.open(target)
     await store.close()
