@@ -15,7 +15,7 @@ import livepoll
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path(livepoll.__file__).resolve().parent
-CORE = ["livepoll.deck", "livepoll.words", "livepoll.engine", "livepoll.protocol"]
+CORE = ["livepoll.deck", "livepoll.event", "livepoll.words", "livepoll.engine", "livepoll.protocol"]
 # What a pure module must never drag in: UI, network, storage, or an event loop.
 HEAVY = ["textual", "rich", "websockets", "aiosqlite", "sqlite3", "asyncio", "socket", "qrcode"]
 
@@ -30,7 +30,7 @@ def lint_imports_command() -> list[str]:
 
 
 def test_core_imports_nothing_heavy() -> None:
-    """Importing deck, engine and protocol in a fresh interpreter loads no UI, I/O or storage."""
+    """Importing the pure core (deck, event, engine, protocol) loads no UI, I/O or storage."""
     code = (
         "import sys\n"
         f"import {', '.join(CORE)}\n"
@@ -55,7 +55,7 @@ def copy_with_stand_ins(tmp_path: Path) -> Path:
     """The real core plus minimal outer layers, independent of work in progress."""
     package = tmp_path / "src" / "livepoll"
     package.mkdir(parents=True)
-    for name in ["__init__.py", "deck.py", "words.py", "engine.py", "protocol.py"]:
+    for name in ["__init__.py", "deck.py", "event.py", "words.py", "engine.py", "protocol.py"]:
         shutil.copy(PACKAGE / name, package / name)
     (package / "store.py").write_text("import sqlite3\nimport livepoll.engine\n")
     (package / "server").mkdir()

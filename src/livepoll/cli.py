@@ -56,8 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"livepoll {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    check = commands.add_parser("check", help="validate poll decks", description=_doc(_check))
-    check.add_argument("decks", nargs="+", metavar="DECK", type=Path)
+    check = commands.add_parser(
+        "check", help="validate poll decks and event files", description=_doc(_check)
+    )
+    check.add_argument("decks", nargs="+", metavar="FILE", type=Path, help="a deck or an event")
     check.set_defaults(handler=_check)
 
     run = commands.add_parser(
@@ -98,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--session", type=int, action="append", metavar="ID", help="only these sessions"
     )
+    _room_argument(export)
     export.add_argument("--output", "-o", type=Path, metavar="PATH", help="default: stdout")
     _crosstab_arguments(export)
     export.set_defaults(handler=_export)
@@ -124,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
         "sessions", help="list the sessions in a database", description=_doc(_sessions)
     )
     sessions.add_argument("--db", type=Path, default=Path(DEFAULT_DATABASE), metavar="FILE")
+    _room_argument(sessions)
     sessions.set_defaults(handler=_sessions)
 
     report = commands.add_parser(
@@ -133,6 +137,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--session", type=int, action="append", metavar="ID", help="only these sessions"
     )
+    _room_argument(report)
     report.add_argument(
         "--output",
         "-o",
@@ -153,6 +158,7 @@ def _parser() -> argparse.ArgumentParser:
     results.add_argument(
         "--session", type=int, metavar="ID", help="the session to show (default: the latest)"
     )
+    _room_argument(results)
     _theme_argument(results)
     results.set_defaults(handler=_results)
 
@@ -177,6 +183,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     purge.set_defaults(handler=_purge)
 
+    merge = commands.add_parser(
+        "merge", help="bring several databases together in one", description=_doc(_merge)
+    )
+    merge.add_argument("inputs", nargs="+", metavar="DB", type=Path, help="databases to copy")
+    merge.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the database to copy into (created if missing)",
+    )
+    merge.set_defaults(handler=_merge)
+
     tickets = commands.add_parser(
         "tickets", help="make single-use tickets for --join tickets", description=_doc(_tickets)
     )
@@ -195,6 +215,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     tickets.set_defaults(handler=_tickets)
     return parser
+
+
+def _room_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--room", metavar="ID", help="only the sessions of this room of an event (its id)"
+    )
 
 
 def _doc(function: Any) -> str:
@@ -360,7 +386,11 @@ def _export_xlsx(args: argparse.Namespace) -> int:
     try:
         data = asyncio.run(
             build_workbook(
-                args.db, args.session, crosstabs=args.crosstab, min_segment=args.min_segment
+                args.db,
+                args.session,
+                room=args.room,
+                crosstabs=args.crosstab,
+                min_segment=args.min_segment,
             )
         )
     except (ExportError, CrosstabError) as error:
@@ -381,10 +411,14 @@ def _load_deck(path: Path) -> Deck | None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    """Validate poll decks. Prints one line per problem (file, line or question) and
-    exits 1 if any deck has a problem, 0 when all are valid."""
+    """Validate poll decks and event files (an event has [[rooms]]; its check covers
+    every deck it names). Prints one line per problem (file, line, question or room)
+    and exits 1 if any file has a problem, 0 when all are valid."""
     failed = False
     for path in args.decks:
+        if _is_event_file(path):
+            failed = not _check_event(path) or failed
+            continue
         try:
             deck = from_file(path)
         except DeckError as error:
@@ -395,6 +429,42 @@ def _check(args: argparse.Namespace) -> int:
         count = len(deck.questions)
         print(f"{path}: ok, {count} question{'s' if count != 1 else ''} ({deck.title})")
     return 1 if failed else 0
+
+
+def _is_event_file(path: Path) -> bool:
+    """Whether ``path`` holds an event file; anything unreadable is left to the deck check."""
+    from livepoll.event import is_event
+
+    try:
+        return is_event(path.read_bytes().decode("utf-8-sig"))
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _check_event(path: Path) -> bool:
+    """Check an event file and its decks, printing a line per problem or per room."""
+    from livepoll.event import EventError
+    from livepoll.event import from_file as event_from_file
+
+    try:
+        event = event_from_file(path)
+    except EventError as error:
+        for problem in error.problems:
+            print(problem)
+        return False
+    sessions = sum(len(room.decks) for room in event.rooms)
+    rooms = len(event.rooms)
+    print(
+        f"{path}: ok, {rooms} room{'s' if rooms != 1 else ''}, "
+        f"{sessions} session{'s' if sessions != 1 else ''} ({event.title})"
+    )
+    for room in event.rooms:
+        print(f"  {room.id}: {room.name}, join {room.join}")
+        for number, (deck_path, deck) in enumerate(
+            zip(room.deck_paths, room.decks, strict=True), start=1
+        ):
+            print(f"    {number}. {deck_path} ({len(deck.questions)} questions)")
+    return True
 
 
 def _server_config(args: argparse.Namespace, token: str) -> Any:
@@ -613,6 +683,7 @@ def _export(args: argparse.Namespace) -> int:
                 args.db,
                 args.format,
                 args.session,
+                room=args.room,
                 crosstabs=args.crosstab,
                 min_segment=args.min_segment,
             )
@@ -661,27 +732,29 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _sessions(args: argparse.Namespace) -> int:
-    """List the sessions in a livepoll database: id, deck, start and end (UTC), age,
-    questions asked, answers and distinct voters."""
+    """List the sessions in a livepoll database: id, room (when sessions ran in an
+    event's rooms), deck, start and end (UTC), age, questions asked, answers and
+    distinct voters."""
     from datetime import UTC, datetime
 
+    from livepoll.export import ExportError, chosen_sessions
     from livepoll.retention import age
-    from livepoll.store import StorageError, Store
 
     if not args.db.exists():
         print(f"livepoll: no database at {args.db}", file=sys.stderr)
         return 1
     now = datetime.now(UTC)
 
-    async def listing() -> list[tuple[str, ...]]:
-        store = await Store.open(args.db, read_only=True)
-        try:
+    async def listing() -> tuple[bool, list[tuple[str, ...]]]:
+        async with chosen_sessions(args.db, None, args.room) as (store, summaries):
+            rooms = any(summary.room is not None for summary in await store.sessions())
             rows: list[tuple[str, ...]] = []
-            for summary in await store.sessions():
+            for summary in summaries:
                 asked, answers, voters = await store.session_counts(summary.id)
                 rows.append(
                     (
                         str(summary.id),
+                        *((summary.room or "-",) if rooms else ()),
                         summary.deck.title,
                         summary.started_at[:16].replace("T", " "),
                         (summary.ended_at or "(not ended)")[:16].replace("T", " "),
@@ -691,16 +764,15 @@ def _sessions(args: argparse.Namespace) -> int:
                         str(voters),
                     )
                 )
-            return rows
-        finally:
-            await store.close()
+            return rooms, rows
 
     try:
-        rows = asyncio.run(listing())
-    except StorageError as error:
+        rooms, rows = asyncio.run(listing())
+    except ExportError as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 1
-    header = ("id", "deck", "started (UTC)", "ended (UTC)", "age", "asked", "answers", "voters")
+    header = ("id", *(("room",) if rooms else ()), "deck", "started (UTC)", "ended (UTC)")
+    header += ("age", "asked", "answers", "voters")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print(
@@ -769,7 +841,11 @@ def _report(args: argparse.Namespace) -> int:
     try:
         text = asyncio.run(
             build_report(
-                args.db, args.session, crosstabs=args.crosstab, min_segment=args.min_segment
+                args.db,
+                args.session,
+                room=args.room,
+                crosstabs=args.crosstab,
+                min_segment=args.min_segment,
             )
         )
     except (ExportError, CrosstabError) as error:
@@ -789,13 +865,36 @@ def _results(args: argparse.Namespace) -> int:
         print(f"livepoll: no database at {args.db}", file=sys.stderr)
         return 1
     try:
-        past = asyncio.run(load_past_session(args.db, args.session))
+        past = asyncio.run(load_past_session(args.db, args.session, args.room))
     except ExportError as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 1
     from livepoll.tui.app import make_replay_app
 
     make_replay_app(past.states, past.welcome, past.read_only, theme=args.theme).run()
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    """Copy every session of the given databases (each chair's laptop) into one, with
+    their rooms, answers, event logs, Q&A, nicknames and admissions, under new ids.
+    A session already in the output is skipped, so merging a file twice adds nothing.
+    Tickets stay behind: they work only with the database that made them."""
+    from livepoll.merge import MergeError, merge
+    from livepoll.store import StorageError
+
+    try:
+        merged = asyncio.run(merge(args.inputs, args.output))
+    except (MergeError, StorageError) as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return 1
+    for item in merged:
+        already = f", {item.present} already there" if item.present else ""
+        already += f", {item.updated} updated to this later copy" if item.updated else ""
+        print(
+            f"{item.path}: {item.copied} session{'s' if item.copied != 1 else ''} copied{already}"
+        )
+    print(f"merged into {args.output}")
     return 0
 
 

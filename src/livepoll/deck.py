@@ -359,8 +359,17 @@ def from_text(
         read_file: reads a file the deck names (``blocklist = "words.txt"``); without
             it, naming a file is a problem.
     """
+    raw = parse_toml(text, source)
+    return _Validator(source, table_lines(text, "questions"), read_file).deck(raw)
+
+
+def parse_toml(text: str, source: str) -> dict[str, Any]:
+    """TOML text as a table, or a :class:`DeckError` giving the syntax error's line.
+
+    Shared with event files, so both report a syntax error the same way.
+    """
     try:
-        raw = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         match = _TOML_POSITION.search(message)
@@ -368,16 +377,12 @@ def from_text(
         if match:
             message = f"{message[: match.start()]} (column {match.group(2)})"
         raise DeckError([DeckProblem(source, f"TOML syntax: {message}", line=line)]) from None
-    return _Validator(source, _question_lines(text), read_file).deck(raw)
 
 
-def _question_lines(text: str) -> list[int]:
-    """Line numbers of each ``[[questions]]`` header, so problems can point at them."""
-    lines = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if re.match(r"^\s*\[\[\s*questions\s*\]\]", line):
-            lines.append(number)
-    return lines
+def table_lines(text: str, name: str) -> list[int]:
+    """Line numbers of each ``[[name]]`` header, so problems can point at them."""
+    header = re.compile(rf"^\s*\[\[\s*{re.escape(name)}\s*\]\]")
+    return [number for number, line in enumerate(text.splitlines(), start=1) if header.match(line)]
 
 
 def _describe(value: object) -> str:

@@ -76,14 +76,18 @@ def _detail(question: Question, answer: Answer) -> str:
 
 @contextlib.asynccontextmanager
 async def chosen_sessions(
-    database: Path, session_ids: Sequence[int] | None
+    database: Path, session_ids: Sequence[int] | None, room: str | None = None
 ) -> AsyncIterator[tuple[Store, list[SessionSummary]]]:
     """``database`` opened read-only, with the chosen sessions (all by default), oldest
     first; the one way exports, reports and ``livepoll results`` pick what to read.
 
+    Args:
+        session_ids: only these sessions (all when empty or None).
+        room: only the sessions of this room of an event (all when None).
+
     Raises:
-        ExportError: an unknown session id (the message lists the ones there are) or a
-            file that cannot be opened or is not a livepoll database.
+        ExportError: an unknown session id or room (the message lists the ones there
+            are) or a file that cannot be opened or is not a livepoll database.
     """
     try:
         store = await Store.open(database, read_only=True)
@@ -100,9 +104,23 @@ async def chosen_sessions(
                     f"no session {', '.join(map(str, missing))} in {database} (sessions: {listed})"
                 )
             sessions = [session for session in sessions if session.id in session_ids]
+        if room is not None:
+            sessions = _room_sessions(database, sessions, room, await store.sessions())
         yield store, sessions
     finally:
         await store.close()
+
+
+def _room_sessions(
+    database: Path, chosen: list[SessionSummary], room: str, every: list[SessionSummary]
+) -> list[SessionSummary]:
+    """The chosen sessions that ran in ``room``; an error naming the rooms there are when
+    the database has no session of that room at all."""
+    rooms = sorted({session.room for session in every if session.room is not None})
+    if room not in rooms:
+        there = f"rooms: {', '.join(rooms)}" if rooms else "its sessions have no rooms"
+        raise ExportError(f'no room "{room}" in {database} ({there})')
+    return [session for session in chosen if session.room == room]
 
 
 async def export(
@@ -110,12 +128,14 @@ async def export(
     format_name: str,
     session_ids: Sequence[int] | None,
     *,
+    room: str | None = None,
     crosstabs: Sequence[Pair] = (),
     min_segment: int = MIN_SEGMENT,
 ) -> str:
     """Render the chosen sessions (all by default) of ``database`` in ``format_name``.
 
     Args:
+        room: only the sessions of this room (see :func:`chosen_sessions`).
         crosstabs: (question, by) pairs the JSON carries besides the declared ones.
         min_segment: cross-tab segments with fewer respondents show no figures.
 
@@ -123,7 +143,7 @@ async def export(
         ExportError: an unknown session id or an unusable database.
         CrosstabError: a ``crosstabs`` pair that no chosen session's deck can make.
     """
-    async with chosen_sessions(database, session_ids) as (store, sessions):
+    async with chosen_sessions(database, session_ids, room) as (store, sessions):
         if format_name == "csv":
             return await _csv(store, sessions)
         check_pairs((session.deck for session in sessions), crosstabs)
@@ -296,9 +316,12 @@ async def _json(
         responses = await _responses(store, session)
         engine = await replay(store, session)
         questions = {question.id: question for question in session.deck.questions}
+        room = {"room": session.room} if session.room is not None else {}
         exported.append(
             {
                 "id": session.id,
+                # Only for a session of an event's room: one-room exports stay as they were.
+                **room,
                 "deck": session.deck.title,
                 # The file name only: an absolute path tells who ran it, and where.
                 "deck_file": Path(session.deck.source).name,

@@ -45,15 +45,20 @@ class PastSession:
         return f"read-only: session {self.session_id} from {started} UTC · past results"
 
 
-async def load_past_session(database: Path, session_id: int | None = None) -> PastSession:
-    """The session ``session_id`` of ``database`` (the latest when None), ready to show.
+async def load_past_session(
+    database: Path, session_id: int | None = None, room: str | None = None
+) -> PastSession:
+    """The session ``session_id`` of ``database`` (the latest when None, of ``room``
+    when given), ready to show.
 
     Raises:
         ExportError: the file cannot be opened or is not a livepoll database, it holds
             no sessions, or none with that id (the message lists the ones there are).
     """
     chosen = None if session_id is None else [session_id]
-    async with chosen_sessions(database, chosen) as (store, sessions):
+    async with chosen_sessions(database, chosen, room) as (store, sessions):
+        if not sessions and room is not None:
+            raise ExportError(f'no session {session_id} in room "{room}" of {database}')
         if not sessions:
             raise ExportError(f"no sessions in {database} yet")
         summary = sessions[-1]

@@ -85,12 +85,14 @@ async def build_report(
     database: Path,
     session_ids: Sequence[int] | None,
     *,
+    room: str | None = None,
     crosstabs: Sequence[Pair] = (),
     min_segment: int = MIN_SEGMENT,
 ) -> str:
     """The HTML report for the chosen sessions (all by default) of ``database``.
 
     Args:
+        room: only the sessions of this room of an event.
         crosstabs: (question, by) pairs to show besides the deck's declared ones.
         min_segment: cross-tab segments with fewer respondents show no figures.
 
@@ -98,7 +100,7 @@ async def build_report(
         ExportError: an unknown session id or an unusable database.
         CrosstabError: a ``crosstabs`` pair that no chosen session's deck can make.
     """
-    async with chosen_sessions(database, session_ids) as (store, summaries):
+    async with chosen_sessions(database, session_ids, room) as (store, summaries):
         check_pairs((summary.deck for summary in summaries), crosstabs)
         sessions = [
             SessionData(

@@ -44,7 +44,8 @@ from livepoll.engine import (
 )
 from livepoll.files import PRIVATE_FILE_MODE, make_private_directory, tighten_private
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: the first schema. 2: sessions record their room (NULL for a one-room server)."""
 MAX_BATCH = 2000
 """Rows committed in one transaction at most; a burst larger than this takes several."""
 COMMIT_LINGER = 0.008
@@ -78,7 +79,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     join_mode TEXT NOT NULL DEFAULT 'open',
     started_at TEXT NOT NULL,
     ended_at TEXT,
-    current_index INTEGER NOT NULL DEFAULT 0
+    current_index INTEGER NOT NULL DEFAULT 0,
+    room TEXT
 );
 CREATE TABLE IF NOT EXISTS questions (
     session_id INTEGER NOT NULL REFERENCES sessions(id),
@@ -151,6 +153,12 @@ CREATE TABLE IF NOT EXISTS settings (
     value BLOB NOT NULL
 ) WITHOUT ROWID;
 """
+
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: ("ALTER TABLE sessions ADD COLUMN room TEXT",),
+}
+"""What turns a database of the version before each key into that version, run in
+order on open; the tables in _SCHEMA are always the latest version's."""
 
 _VIEWS = """
 CREATE VIEW IF NOT EXISTS responses_readable AS
@@ -356,6 +364,8 @@ class SessionSummary:
     ended_at: str | None
     salt: bytes
     join_mode: str = "open"
+    room: str | None = None
+    """The event's room the session ran in; None for a one-room server's session."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,6 +450,8 @@ class Store:
         self.on_problem_changed: Callable[[str | None], None] | None = None
         """Called when commits start failing or recover (the server tells the chair)."""
         self.committed_batches = 0
+        self.schema_version = SCHEMA_VERSION
+        """The file's schema: older only for a file opened read-only (never migrated)."""
 
     @classmethod
     async def open(cls, path: str | Path, *, read_only: bool = False) -> Store:
@@ -490,27 +502,42 @@ class Store:
             "SELECT name FROM sqlite_master WHERE type='table' AND name='schema_version'"
         ) as cursor:
             has_version = await cursor.fetchone() is not None
-        if has_version:
-            async with db.execute("SELECT max(version) FROM schema_version") as cursor:
-                row = await cursor.fetchone()
-            version = row[0] if row else None
-            if version is not None and version > SCHEMA_VERSION:
-                raise StorageError(
-                    f"{self.path} was written by a newer livepoll (schema {version}); upgrade"
-                )
+        version = await self._version() if has_version else None
+        if version is not None and version > SCHEMA_VERSION:
+            raise StorageError(
+                f"{self.path} was written by a newer livepoll (schema {version}); upgrade"
+            )
         if read_only:
             if not has_version:
                 raise StorageError(f"{self.path} is not a livepoll database")
+            self.schema_version = version or SCHEMA_VERSION
             return
         await db.execute("BEGIN IMMEDIATE")
-        for statement in (_SCHEMA + _VIEWS).split(";\n"):
-            if statement.strip():
-                await db.execute(statement)
-        async with db.execute("SELECT count(*) FROM schema_version") as cursor:
-            row = await cursor.fetchone()
-        if row is None or row[0] == 0:
-            await db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        try:
+            # Inside the transaction: another process may have migrated it meanwhile.
+            version = await self._version() if has_version else None
+            if version is not None:
+                for step in range(version + 1, SCHEMA_VERSION + 1):
+                    for statement in _MIGRATIONS[step]:
+                        await db.execute(statement)
+            for statement in (_SCHEMA + _VIEWS).split(";\n"):
+                if statement.strip():
+                    await db.execute(statement)
+            if version != SCHEMA_VERSION:
+                await db.execute("DELETE FROM schema_version")
+                await db.execute(
+                    "INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,)
+                )
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
         await db.execute("COMMIT")
+
+    async def _version(self) -> int | None:
+        """The schema version the file records (None when it records none yet)."""
+        async with self._db.execute("SELECT max(version) FROM schema_version") as cursor:
+            row = await cursor.fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     async def secret(self) -> bytes:
         """This database's own secret (made on first use): keys the hashes that bind
@@ -563,14 +590,20 @@ class Store:
         return self._durable(_BIND_TICKET, (device, iso_utc(at), code_hash))
 
     async def begin_session(
-        self, deck: Deck, mode: SessionMode, now: float, join_mode: str = "open"
+        self,
+        deck: Deck,
+        mode: SessionMode,
+        now: float,
+        join_mode: str = "open",
+        room: str | None = None,
     ) -> SessionRecord:
         """Start a session for ``deck``, or resume a stored one.
 
         ``auto`` resumes the latest session of the same deck that did not end cleanly
         (the laptop crashed, the server was killed) and otherwise starts a new one;
         ``resume`` resumes the latest session of that deck even if it ended; ``new``
-        always starts afresh.
+        always starts afresh. Only a session of the same ``room`` (an event's room id,
+        None on a one-room server) is resumed: one deck may run in several rooms.
         """
         fingerprint = deck.fingerprint
         row = None
@@ -578,8 +611,8 @@ class Store:
             condition = "" if mode == "resume" else "AND ended_at IS NULL"
             async with self._db.execute(
                 f"SELECT id, salt, current_index FROM sessions WHERE deck_fingerprint = ? "
-                f"{condition} ORDER BY id DESC LIMIT 1",
-                (fingerprint,),
+                f"AND room IS ? {condition} ORDER BY id DESC LIMIT 1",
+                (fingerprint, room),
             ) as cursor:
                 row = await cursor.fetchone()
         if row is not None:
@@ -596,7 +629,7 @@ class Store:
         await self._db.execute("BEGIN IMMEDIATE")
         cursor = await self._db.execute(
             "INSERT INTO sessions (deck_title, deck_source, deck_fingerprint, deck_json, salt,"
-            " started_at, join_mode) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " started_at, join_mode, room) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 deck.title,
                 deck.source,
@@ -605,6 +638,7 @@ class Store:
                 salt,
                 iso_utc(now),
                 join_mode,
+                room,
             ),
         )
         new_id = cursor.lastrowid
@@ -866,14 +900,19 @@ class Store:
     async def sessions(self) -> list[SessionSummary]:
         """Every session in the database, oldest first."""
         summaries = []
+        # A file of schema 1 opened read-only (an export of an old file) has no rooms.
+        room = "room" if self.schema_version >= 2 else "NULL"  # noqa: S608
         async with self._db.execute(
-            "SELECT id, deck_json, deck_source, started_at, ended_at, salt, join_mode"
-            " FROM sessions ORDER BY id"
+            "SELECT id, deck_json, deck_source, started_at, ended_at, salt, join_mode,"
+            f" {room} FROM sessions ORDER BY id"
         ) as cursor:
-            async for session_id, deck_json, source, started, ended, salt, join_mode in cursor:
+            async for row in cursor:
+                session_id, deck_json, source, started, ended, salt, join_mode, room_id = row
                 deck = Deck.from_dict(json.loads(deck_json), source=source)
                 summaries.append(
-                    SessionSummary(int(session_id), deck, started, ended, bytes(salt), join_mode)
+                    SessionSummary(
+                        int(session_id), deck, started, ended, bytes(salt), join_mode, room_id
+                    )
                 )
         return summaries
 

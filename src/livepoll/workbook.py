@@ -361,16 +361,18 @@ async def build_workbook(
     database: Path,
     session_ids: Sequence[int] | None,
     *,
+    room: str | None = None,
     crosstabs: Sequence[Pair] = (),
     min_segment: int = MIN_SEGMENT,
 ) -> bytes:
-    """The .xlsx bytes for the chosen sessions (all by default) of ``database``.
+    """The .xlsx bytes for the chosen sessions (all by default) of ``database``
+    (only those of ``room`` when given).
 
     Raises:
         ExportError: an unknown session id or an unusable database.
         CrosstabError: a ``crosstabs`` pair that no chosen session's deck can make.
     """
-    async with chosen_sessions(database, session_ids) as (store, summaries):
+    async with chosen_sessions(database, session_ids, room) as (store, summaries):
         check_pairs((summary.deck for summary in summaries), crosstabs)
         sessions = [
             SessionData(
@@ -381,7 +383,7 @@ async def build_workbook(
             )
             for summary in summaries
         ]
-    csv_text = await export(database, "csv", session_ids)
+    csv_text = await export(database, "csv", session_ids, room=room)
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(
         buffer,
