@@ -1163,10 +1163,14 @@ async def test_revealed_results_show_bars_on_the_phone(
     assert recorder.console_errors == []  # bar widths set through the CSSOM break no CSP rule
 
 
-def join_server(
-    tmp_path: Path, mode: str
-) -> contextlib.AbstractAsyncContextManager[LivepollServer]:
-    """A server on the sample deck that admits phones by room code or by ticket."""
+@contextlib.asynccontextmanager
+async def join_server(tmp_path: Path, mode: str, phone: Page) -> AsyncIterator[LivepollServer]:
+    """A server on the sample deck that admits phones by room code or by ticket.
+
+    ``phone`` is closed before the server stops: a page left open would try to
+    reconnect to the stopped server, and Chromium logs each refused attempt as a
+    console error, which every browser test treats as a failure.
+    """
     config = ServerConfig(
         deck=deck_module.from_text(SAMPLE, "join.toml"),
         database=tmp_path / "join.db",
@@ -1174,7 +1178,11 @@ def join_server(
         port=0,
         join_mode=mode,  # type: ignore[arg-type]
     )
-    return running_server(config)
+    async with running_server(config) as server:
+        try:
+            yield server
+        finally:
+            await phone.close()
 
 
 SAMPLE = """
@@ -1191,7 +1199,7 @@ async def test_room_code_is_asked_for_and_a_wrong_one_can_be_corrected(
     browser: Browser, phone: Page, recorder: PageRecorder, tmp_path: Path
 ) -> None:
     """Without a code the page asks for it; a wrong code says so; the right one joins."""
-    async with join_server(tmp_path, "code") as server:
+    async with join_server(tmp_path, "code", phone) as server:
         presenter = await open_presenter(server)
         chair = Chair(presenter)
         await phone.goto(server.base_url)
@@ -1237,7 +1245,7 @@ async def test_ticket_from_the_url_joins_and_a_used_ticket_is_refused(
     store = await Store.open(tmp_path / "join.db")
     first, second = await store.create_tickets(2, time.time())
     await store.close()
-    async with join_server(tmp_path, "tickets") as server:
+    async with join_server(tmp_path, "tickets", phone) as server:
         presenter = await open_presenter(server)
         chair = Chair(presenter)
         await chair.press("toggle_voting")
@@ -1274,7 +1282,7 @@ async def test_a_phone_re_admitted_after_a_rotation_is_asked_for_the_new_code(
 ) -> None:
     """When the chair rotates the code and re-admits everyone, the page is told the code
     changed, asks for it, and joins again with the new one, its answer kept."""
-    async with join_server(tmp_path, "code") as server:
+    async with join_server(tmp_path, "code", phone) as server:
         presenter = await open_presenter(server)
         chair = Chair(presenter)
         old = server.gate.room_code
@@ -1297,4 +1305,3 @@ async def test_a_phone_re_admitted_after_a_rotation_is_asked_for_the_new_code(
         await expect(phone.locator("legend")).to_have_text("Coffee or tea?")
         await expect(status(phone)).to_contain_text(SAVED)
         await presenter.close()
-        await phone.close()  # before the server stops, so its reconnecting logs nothing
