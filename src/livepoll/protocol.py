@@ -33,6 +33,12 @@ Presenter channel (the TUI, path ``/presenter``, ``Authorization: Bearer TOKEN``
     ← {"type": "state", ...}                              (see PresenterState)
     ← {"type": "error", "code": CODE, "message": TEXT}
 
+Screen channel (the AV desk's browser view, path ``/screen-ws``, read-only)::
+
+    → {"type": "screen", "token": SCREEN_TOKEN}           (first frame; nothing after)
+    ← {"type": "screen_state", ...}                       (see encode_screen_state)
+    ← {"type": "error", "code": "read_only", "message": TEXT}   (any later frame)
+
 Every inbound frame is checked for size, JSON shape and field types here, so the
 handlers only ever see well-formed messages, and every refusal carries a stable
 code plus a sentence a person can act on.
@@ -342,6 +348,19 @@ def decode_command(frame: str | bytes) -> Command:
     return Command(action)
 
 
+def decode_screen_hello(frame: str | bytes) -> str:
+    """The token in a screen's first frame, ``{"type": "screen", "token": TOKEN}``.
+
+    Raises:
+        ProtocolError: the frame is not a screen hello.
+    """
+    data = _load_object(frame)
+    token = data.get("token")
+    if data["type"] != "screen" or not isinstance(token, str):
+        raise ProtocolError("bad_message", 'a screen first sends {"type": "screen", "token": …}')
+    return token
+
+
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 """One encoder for every frame: ``json.dumps`` with options builds a new one each call."""
 
@@ -582,6 +601,54 @@ def encode_presenter_state(
             # At most 26 segments by 26 options, built once per state sent.
             "crosstab": session.segment_view_summary(),
             "can_segment": bool(session.segment_choices()),
+        }
+    )
+
+
+SCREEN_STATUS = {"pending": "waiting", "open": "voting open", "closed": "voting closed"}
+"""The status words the room reads on the AV screen (colour never says it alone)."""
+
+
+def encode_screen_state(
+    session: Session,
+    *,
+    phones: int,
+    now: float,
+    join: JoinInfo,
+    qr: dict[str, Any] | None = None,
+) -> str:
+    """What the AV desk's screen shows: the room's view of the session, nothing more.
+
+    Built from the same pieces as :func:`encode_presenter_state`, less what only the
+    chair may see: no moderation queue (pending and hidden Q&A items), no database
+    path, no notices, no storage problems, no tokens. Results come only while the
+    chair shows them, a quiz's right answer only once it has closed with its results
+    shown, and the leaderboard only once a quiz has closed. ``qr`` is the join URL's
+    code as SVG path data (made by the server, which may use a QR library).
+    """
+    state = session.current
+    question = state.question
+    shown = state.results_shown
+    quiz_closed = question.type == "quiz" and state.status is Status.CLOSED
+    return _dumps(
+        {
+            "type": "screen_state",
+            "title": session.deck.title,
+            "index": session.current_index,
+            "count": len(session.deck.questions),
+            "question": question.to_dict(for_audience=True),
+            "status": state.status.value,
+            "status_words": SCREEN_STATUS[state.status.value],
+            "time_left": state.time_left(now),
+            "results_shown": shown,
+            "respondents": state.respondents,
+            "results": session.summary(state) if shown else None,
+            "correct": list(question.correct) if quiz_closed and shown else None,
+            "items": _public_items(session, state, ROOM_ITEMS),
+            "leaderboard": session.leaderboard(movement=True) if quiz_closed else None,
+            "phones": phones,
+            "join": {"url": join.url, "mode": join.mode, "room_code": join.room_code},
+            "qr": qr,
         }
     )
 

@@ -1,0 +1,306 @@
+"""The AV desk's screen channel: it shows the room's view, live, and controls nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from clients import chair, connection_recv, open_phone, open_presenter
+from livepoll import deck as deck_module
+from livepoll import protocol
+from livepoll.server.app import LivepollServer, ServerConfig, running_server
+from livepoll.server.guard import PRESENTER_LIMITS
+from livepoll.server.screen import (
+    SCREEN_TOKEN_ENV,
+    ScreenTokenError,
+    qr_path,
+    screen_token_from_environment,
+)
+
+ROOM_DECK = """
+title = "Room"
+
+[[questions]]
+id = "panel"
+type = "qa"
+prompt = "Questions for the panel"
+moderated = true
+
+[[questions]]
+id = "capital"
+type = "quiz"
+prompt = "Capital of France?"
+options = ["Paris", "Lyon", "Nice"]
+correct = "Paris"
+"""
+
+WAIT = 10.0
+
+
+def screen_url(server: LivepollServer) -> str:
+    """The loopback address of the screen channel."""
+    return server.audience_url.removesuffix("/ws") + "/screen-ws"
+
+
+async def open_screen(server: LivepollServer, token: str | None = None) -> ClientConnection:
+    """Connect to the screen channel and present ``token`` (the server's, by default)."""
+    connection = await connect(screen_url(server))
+    await connection.send(
+        json.dumps({"type": "screen", "token": token or server.config.screen_token})
+    )
+    return connection
+
+
+async def screen_state(
+    connection: ClientConnection, predicate: Callable[[dict[str, Any]], bool] = lambda s: True
+) -> dict[str, Any]:
+    """The first screen state that satisfies ``predicate``."""
+    async with asyncio.timeout(WAIT):
+        while True:
+            frame = await connection_recv(connection)
+            assert frame["type"] == "screen_state", frame
+            if predicate(frame):
+                return frame
+
+
+async def refusal(
+    server: LivepollServer, token: str | None = None
+) -> tuple[int | None, str | None]:
+    """Present ``token`` on the screen channel and wait to be closed; the code and reason."""
+    connection = await connect(screen_url(server))
+    with contextlib.suppress(ConnectionClosed):  # a waiting address is closed at once
+        await connection.send(
+            json.dumps({"type": "screen", "token": token or server.config.screen_token})
+        )
+    return await closed_reason(connection)
+
+
+async def closed_reason(connection: ClientConnection) -> tuple[int | None, str | None]:
+    """Wait for the server to close ``connection``; its close code and reason."""
+    async with asyncio.timeout(WAIT):
+        try:
+            while True:
+                await connection.recv()
+        except ConnectionClosed as closed:
+            frame = closed.rcvd
+    return (frame.code, frame.reason) if frame else (None, None)
+
+
+@pytest.fixture
+async def room_server(tmp_path: Path) -> AsyncIterator[LivepollServer]:
+    """A server on a moderated Q&A then a quiz."""
+    config = ServerConfig(
+        deck=deck_module.from_text(ROOM_DECK, "room.toml"),
+        database=tmp_path / "room.db",
+        host="127.0.0.1",
+        port=0,
+    )
+    async with running_server(config) as server:
+        yield server
+
+
+async def ask(server: LivepollServer, text: str) -> int:
+    """A phone posts ``text`` to the Q&A; the item's id."""
+    phone = await open_phone(server)
+    await phone.connection.send(json.dumps({"type": "ask", "q": "panel", "text": text, "seq": 1}))
+    reply = await phone.reply()
+    await phone.connection.close()
+    assert reply["type"] == "ack", reply
+    return int(reply["item"])
+
+
+async def test_screen_state_carries_no_waiting_or_hidden_item_no_token_no_database(
+    room_server: LivepollServer,
+) -> None:
+    """Of a moderated Q&A the screen gets only approved items; never a token or the path."""
+    await chair(room_server, "open")
+    shown = await ask(room_server, "Approved <b>question</b>")
+    hidden = await ask(room_server, "Hidden rude question")
+    await ask(room_server, "Still waiting question")
+    presenter = await open_presenter(room_server)
+    for item, state in ((shown, "visible"), (hidden, "hidden")):
+        await presenter.send(protocol.encode_command("moderate", item=item, state=state))
+    screen = await open_screen(room_server)
+    state = await screen_state(
+        screen, lambda s: [i["text"] for i in s["items"]] == ["Approved <b>question</b>"]
+    )
+    frame = json.dumps(state)
+    for secret in (
+        "Hidden rude",
+        "Still waiting",
+        room_server.token,
+        room_server.config.screen_token,
+        str(room_server.store.path),
+        "room.db",
+    ):
+        assert secret not in frame
+    assert "qa" not in state
+    assert "notices" not in state
+    assert "storage_problem" not in state
+    await screen.close()
+    await presenter.close()
+
+
+async def test_screen_follows_the_chair_and_shows_results_only_when_shown(
+    room_server: LivepollServer,
+) -> None:
+    """Votes come without figures until the chair shows results; the quiz's answer and
+    leaderboard only after it closes; the next question follows."""
+    screen = await open_screen(room_server)
+    first = await screen_state(screen)
+    assert first["question"]["prompt"] == "Questions for the panel"
+    assert first["qr"]["size"] > 21
+    assert first["qr"]["path"].startswith("M")
+    assert first["join"]["url"] == room_server.join_info().url
+
+    await chair(room_server, "next", "open")
+    quiz = await screen_state(screen, lambda s: s["index"] == 1 and s["status"] == "open")
+    assert quiz["status_words"] == "voting open"
+    assert "correct" not in quiz["question"]
+    assert quiz["correct"] is None
+    phone = await open_phone(room_server)
+    assert (await phone.vote("capital", 0))["type"] == "ack"
+    voted = await screen_state(screen, lambda s: s["respondents"] == 1)
+    assert voted["results"] is None
+    assert voted["phones"] == 1
+
+    await chair(room_server, "close", "toggle_results")
+    revealed = await screen_state(screen, lambda s: s["results_shown"])
+    assert revealed["results"]["counts"] == [1, 0, 0]
+    assert revealed["correct"] == [0]
+    assert [p["points"] for p in revealed["leaderboard"]] == [1000]
+    await phone.connection.close()
+    await screen.close()
+
+
+async def test_every_presenter_command_on_the_screen_channel_is_refused_and_changes_nothing(
+    livepoll_server: LivepollServer,
+) -> None:
+    """Each presenter command sent with the screen token gets ``read_only``; the session
+    stays exactly as it was."""
+    screen = await open_screen(livepoll_server)
+    await screen_state(screen)
+    session = livepoll_server.session
+    before = (session.version, session.current_index, session.current.status)
+    commands = [
+        protocol.encode_command(action, 1 if action == "goto" else None)
+        for action in sorted(protocol.PRESENTER_ACTIONS - {"moderate", "page"})
+    ]
+    commands += [
+        protocol.encode_command("moderate", item=1, state="hidden"),
+        protocol.encode_command("page", offset=0),
+        json.dumps({"type": "vote", "q": "q1", "answer": 0, "seq": 1}),
+        json.dumps({"type": "hello", "voter": secrets.token_urlsafe(16)}),
+    ]
+    for command in commands:
+        await screen.send(command)
+        async with asyncio.timeout(WAIT):
+            reply = await connection_recv(screen)
+            while reply["type"] == "screen_state":
+                reply = await connection_recv(screen)
+        assert reply["code"] == "read_only", (command, reply)
+    await asyncio.sleep(0.3)  # two ticks: anything applied would show now
+    assert (session.version, session.current_index, session.current.status) == before
+    await screen.close()
+
+
+async def test_the_screen_token_does_not_open_the_presenter_channel(
+    livepoll_server: LivepollServer,
+) -> None:
+    """The presenter channel refuses the screen token (401)."""
+    with pytest.raises(InvalidStatus) as refused:
+        await connect(
+            livepoll_server.presenter_url,
+            additional_headers={"Authorization": f"Bearer {livepoll_server.config.screen_token}"},
+        )
+    assert refused.value.response.status_code == 401
+
+
+async def test_wrong_screen_tokens_are_closed_with_a_reason_and_limited(
+    livepoll_server: LivepollServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A wrong token (the presenter's too) is closed as such; after the free ones the
+    address waits, even with the right token, and the burst is logged without a token."""
+    with caplog.at_level(logging.INFO):
+        reasons = []
+        for token in [livepoll_server.token] + [
+            secrets.token_urlsafe(16) for _ in range(PRESENTER_LIMITS.free)
+        ]:
+            reasons.append(await refusal(livepoll_server, token))
+        assert reasons == [(1008, "wrong screen token")] * (PRESENTER_LIMITS.free + 1)
+        code, reason = await refusal(livepoll_server)
+    assert code == 1008
+    assert reason is not None
+    assert reason.startswith("too many wrong screen tokens")
+    assert "wrong screen tokens: one from 127.0.0.1" in caplog.text
+    assert livepoll_server.token not in caplog.text
+    assert livepoll_server.config.screen_token not in caplog.text
+
+
+async def test_a_screen_that_says_nothing_is_closed(server_config: ServerConfig) -> None:
+    """Without a token within the hello timeout, the connection is closed."""
+    server_config.hello_timeout = 0.3
+    async with running_server(server_config) as server:
+        connection = await connect(screen_url(server))
+        assert await closed_reason(connection) == (1008, "no screen token")
+
+
+async def test_the_screen_page_is_served_with_the_strict_policy(
+    livepoll_server: LivepollServer,
+) -> None:
+    """/screen (with its token in the query) and its files come with the page's CSP."""
+    import urllib.request
+
+    def fetch(path: str) -> tuple[int, str, bytes]:
+        with urllib.request.urlopen(livepoll_server.base_url + path.lstrip("/")) as response:
+            return response.status, response.headers["Content-Security-Policy"], response.read()
+
+    for path in ("/screen?token=x", "/screen.js", "/screen.css"):
+        status, policy, body = await asyncio.to_thread(fetch, path)
+        assert status == 200
+        assert "script-src 'self'" in policy
+        assert body
+    assert livepoll_server.screen_url.startswith(livepoll_server.join_url + "screen?token=")
+
+
+def test_qr_path_draws_each_dark_module_once() -> None:
+    """The SVG path's runs cover exactly the QR matrix's dark modules."""
+    import qrcode
+
+    code = qrcode.QRCode(border=4, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    code.add_data("http://192.0.2.7:8321/")
+    code.make(fit=True)
+    matrix = code.get_matrix()
+    drawn = qr_path("http://192.0.2.7:8321/")
+    assert drawn["size"] == len(matrix)
+    dark = set()
+    for run in drawn["path"].split("z")[:-1]:
+        x, y_and_width = run.removeprefix("M").split(" ", 1)
+        y, rest = y_and_width.split("h", 1)
+        width = int(rest.split("v", 1)[0])
+        dark.update((int(x) + dx, int(y)) for dx in range(width))
+    assert dark == {(x, y) for y, row in enumerate(matrix) for x, on in enumerate(row) if on}
+
+
+def test_a_weak_screen_token_in_the_environment_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """LIVEPOLL_SCREEN_TOKEN must be at least 22 base64url characters; unset means none."""
+    monkeypatch.delenv(SCREEN_TOKEN_ENV, raising=False)
+    assert screen_token_from_environment() is None
+    monkeypatch.setenv(SCREEN_TOKEN_ENV, "short")
+    with pytest.raises(ScreenTokenError, match="22 to 128 base64url"):
+        screen_token_from_environment()
+    strong = secrets.token_urlsafe(16)
+    monkeypatch.setenv(SCREEN_TOKEN_ENV, strong)
+    assert screen_token_from_environment() == strong
