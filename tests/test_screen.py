@@ -11,7 +11,9 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+import zxingcpp
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -290,6 +292,19 @@ def test_qr_path_draws_each_dark_module_once() -> None:
         width = int(rest.split("v", 1)[0])
         dark.update((int(x) + dx, int(y)) for dx in range(width))
     assert dark == {(x, y) for y, row in enumerate(matrix) for x, on in enumerate(row) if on}
+
+
+def test_the_screen_qr_code_decodes_to_the_join_url() -> None:
+    """Drawn from its path data at 4 pixels a module, a decoder reads the join URL back."""
+    url = "http://192.0.2.7:8321/?code=K7Q2M"
+    drawn = qr_path(url)
+    pixels = np.full((drawn["size"], drawn["size"]), 255, dtype=np.uint8)
+    for run in drawn["path"].split("z")[:-1]:
+        x, rest = run.removeprefix("M").split(" ", 1)
+        y, width = rest.split("h", 1)
+        pixels[int(y), int(x) : int(x) + int(width.split("v", 1)[0])] = 0
+    image = np.kron(pixels, np.ones((4, 4), dtype=np.uint8))
+    assert [found.text for found in zxingcpp.read_barcodes(image)] == [url]
 
 
 def test_a_weak_screen_token_in_the_environment_is_refused(

@@ -133,7 +133,17 @@
     text(el.summary, "Points: each ranking gives n−1 to its first choice … 0 to its last");
   }
 
-  function words(results) {
+  function words(q, results) {
+    text(el.summary, (results.count || 0) + " answers" +
+      (results.masked ? " · " + results.masked + " blocked words left out" : ""));
+    if (q.display === "wall") {
+      (results.latest || []).forEach(function (answer) {
+        el.items.appendChild(make("li", "", answer));
+      });
+      el.items.className = "items wall";
+      el.items.hidden = false;
+      return;
+    }
     var list = results.words || [];
     var most = list.length ? list[0][1] : 1;
     list.forEach(function (pair) {
@@ -143,8 +153,6 @@
       el.words.appendChild(word);
     });
     el.words.hidden = false;
-    text(el.summary, (results.count || 0) + " answers" +
-      (results.masked ? " · " + results.masked + " blocked words left out" : ""));
   }
 
   function items(s) {
@@ -155,6 +163,7 @@
       item.appendChild(make("span", "text", entry.text));
       el.items.appendChild(item);
     });
+    el.items.className = "items";
     el.items.hidden = false;
     if (!list.length) text(el.summary, "No questions yet: ask from your phone.");
   }
@@ -214,7 +223,7 @@
     else if (q.type === "scale") scale(q, results);
     else if (q.type === "number") numbers(q, results);
     else if (q.type === "ranking") ranking(s, q, results);
-    else if (q.type === "text") words(results);
+    else if (q.type === "text") words(q, results);
     leaderboard(s.leaderboard);
     el.body.hidden = false;
 
