@@ -319,3 +319,58 @@ def test_a_weak_screen_token_in_the_environment_is_refused(
     strong = secrets.token_urlsafe(16)
     monkeypatch.setenv(SCREEN_TOKEN_ENV, strong)
     assert screen_token_from_environment() == strong
+
+
+async def test_the_chair_is_told_the_screen_url_in_the_banner_and_the_console(
+    livepoll_server: LivepollServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`serve` prints the screen URL; the console (`run`, `present`) gets it as a notice."""
+    from livepoll.cli import _print_banner
+
+    _print_banner(livepoll_server, "present {url}")
+    assert f"screen (AV desk, read-only): {livepoll_server.screen_url}" in capsys.readouterr().out
+    connection = await connect(
+        livepoll_server.presenter_url,
+        additional_headers={"Authorization": f"Bearer {livepoll_server.token}"},
+    )
+    welcome = await connection_recv(connection)
+    assert f"screen view for the AV desk: {livepoll_server.screen_url}" in welcome["notices"]
+    await connection.close()
+
+
+async def test_a_restarted_supervised_server_keeps_the_screen_token(tmp_path: Path) -> None:
+    """`run`'s supervisor hands every server it starts the same screen token, so the AV
+    desk's page reconnects to the restarted server with the URL it has."""
+    from livepoll.presenter_token import TOKEN_ENV
+    from livepoll.supervisor import SupervisedServer
+
+    deck = tmp_path / "deck.toml"
+    deck.write_text(ROOM_DECK)
+    token = secrets.token_urlsafe(16)
+    server = SupervisedServer(
+        [str(deck), "--db", str(tmp_path / "s.db"), "--host", "127.0.0.1", "--port", "0"],
+        secrets.token_urlsafe(16),
+        tmp_path / "s.log",
+        TOKEN_ENV,
+        {SCREEN_TOKEN_ENV: token},
+    )
+    ready = await asyncio.to_thread(server.start)
+    try:
+        assert ready["screen_url"].endswith(f"/screen?token={token}")
+        port = int(ready["port"])
+        first = server._process
+        assert first is not None
+        first.kill()
+        await asyncio.to_thread(first.wait)  # the old one is gone: only the new can answer
+        async with asyncio.timeout(60):
+            while True:
+                try:
+                    screen = await connect(f"ws://127.0.0.1:{port}/screen-ws")
+                    break
+                except OSError:
+                    await asyncio.sleep(0.1)
+        await screen.send(json.dumps({"type": "screen", "token": token}))
+        assert (await screen_state(screen))["question"]["id"] == "panel"
+        await screen.close()
+    finally:
+        await asyncio.to_thread(server.stop)
