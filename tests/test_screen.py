@@ -374,3 +374,31 @@ async def test_a_restarted_supervised_server_keeps_the_screen_token(tmp_path: Pa
         await screen.close()
     finally:
         await asyncio.to_thread(server.stop)
+
+
+def test_screen_frames_stay_under_the_presenters_bound_however_full_the_board() -> None:
+    """3,000 of the widest Q&A items, a cloud and a wall of the longest answers, shown:
+    each screen frame holds only the room's share and stays under the presenter's bound."""
+    from livepoll.engine import Session
+    from test_protocol import GROWS, WIDE, widest_deck
+
+    session = Session(widest_deck(), max_qa_items=5000)
+    join = protocol.JoinInfo("http://192.0.2.7:8321/?code=K7Q2M", "code", "K7Q2M")
+    qr = qr_path(join.url)
+    session.go_to(1, 0.0)
+    session.open_voting(0.0)
+    for n in range(3000):
+        item = session.post_question(f"voter-{n}", "qa", f"{n:04}" + WIDE * 496, 1.0)
+        session.moderate(item.id, "visible", 1.0)
+    frames = [protocol.encode_screen_state(session, phones=0, now=0.0, join=join, qr=qr)]
+    assert len(json.loads(frames[0])["items"]) == protocol.ROOM_ITEMS
+    for index, question in ((2, "cloud"), (3, "wall")):
+        session.go_to(index, 2.0)
+        session.open_voting(2.0)
+        for n in range(60):
+            word = GROWS * 497 + f"{n:03}" if question == "cloud" else WIDE * 500
+            session.apply_vote(f"voter-{n}", question, word, 3.0)
+        session.toggle_results(3.0)
+        frames.append(protocol.encode_screen_state(session, phones=0, now=0.0, join=join, qr=qr))
+    assert all(json.loads(frame)["results"] for frame in frames[1:])
+    assert max(len(frame.encode()) for frame in frames) <= protocol.MAX_PRESENTER_FRAME_BYTES
