@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from browser_helpers import Chair, PageRecorder, snapshot
+from browser_helpers import Chair, PageRecorder, axe_violations, chromium, snapshot
 from clients import open_phone, open_presenter
 from livepoll import deck as deck_module
 from livepoll.server.app import LivepollServer, ServerConfig, running_server
@@ -207,3 +207,57 @@ async def test_the_screen_comes_back_after_the_server_restarts_on_the_same_port(
         await expect(page.locator("#conn")).to_have_text("")
         await presenter.close()
     await context.close()
+
+
+async def test_a_wrong_or_missing_screen_token_is_said_on_the_screen(
+    livepoll_server: LivepollServer, screen: Page
+) -> None:
+    """A link with a wrong token says it is not valid; one with none says what to open."""
+    await screen.goto(livepoll_server.base_url + "screen?token=" + "x" * 32)
+    await expect(screen.locator("#notice")).to_contain_text("not valid for this server")
+    await expect(screen.locator("#prompt")).to_be_hidden()
+    assert "token" not in screen.url
+    fresh = await screen.context.new_page()
+    await fresh.goto(livepoll_server.base_url + "screen")
+    await expect(fresh.locator("#notice")).to_contain_text("needs the screen URL")
+
+
+async def test_axe_finds_nothing_on_the_screen_view(
+    tmp_path: Path,
+    recorder: PageRecorder,  # noqa: F811
+) -> None:
+    """WCAG 2.2 A/AA and best-practice rules pass on a Q&A and on a closed quiz with its
+    leaderboard (axe-core is injected, so this page's policy is bypassed)."""
+    config = ServerConfig(
+        deck=deck_module.from_text(MARKUP_DECK, "markup.toml"),
+        database=tmp_path / "axe.db",
+        host="127.0.0.1",
+        port=0,
+    )
+    async with chromium(axe=True) as launched, running_server(config) as server:
+        context = await launched.new_context(**PROJECTOR, bypass_csp=True)
+        page = await context.new_page()
+        recorder.attach(page)
+        presenter = await open_presenter(server)
+        chair = Chair(presenter)
+        await chair.goto(1)
+        await chair.press("toggle_voting")
+        phone = await open_phone(server)
+        await phone.connection.send(
+            json.dumps({"type": "ask", "q": "panel", "text": "Why?", "seq": 1})
+        )
+        assert (await phone.reply())["type"] == "ack"
+        await page.goto(server.screen_url)
+        await expect(page.locator("#items .text")).to_have_text(["Why?"])
+        violations = await axe_violations(page, "qa")
+        await chair.goto(2)
+        await chair.press("toggle_voting")
+        assert (await phone.vote("capital", 0))["type"] == "ack"
+        await chair.press("toggle_voting")
+        await chair.press("toggle_results")
+        await expect(page.locator("#players .points")).to_have_text(["1000"])
+        violations += await axe_violations(page, "quiz")
+        assert violations == []
+        await phone.connection.close()
+        await presenter.close()
+        await context.close()

@@ -15,6 +15,8 @@
   var WAIT_AFTER_REFUSAL = 30000;
   var KEY = "livepoll.screenToken";
   var SVG = "http://www.w3.org/2000/svg";
+  var ROOM_ITEMS = 8; // the most upvoted Q&A items the screen lists (legible from the back)
+  var ROWS_HEIGHT = 44; // vh the result rows may take: a row is about 2.2 times its font
 
   function $(id) { return document.getElementById(id); }
   var el = {};
@@ -156,7 +158,7 @@
   }
 
   function items(s) {
-    var list = s.items || [];
+    var list = (s.items || []).slice(0, ROOM_ITEMS);
     list.forEach(function (entry) {
       var item = make("li", entry.state === "answered" ? "answered" : "");
       item.appendChild(make("span", "votes", "▲ " + entry.votes));
@@ -211,6 +213,7 @@
     text(el.timer, s.time_left === null ? "" : Math.ceil(s.time_left) + " s left");
     el.prompt.hidden = false;
     text(el.prompt, q.prompt);
+    el.prompt.className = "prompt" + (q.prompt.length > 250 ? " longest" : q.prompt.length > 120 ? " long" : "");
     document.title = q.prompt + " – livepoll screen";
 
     clear(el.rows); clear(el.words); clear(el.items);
@@ -224,6 +227,8 @@
     else if (q.type === "number") numbers(q, results);
     else if (q.type === "ranking") ranking(s, q, results);
     else if (q.type === "text") words(q, results);
+    var rows = el.rows.childNodes.length;
+    el.rows.style.fontSize = Math.min(4, ROWS_HEIGHT / (2.2 * Math.max(rows, 1))).toFixed(2) + "vh";
     leaderboard(s.leaderboard);
     el.body.hidden = false;
 
