@@ -261,3 +261,61 @@ async def test_axe_finds_nothing_on_the_screen_view(
         await phone.connection.close()
         await presenter.close()
         await context.close()
+
+
+async def test_the_largest_question_a_deck_allows_fits_on_the_screen(
+    browser: Browser,  # noqa: F811
+    recorder: PageRecorder,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A 500-character prompt and 26 options with their results: the prompt takes at most
+    30% of the height, the rows go in two columns, and every row sits above the join strip."""
+    from livepoll.deck import MAX_OPTIONS, MAX_PROMPT_LENGTH
+
+    prompt = ("Which of these options would you pick for the afternoon workshop? " * 10)[
+        : MAX_PROMPT_LENGTH - 1
+    ] + "?"
+    options = ", ".join(f'"Option number {n} with a longer label"' for n in range(MAX_OPTIONS))
+    deck = 'title = "Big"\n[[questions]]\nid = "big"\ntype = "single"\n'
+    deck += f'prompt = "{prompt}"\noptions = [{options}]\n'
+    config = ServerConfig(
+        deck=deck_module.from_text(deck, "big.toml"),
+        database=tmp_path / "big.db",
+        host="127.0.0.1",
+        port=0,
+    )
+    context = await browser.new_context(**PROJECTOR)
+    page = await context.new_page()
+    recorder.attach(page)
+    async with running_server(config) as server:
+        presenter = await open_presenter(server)
+        chair = Chair(presenter)
+        await chair.press("toggle_voting")
+        phone = await open_phone(server)
+        assert (await phone.vote("big", 25))["type"] == "ack"
+        await chair.press("toggle_results")
+        await page.goto(server.screen_url)
+        figures = page.locator("#rows .figure")
+        await expect(figures.last).to_have_text("1 · 100%")
+        await expect(figures).to_have_count(MAX_OPTIONS)
+        box = await page.locator("#prompt").bounding_box()
+        assert box is not None
+        assert box["height"] <= 0.3 * 1080
+        join = await page.locator("#join").bounding_box()
+        assert join is not None
+        for row in await page.locator("#rows .row").all():
+            where = await row.bounding_box()
+            assert where is not None
+            assert box["y"] + box["height"] <= where["y"]
+            assert where["y"] + where["height"] <= join["y"]
+        lefts = {
+            round((await row.bounding_box() or {"x": 0})["x"])
+            for row in await page.locator("#rows .row").all()
+        }
+        assert len(lefts) == 2, "two columns"
+        size = await page.locator("#rows").evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+        assert size >= 1.25 * 1080 / 100
+        await snapshot(page, "screen-big")
+        await phone.connection.close()
+        await presenter.close()
+    await context.close()

@@ -16,11 +16,12 @@
   var KEY = "livepoll.screenToken";
   var SVG = "http://www.w3.org/2000/svg";
   var ROOM_ITEMS = 8; // the most upvoted Q&A items the screen lists (legible from the back)
-  var ROWS_HEIGHT = 44; // vh the result rows may take: a row is about 2.2 times its font
+  var TWO_COLUMNS = 9; // more result rows than this go in two columns
+  var PROMPT_SHARE = 0.3; // of the screen's height the prompt may take before it shrinks
 
   function $(id) { return document.getElementById(id); }
   var el = {};
-  ["deck", "progress", "badge", "timer", "notice", "prompt", "body", "rows", "words", "items",
+  ["deck", "progress", "badge", "timer", "notice", "prompt", "body", "results", "rows", "words", "items",
     "summary", "board", "players", "join", "qr", "url", "code", "count", "conn"].forEach(
     function (id) { el[id] = $(id); });
 
@@ -213,7 +214,6 @@
     text(el.timer, s.time_left === null ? "" : Math.ceil(s.time_left) + " s left");
     el.prompt.hidden = false;
     text(el.prompt, q.prompt);
-    el.prompt.className = "prompt" + (q.prompt.length > 250 ? " longest" : q.prompt.length > 120 ? " long" : "");
     document.title = q.prompt + " – livepoll screen";
 
     clear(el.rows); clear(el.words); clear(el.items);
@@ -228,7 +228,8 @@
     else if (q.type === "ranking") ranking(s, q, results);
     else if (q.type === "text") words(q, results);
     var rows = el.rows.childNodes.length;
-    el.rows.style.fontSize = Math.min(4, ROWS_HEIGHT / (2.2 * Math.max(rows, 1))).toFixed(2) + "vh";
+    el.rows.className = rows > TWO_COLUMNS ? "rows two" : "rows";
+    el.rows.style.gridTemplateRows = rows > TWO_COLUMNS ? "repeat(" + Math.ceil(rows / 2) + ", auto)" : "";
     leaderboard(s.leaderboard);
     el.body.hidden = false;
 
@@ -238,9 +239,32 @@
     el.code.hidden = !join.room_code;
     text(el.code, join.room_code ? "Room code: " + join.room_code : "");
     qr(s.qr);
+    fit();
     var answers = q.type === "qa" ? "" : " · " + s.respondents + " answered";
     text(el.count, s.phones + (s.phones === 1 ? " phone" : " phones") + " connected" + answers);
   }
+
+  // Type as large as fits: the prompt first (up to a share of the screen), then the
+  // results in what is left, shrinking in small steps rather than running off the screen.
+  function shrink(node, from, least, fits) {
+    var size = from;
+    node.style.fontSize = size + "vh";
+    while (size > least && !fits()) {
+      size -= 0.25;
+      node.style.fontSize = size + "vh";
+    }
+  }
+
+  function fit() {
+    shrink(el.prompt, 6.5, 2.5, function () {
+      return el.prompt.offsetHeight <= window.innerHeight * PROMPT_SHARE;
+    });
+    shrink(el.rows, 4, 1.25, function () {
+      return el.results.scrollHeight <= el.results.clientHeight;
+    });
+  }
+
+  window.addEventListener("resize", function () { if (!el.body.hidden) fit(); });
 
   function receive(data) {
     var frame;
