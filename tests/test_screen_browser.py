@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -318,4 +319,67 @@ async def test_the_largest_question_a_deck_allows_fits_on_the_screen(
         await snapshot(page, "screen-big")
         await phone.connection.close()
         await presenter.close()
+    await context.close()
+
+
+async def test_each_results_type_is_drawn_once_the_chair_shows_it(
+    browser: Browser,  # noqa: F811
+    recorder: PageRecorder,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A scale's distribution, a word cloud, a ranking's points and a number's bins, each
+    with its summary, hidden until the chair shows the results."""
+    from test_types_server import DECK
+
+    config = ServerConfig(deck=DECK, database=tmp_path / "types.db", host="127.0.0.1", port=0)
+    context = await browser.new_context(**PROJECTOR)
+    page = await context.new_page()
+    recorder.attach(page)
+    rows = page.locator("#rows .row")
+    summary = page.locator("#summary")
+    async with running_server(config) as server:
+        chair = Chair(await open_presenter(server))
+        phones = [await open_phone(server) for _ in range(2)]
+        await page.goto(server.screen_url)
+
+        async def answer(index: int, question: str, *answers: Any) -> None:
+            await chair.goto(index)
+            await chair.press("toggle_voting")
+            await chair.wait_for(lambda s: s["status"] == "open")
+            for phone, given in zip(phones, answers, strict=False):
+                assert (await phone.vote(question, given))["type"] == "ack"
+            await expect(page.locator("#count")).to_contain_text(f"{len(answers)} answered")
+            await expect(summary).to_have_text("Results appear here when the chair shows them.")
+            await chair.press("toggle_results")
+
+        await answer(0, "it-ready", 4, 5)
+        await expect(rows.locator(".key")).to_have_text(["1", "2", "3", "4", "5"])
+        await expect(rows.locator(".label")).to_have_text(["Blocker", "", "", "", "Enabler"])
+        await expect(rows.locator(".figure")).to_have_text(
+            ["0 · 0%", "0 · 0%", "0 · 0%", "1 · 50%", "1 · 50%"]
+        )
+        await expect(summary).to_have_text("Mean 4.5 · median 4.5")
+
+        await answer(1, "one-word", "Digital", "digital")
+        await expect(page.locator("#words li")).to_have_text(["digital2"])
+        await expect(summary).to_have_text("2 answers")
+
+        await answer(3, "priorities", [1, 0, 2])
+        await expect(rows.locator(".label")).to_have_text(
+            ["Persistent delivery", "Person-centred", "Digital and IT"]
+        )
+        await expect(rows.locator(".figure")).to_have_text(
+            ["2 pts · 1 first", "1 pts · 0 first", "0 pts · 0 first"]
+        )
+
+        await answer(4, "online", 50, 75)
+        await expect(summary).to_have_text("Median 62.5% · mean 62.5% · range 50–75%")
+        await expect(rows.locator(".label").first).to_have_text("0–10%")
+        half, none = "1 · 50%", "0 · 0%"
+        await expect(rows.locator(".figure")).to_have_text(
+            [none] * 5 + [half, none, half, none, none]
+        )
+        for phone in phones:
+            await phone.connection.close()
+        await chair.connection.close()
     await context.close()
