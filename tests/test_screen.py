@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from clients import chair, connection_recv, open_phone, open_presenter
 from livepoll import deck as deck_module
 from livepoll import protocol
+from livepoll.server import screen as screen_module
 from livepoll.server.app import LivepollServer, ServerConfig, running_server
 from livepoll.server.guard import PRESENTER_LIMITS
 from livepoll.server.screen import (
@@ -273,6 +274,29 @@ async def test_the_screen_page_is_served_with_the_strict_policy(
         assert "script-src 'self'" in policy
         assert body
     assert livepoll_server.screen_url.startswith(livepoll_server.join_url + "screen?token=")
+
+
+async def test_screens_beyond_the_cap_are_turned_away(
+    livepoll_server: LivepollServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the cap at 2, a third screen with the right token is closed, saying why; a
+    place freed by a screen that leaves can be taken again."""
+    monkeypatch.setattr(screen_module, "MAX_SCREENS", 2)
+    screens = [await open_screen(livepoll_server) for _ in range(2)]
+    for screen in screens:
+        await screen_state(screen)
+    assert await refusal(livepoll_server) == (1008, "too many screens (at most 2)")
+    await screens[0].close()
+    async with asyncio.timeout(WAIT):
+        while True:  # once the server has seen the close, a place is free again
+            again = await open_screen(livepoll_server)
+            try:
+                await screen_state(again)
+                break
+            except ConnectionClosed:
+                continue
+    for screen in (again, screens[1]):
+        await screen.close()
 
 
 def test_qr_path_draws_each_dark_module_once() -> None:

@@ -58,6 +58,11 @@ its server the same one on every restart, so the AV screen's URL stays valid."""
 SCREEN_TOKEN = re.compile(r"^[A-Za-z0-9_-]{22,128}\Z")
 """A screen token: at least 22 base64url characters, i.e. at least 128 bits."""
 
+MAX_SCREENS = 32
+"""Screens connected at once: a venue has a few projectors and confidence monitors. A
+screen that stops reading keeps its frames in the server's memory until its pings time
+out, so a leaked screen URL must not open thousands of them."""
+
 TICKS_PER_SCREEN_UPDATE = 2
 """Screens get the state at most five times a second (the server ticks at 10 Hz)."""
 
@@ -182,6 +187,9 @@ class ScreenChannel:
         if not hmac.compare_digest(token.encode("utf-8", "replace"), self._token):
             self.guard.failed(address, time.monotonic())
             await connection.close(1008, "wrong screen token")
+            return
+        if len(self.connections) >= MAX_SCREENS:
+            await connection.close(1008, f"too many screens (at most {MAX_SCREENS})")
             return
         self.connections.add(connection)
         bucket = TokenBucket(SCREEN_RATE, SCREEN_BURST)
