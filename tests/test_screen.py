@@ -348,18 +348,24 @@ def test_a_weak_screen_token_in_the_environment_is_refused(
 async def test_the_chair_is_told_the_screen_url_in_the_banner_and_the_console(
     livepoll_server: LivepollServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`serve` prints the screen URL; the console (`run`, `present`) gets it as a notice."""
+    """`serve` prints the screen URL; the console (`run`, `present`) shows it on its help
+    screen (``?``)."""
     from livepoll.cli import _print_banner
+    from livepoll.tui.app import make_app
+    from livepoll.tui.screens import HelpScreen
+    from test_tui_app import wait_until
 
     _print_banner(livepoll_server, "present {url}")
     assert f"screen (AV desk, read-only): {livepoll_server.screen_url}" in capsys.readouterr().out
-    connection = await connect(
-        livepoll_server.presenter_url,
-        additional_headers={"Authorization": f"Bearer {livepoll_server.token}"},
-    )
-    welcome = await connection_recv(connection)
-    assert f"screen view for the AV desk: {livepoll_server.screen_url}" in welcome["notices"]
-    await connection.close()
+    app = make_app(livepoll_server.base_url, livepoll_server.token)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.welcome is not None)
+        assert app.welcome is not None
+        assert app.welcome.screen_url == livepoll_server.screen_url
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        label = app.screen.query_one("#help-screen-url")
+        assert livepoll_server.screen_url in str(label.render())
 
 
 async def test_a_restarted_supervised_server_keeps_the_screen_token(tmp_path: Path) -> None:

@@ -29,7 +29,8 @@ Presenter channel (the TUI, path ``/presenter``, ``Authorization: Bearer TOKEN``
         moderate rotate_code rotate_code_readmit page segment)
        "item": ID, "state": "visible" | "hidden" | "answered" (moderate only),
        "offset": N (page only: the first item of the moderation page to receive)}
-    ← {"type": "welcome", "join_url": URL, "database": PATH, "version": V, "notices": [...]}
+    ← {"type": "welcome", "join_url": URL, "database": PATH, "version": V, "notices": [...],
+       "screen_url": URL}                      (the AV desk's read-only view, with its token)
     ← {"type": "state", ...}                              (see PresenterState)
     ← {"type": "error", "code": CODE, "message": TEXT}
 
@@ -525,11 +526,18 @@ def encode_audience_results(session: Session) -> str | None:
     )
 
 
-def encode_welcome(join_url: str, database: str, version: str, notices: Sequence[str] = ()) -> str:
+def encode_welcome(
+    join_url: str,
+    database: str,
+    version: str,
+    notices: Sequence[str] = (),
+    screen_url: str = "",
+) -> str:
     """First frame to a presenter: what it needs to show that never changes.
 
     ``notices`` are things the chair should read once (a port that was taken, a
-    session resumed from the database, a join URL phones may not reach).
+    session resumed from the database, a join URL phones may not reach);
+    ``screen_url`` is the AV desk's read-only screen view, with its token.
     """
     return _dumps(
         {
@@ -538,6 +546,7 @@ def encode_welcome(join_url: str, database: str, version: str, notices: Sequence
             "database": database,
             "version": version,
             "notices": list(notices),
+            "screen_url": screen_url,
         }
     )
 
@@ -747,6 +756,9 @@ class Welcome:
     database: str
     version: str
     notices: tuple[str, ...] = ()
+    screen_url: str = ""
+    """The AV desk's read-only screen view (``/screen?token=…``); empty from an older
+    server or a past session."""
 
 
 def decode_presenter_frame(frame: str | bytes) -> PresenterState | Welcome | ProtocolError:
@@ -768,6 +780,7 @@ def decode_presenter_frame(frame: str | bytes) -> PresenterState | Welcome | Pro
                 str(data["database"]),
                 str(data["version"]),
                 tuple(str(notice) for notice in data.get("notices", ())),
+                str(data.get("screen_url") or ""),
             )
         if kind == "error":
             return ProtocolError(str(data["code"]), str(data["message"]))

@@ -544,10 +544,7 @@ class LivepollServer:
         try:
             await connection.send(
                 protocol.encode_welcome(
-                    self.join_url,
-                    str(self.store.path),
-                    __version__,
-                    [*self.notices, f"screen view for the AV desk: {self.screen_url}"],
+                    self.join_url, str(self.store.path), __version__, self.notices, self.screen_url
                 )
             )
             await connection.send(self._presenter_state())
