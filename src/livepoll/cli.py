@@ -519,6 +519,11 @@ def _self_command() -> str:
 def _run(args: argparse.Namespace) -> int:
     """Run a poll session: start the server in its own process and the presenter
     console attached to it. Quitting the console stops the server."""
+    from livepoll.server.screen import (
+        SCREEN_TOKEN_ENV,
+        ScreenTokenError,
+        screen_token_from_environment,
+    )
     from livepoll.supervisor import ServerStartError, SupervisedServer
 
     if _load_deck(args.deck) is None:
@@ -541,12 +546,6 @@ def _run(args: argparse.Namespace) -> int:
         arguments.append("--new-session")
     if args.resume:
         arguments.append("--resume")
-    from livepoll.server.screen import (
-        SCREEN_TOKEN_ENV,
-        ScreenTokenError,
-        screen_token_from_environment,
-    )
-
     try:
         screen_token = screen_token_from_environment() or secrets.token_urlsafe(24)
     except ScreenTokenError as error:

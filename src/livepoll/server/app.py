@@ -4,7 +4,8 @@ One process, one event loop, one session. Phones send votes on the audience chan
 each vote is checked by the protocol and the engine, queued to the store, and
 acknowledged only once its transaction has committed. The presenter (the TUI) sends
 commands and receives the session state, coalesced and pushed at most ten times a
-second, however fast votes arrive.
+second, however fast votes arrive. AV desk screens (``/screen``) get the room's part
+of that state on a channel of their own that can only listen (``server.screen``).
 """
 
 from __future__ import annotations
