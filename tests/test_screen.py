@@ -432,3 +432,44 @@ def test_screen_frames_stay_under_the_presenters_bound_however_full_the_board() 
         frames.append(protocol.encode_screen_state(session, phones=0, now=0.0, join=join, qr=qr))
     assert all(json.loads(frame)["results"] for frame in frames[1:])
     assert max(len(frame.encode()) for frame in frames) <= protocol.MAX_PRESENTER_FRAME_BYTES
+
+
+async def test_the_screen_shows_the_room_code_and_follows_its_rotation(
+    server_config: ServerConfig,
+) -> None:
+    """In room-code mode the join strip carries the code (in the QR's URL too); when the
+    chair rotates it, the screen gets the new one."""
+    server_config.join_mode = "code"
+    async with running_server(server_config) as server:
+        screen = await open_screen(server)
+        first = await screen_state(screen)
+        code = first["join"]["room_code"]
+        assert code
+        assert first["join"]["url"] == f"{server.join_url}?code={code}"
+        assert first["qr"] == qr_path(first["join"]["url"])
+        await chair(server, "rotate_code")
+        rotated = await screen_state(screen, lambda s: s["join"]["room_code"] != code)
+        assert rotated["join"]["room_code"] == server.gate.room_code
+        assert rotated["qr"] == qr_path(rotated["join"]["url"])
+        await screen.close()
+
+
+async def test_a_timed_question_counts_down_on_the_screen(server_config: ServerConfig) -> None:
+    """While a timed question is open the screen gets its time left, about once a second."""
+    timed = deck_module.from_text(
+        'title = "T"\n[[questions]]\nid = "t"\ntype = "single"\nprompt = "Quick?"\n'
+        'options = ["Yes", "No"]\ntime_limit = 30\n',
+        "timed.toml",
+    )
+    server_config.deck = timed
+    async with running_server(server_config) as server:
+        screen = await open_screen(server)
+        await screen_state(screen)
+        await chair(server, "open")
+        opened = await screen_state(screen, lambda s: s["time_left"] is not None)
+        later = await screen_state(
+            screen,
+            lambda s: s["time_left"] is not None and s["time_left"] < opened["time_left"] - 1,
+        )
+        assert 0 < later["time_left"] < 30
+        await screen.close()
