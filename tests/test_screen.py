@@ -158,7 +158,7 @@ async def test_screen_follows_the_chair_and_shows_results_only_when_shown(
     room_server: LivepollServer,
 ) -> None:
     """Votes come without figures until the chair shows results; the quiz's answer and
-    leaderboard only after it closes; the next question follows."""
+    leaderboard only once it has closed and its results are shown."""
     screen = await open_screen(room_server)
     first = await screen_state(screen)
     assert first["question"]["prompt"] == "Questions for the panel"
@@ -177,7 +177,12 @@ async def test_screen_follows_the_chair_and_shows_results_only_when_shown(
     assert voted["results"] is None
     assert voted["phones"] == 1
 
-    await chair(room_server, "close", "toggle_results")
+    await chair(room_server, "close")
+    closed = await screen_state(screen, lambda s: s["status"] == "closed")
+    assert closed["results"] is None
+    assert closed["correct"] is None
+    assert closed["leaderboard"] is None, "points gained would give the answer away"
+    await chair(room_server, "toggle_results")
     revealed = await screen_state(screen, lambda s: s["results_shown"])
     assert revealed["results"]["counts"] == [1, 0, 0]
     assert revealed["correct"] == [0]

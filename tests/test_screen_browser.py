@@ -171,7 +171,7 @@ async def test_attendee_markup_shows_literally_on_the_screen(
         await snapshot(page, "screen-quiz")
         await phone.connection.close()
         await presenter.close()
-    await context.close()
+        await context.close()  # before the server stops, or the page retries
 
 
 async def test_the_screen_comes_back_after_the_server_restarts_on_the_same_port(
@@ -319,7 +319,7 @@ async def test_the_largest_question_a_deck_allows_fits_on_the_screen(
         await snapshot(page, "screen-big")
         await phone.connection.close()
         await presenter.close()
-    await context.close()
+        await context.close()  # before the server stops, or the page retries
 
 
 async def test_each_results_type_is_drawn_once_the_chair_shows_it(
@@ -382,4 +382,4 @@ async def test_each_results_type_is_drawn_once_the_chair_shows_it(
         for phone in phones:
             await phone.connection.close()
         await chair.connection.close()
-    await context.close()
+        await context.close()  # before the server stops, or the page retries

@@ -631,9 +631,10 @@ def encode_screen_state(
     Built from the same pieces as :func:`encode_presenter_state`, less what only the
     chair may see: no moderation queue (pending and hidden Q&A items), no database
     path, no notices, no storage problems, no tokens. Results come only while the
-    chair shows them, a quiz's right answer only once it has closed with its results
-    shown, and the leaderboard only once a quiz has closed. ``qr`` is the join URL's
-    code as SVG path data (made by the server, which may use a QR library).
+    chair shows them; a quiz's right answer and the leaderboard only once it has closed
+    and its results are shown (points gained would give the answer away before).
+    ``qr`` is the join URL's code as SVG path data (made by the server, which may use
+    a QR library).
     """
     state = session.current
     question = state.question
@@ -654,7 +655,7 @@ def encode_screen_state(
             "results": session.summary(state) if shown else None,
             "correct": list(question.correct) if quiz_closed and shown else None,
             "items": _public_items(session, state, ROOM_ITEMS),
-            "leaderboard": session.leaderboard(movement=True) if quiz_closed else None,
+            "leaderboard": session.leaderboard(movement=True) if quiz_closed and shown else None,
             "phones": phones,
             "join": {"url": join.url, "mode": join.mode, "room_code": join.room_code},
             "qr": qr,
