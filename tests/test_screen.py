@@ -426,7 +426,7 @@ def test_screen_frames_stay_under_the_presenters_bound_however_full_the_board() 
         item = session.post_question(f"voter-{n}", "qa", f"{n:04}" + WIDE * 496, 1.0)
         session.moderate(item.id, "visible", 1.0)
     frames = [protocol.encode_screen_state(session, phones=0, now=0.0, join=join, qr=qr)]
-    assert len(json.loads(frames[0])["items"]) == protocol.ROOM_ITEMS
+    assert len(json.loads(frames[0])["items"]) == protocol.SCREEN_ITEMS
     for index, question in ((2, "cloud"), (3, "wall")):
         session.go_to(index, 2.0)
         session.open_voting(2.0)

@@ -80,6 +80,9 @@ PHONE_ITEMS = 50
 A phone scrolls through fifty; a thousand would cost every phone a megabyte a tick."""
 ROOM_ITEMS = 20
 """Q&A items the presenter gets for the room's view (the console lists a dozen)."""
+SCREEN_ITEMS = 8
+"""Q&A items the AV screen lists: the most upvoted the room may see, in type legible
+from the back row (the page shows no more, so the frame carries no more)."""
 MODERATION_PAGE = 20
 """Q&A items per page of the chair's moderation queue; the console asks for the page
 its cursor is on."""
@@ -654,7 +657,7 @@ def encode_screen_state(
             "respondents": state.respondents,
             "results": session.summary(state) if shown else None,
             "correct": list(question.correct) if quiz_closed and shown else None,
-            "items": _public_items(session, state, ROOM_ITEMS),
+            "items": _public_items(session, state, SCREEN_ITEMS),
             "leaderboard": session.leaderboard(movement=True) if quiz_closed and shown else None,
             "phones": phones,
             "join": {"url": join.url, "mode": join.mode, "room_code": join.room_code},

@@ -15,7 +15,6 @@
   var WAIT_AFTER_REFUSAL = 30000;
   var KEY = "livepoll.screenToken";
   var SVG = "http://www.w3.org/2000/svg";
-  var ROOM_ITEMS = 8; // the most upvoted Q&A items the screen lists (legible from the back)
   var TWO_COLUMNS = 9; // more result rows than this go in two columns
   var PROMPT_SHARE = 0.3; // of the screen's height the prompt may take before it shrinks
 
@@ -159,7 +158,7 @@
   }
 
   function items(s) {
-    var list = (s.items || []).slice(0, ROOM_ITEMS);
+    var list = s.items || []; // the server sends the top few (SCREEN_ITEMS)
     list.forEach(function (entry) {
       var item = make("li", entry.state === "answered" ? "answered" : "");
       item.appendChild(make("span", "votes", "▲ " + entry.votes));
