@@ -22,6 +22,9 @@ PACKAGE_FILES = (
     "livepoll/server/static/index.html",
     "livepoll/server/static/app.js",
     "livepoll/server/static/app.css",
+    "livepoll/server/static/screen.html",
+    "livepoll/server/static/screen.js",
+    "livepoll/server/static/screen.css",
     "livepoll/tui/presenter.tcss",
     "livepoll/py.typed",
 )

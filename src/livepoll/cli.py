@@ -469,10 +469,16 @@ def _check_event(path: Path) -> bool:
 
 def _server_config(args: argparse.Namespace, token: str) -> Any:
     from livepoll.server.app import DEFAULT_PORT, ServerConfig
+    from livepoll.server.screen import ScreenTokenError, screen_token_from_environment
     from livepoll.store import SessionMode
 
     deck = _load_deck(args.deck)
     if deck is None:
+        return None
+    try:
+        screen_token = screen_token_from_environment() or secrets.token_urlsafe(24)
+    except ScreenTokenError as error:
+        print(f"livepoll: {error}", file=sys.stderr)
         return None
     mode: SessionMode = "new" if args.new_session else "resume" if args.resume else "auto"
     return ServerConfig(
@@ -483,6 +489,7 @@ def _server_config(args: argparse.Namespace, token: str) -> Any:
         port_fallback=args.port is None,
         public_url=args.public_url,
         presenter_token=token,
+        screen_token=screen_token,
         session_mode=mode,
         join_mode=args.join,
         max_per_address=args.max_per_address,
@@ -538,6 +545,7 @@ async def _serve_until_stopped(config: Any, *, ready_json: bool, attach: str) ->
                     "port": server.port,
                     "base_url": server.base_url,
                     "join_url": server.join_url,
+                    "screen_url": server.screen_url,
                     "database": str(server.store.path),
                     "session": server.session_id,
                     "notices": server.notices,
@@ -562,6 +570,7 @@ def _print_banner(server: Any, attach: str) -> None:
         f'livepoll {__version__}: "{deck.title}", {len(deck.questions)} questions',
         f"  join URL (for phones): {server.join_url}",
         f"  presenter:  {attach.format(url=server.base_url)}",
+        f"  screen (AV desk, read-only): {server.screen_url}",
         f"  database:   {server.store.path} (session {server.session_id}, {state})",
         *(f"  note: {notice}" for notice in server.notices),
         "  Ctrl-C stops the server.",
@@ -580,6 +589,11 @@ def _self_command() -> str:
 def _run(args: argparse.Namespace) -> int:
     """Run a poll session: start the server in its own process and the presenter
     console attached to it. Quitting the console stops the server."""
+    from livepoll.server.screen import (
+        SCREEN_TOKEN_ENV,
+        ScreenTokenError,
+        screen_token_from_environment,
+    )
     from livepoll.supervisor import ServerStartError, SupervisedServer
 
     if _load_deck(args.deck) is None:
@@ -602,10 +616,16 @@ def _run(args: argparse.Namespace) -> int:
         arguments.append("--new-session")
     if args.resume:
         arguments.append("--resume")
+    try:
+        screen_token = screen_token_from_environment() or secrets.token_urlsafe(24)
+    except ScreenTokenError as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return 2
     token = secrets.token_urlsafe(24)
     log = Path(f"{args.db}.log")
     arguments += ["--log-file", str(log)]
-    server = SupervisedServer(arguments, token, log, TOKEN_ENV)
+    # The screen token too is the same on every restart: the AV desk's URL stays valid.
+    server = SupervisedServer(arguments, token, log, TOKEN_ENV, {SCREEN_TOKEN_ENV: screen_token})
     try:
         ready = server.start()
     except ServerStartError as error:

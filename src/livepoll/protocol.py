@@ -29,9 +29,16 @@ Presenter channel (the TUI, path ``/presenter``, ``Authorization: Bearer TOKEN``
         moderate rotate_code rotate_code_readmit page segment)
        "item": ID, "state": "visible" | "hidden" | "answered" (moderate only),
        "offset": N (page only: the first item of the moderation page to receive)}
-    ← {"type": "welcome", "join_url": URL, "database": PATH, "version": V, "notices": [...]}
+    ← {"type": "welcome", "join_url": URL, "database": PATH, "version": V, "notices": [...],
+       "screen_url": URL}                      (the AV desk's read-only view, with its token)
     ← {"type": "state", ...}                              (see PresenterState)
     ← {"type": "error", "code": CODE, "message": TEXT}
+
+Screen channel (the AV desk's browser view, path ``/screen-ws``, read-only)::
+
+    → {"type": "screen", "token": SCREEN_TOKEN}           (first frame; nothing after)
+    ← {"type": "screen_state", ...}                       (see encode_screen_state)
+    ← {"type": "error", "code": "read_only", "message": TEXT}   (any later frame)
 
 Every inbound frame is checked for size, JSON shape and field types here, so the
 handlers only ever see well-formed messages, and every refusal carries a stable
@@ -73,6 +80,9 @@ PHONE_ITEMS = 50
 A phone scrolls through fifty; a thousand would cost every phone a megabyte a tick."""
 ROOM_ITEMS = 20
 """Q&A items the presenter gets for the room's view (the console lists a dozen)."""
+SCREEN_ITEMS = 8
+"""Q&A items the AV screen lists: the most upvoted the room may see, in type legible
+from the back row (the page shows no more, so the frame carries no more)."""
 MODERATION_PAGE = 20
 """Q&A items per page of the chair's moderation queue; the console asks for the page
 its cursor is on."""
@@ -342,6 +352,19 @@ def decode_command(frame: str | bytes) -> Command:
     return Command(action)
 
 
+def decode_screen_hello(frame: str | bytes) -> str:
+    """The token in a screen's first frame, ``{"type": "screen", "token": TOKEN}``.
+
+    Raises:
+        ProtocolError: the frame is not a screen hello.
+    """
+    data = _load_object(frame)
+    token = data.get("token")
+    if data["type"] != "screen" or not isinstance(token, str):
+        raise ProtocolError("bad_message", 'a screen first sends {"type": "screen", "token": …}')
+    return token
+
+
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 """One encoder for every frame: ``json.dumps`` with options builds a new one each call."""
 
@@ -506,11 +529,18 @@ def encode_audience_results(session: Session) -> str | None:
     )
 
 
-def encode_welcome(join_url: str, database: str, version: str, notices: Sequence[str] = ()) -> str:
+def encode_welcome(
+    join_url: str,
+    database: str,
+    version: str,
+    notices: Sequence[str] = (),
+    screen_url: str = "",
+) -> str:
     """First frame to a presenter: what it needs to show that never changes.
 
     ``notices`` are things the chair should read once (a port that was taken, a
-    session resumed from the database, a join URL phones may not reach).
+    session resumed from the database, a join URL phones may not reach);
+    ``screen_url`` is the AV desk's read-only screen view, with its token.
     """
     return _dumps(
         {
@@ -519,6 +549,7 @@ def encode_welcome(join_url: str, database: str, version: str, notices: Sequence
             "database": database,
             "version": version,
             "notices": list(notices),
+            "screen_url": screen_url,
         }
     )
 
@@ -582,6 +613,55 @@ def encode_presenter_state(
             # At most 26 segments by 26 options, built once per state sent.
             "crosstab": session.segment_view_summary(),
             "can_segment": bool(session.segment_choices()),
+        }
+    )
+
+
+SCREEN_STATUS = {"pending": "waiting", "open": "voting open", "closed": "voting closed"}
+"""The status words the room reads on the AV screen (colour never says it alone)."""
+
+
+def encode_screen_state(
+    session: Session,
+    *,
+    phones: int,
+    now: float,
+    join: JoinInfo,
+    qr: dict[str, Any] | None = None,
+) -> str:
+    """What the AV desk's screen shows: the room's view of the session, nothing more.
+
+    Built from the same pieces as :func:`encode_presenter_state`, less what only the
+    chair may see: no moderation queue (pending and hidden Q&A items), no database
+    path, no notices, no storage problems, no tokens. Results come only while the
+    chair shows them; a quiz's right answer and the leaderboard only once it has closed
+    and its results are shown (points gained would give the answer away before).
+    ``qr`` is the join URL's code as SVG path data (made by the server, which may use
+    a QR library).
+    """
+    state = session.current
+    question = state.question
+    shown = state.results_shown
+    quiz_closed = question.type == "quiz" and state.status is Status.CLOSED
+    return _dumps(
+        {
+            "type": "screen_state",
+            "title": session.deck.title,
+            "index": session.current_index,
+            "count": len(session.deck.questions),
+            "question": question.to_dict(for_audience=True),
+            "status": state.status.value,
+            "status_words": SCREEN_STATUS[state.status.value],
+            "time_left": state.time_left(now),
+            "results_shown": shown,
+            "respondents": state.respondents,
+            "results": session.summary(state) if shown else None,
+            "correct": list(question.correct) if quiz_closed and shown else None,
+            "items": _public_items(session, state, SCREEN_ITEMS),
+            "leaderboard": session.leaderboard(movement=True) if quiz_closed and shown else None,
+            "phones": phones,
+            "join": {"url": join.url, "mode": join.mode, "room_code": join.room_code},
+            "qr": qr,
         }
     )
 
@@ -680,6 +760,9 @@ class Welcome:
     database: str
     version: str
     notices: tuple[str, ...] = ()
+    screen_url: str = ""
+    """The AV desk's read-only screen view (``/screen?token=…``); empty from an older
+    server or a past session."""
 
 
 def decode_presenter_frame(frame: str | bytes) -> PresenterState | Welcome | ProtocolError:
@@ -701,6 +784,7 @@ def decode_presenter_frame(frame: str | bytes) -> PresenterState | Welcome | Pro
                 str(data["database"]),
                 str(data["version"]),
                 tuple(str(notice) for notice in data.get("notices", ())),
+                str(data.get("screen_url") or ""),
             )
         if kind == "error":
             return ProtocolError(str(data["code"]), str(data["message"]))

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,9 +37,23 @@ class ServerStartError(Exception):
 class SupervisedServer:
     """Start ``livepoll serve`` as a child process and keep it running."""
 
-    def __init__(self, arguments: list[str], token: str, log_path: Path, token_env: str) -> None:
+    def __init__(
+        self,
+        arguments: list[str],
+        token: str,
+        log_path: Path,
+        token_env: str,
+        secrets: Mapping[str, str] | None = None,
+    ) -> None:
+        """Args:
+        arguments: ``livepoll serve``'s arguments.
+        token: the presenter token, handed over in ``token_env``.
+        log_path: the server's log file.
+        token_env: the environment variable for the token.
+        secrets: more environment variables for the server (the screen token).
+        """
         self._arguments = arguments
-        self._environment = dict(os.environ, **{token_env: token})
+        self._environment = dict(os.environ, **{token_env: token}, **(secrets or {}))
         self._log_path = log_path
         self._process: subprocess.Popen[str] | None = None
         self._stopping = threading.Event()

@@ -4,7 +4,8 @@ One process, one event loop, one session. Phones send votes on the audience chan
 each vote is checked by the protocol and the engine, queued to the store, and
 acknowledged only once its transaction has committed. The presenter (the TUI) sends
 commands and receives the session state, coalesced and pushed at most ten times a
-second, however fast votes arrive.
+second, however fast votes arrive. AV desk screens (``/screen``) get the room's part
+of that state on a channel of their own that can only listen (``server.screen``).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from livepoll.server.capacity import Capacity
 from livepoll.server.guard import PRESENTER_LIMITS, FailureGuard
 from livepoll.server.limits import TokenBucket
 from livepoll.server.network import join_url, url_host
+from livepoll.server.screen import SCREEN_SOCKET, ScreenChannel
 from livepoll.server.web import (
     PAGE_METHODS,
     REASONS,
@@ -123,6 +125,8 @@ class ServerConfig:
     """Try the next ports when ``port`` is taken (for the default port only)."""
     public_url: str | None = None
     presenter_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    screen_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    """Opens the AV desk's read-only screen view (``/screen``); it controls nothing."""
     session_mode: SessionMode = "auto"
     end_session_on_stop: bool = True
     """A clean stop ends the session, so the next start on this deck begins anew."""
@@ -199,6 +203,7 @@ class LivepollServer:
         self._server: Server | None = None
         self._capacity = Capacity()
         self.presenter_guard = FailureGuard("wrong presenter tokens", PRESENTER_LIMITS)
+        self.screens = ScreenChannel(self, config.screen_token)
         self._closing: set[asyncio.Task[None]] = set()
         """Closes of connections the server ended (silent ones, revoked ones)."""
         store.on_problem_changed = self._storage_problem_changed
@@ -222,6 +227,11 @@ class LivepollServer:
     def base_url(self) -> str:
         """The loopback URL of this server, for clients on the same machine."""
         return f"http://{loopback_url_host(self.config.host)}:{self.port}/"
+
+    @property
+    def screen_url(self) -> str:
+        """The AV desk's read-only screen view, at the join URL's host, with its token."""
+        return self.screens.url(self.join_url)
 
     @property
     def audience_url(self) -> str:
@@ -253,11 +263,14 @@ class LivepollServer:
                 f"The {repeated} header may appear only once.\n".encode(),
             )
         path = urlsplit(request.path).path
-        if path in (AUDIENCE_PATH, PRESENTER_PATH):
+        if path in (AUDIENCE_PATH, PRESENTER_PATH, SCREEN_SOCKET):
             if request.method not in WEBSOCKET_METHODS:
                 return method_not_allowed(WEBSOCKET_METHODS)
             if path == AUDIENCE_PATH:
                 return self._audience_handshake(connection, request)
+            if path == SCREEN_SOCKET:  # its token comes in the first frame
+                refusal = self._capacity.refusal(len(connection.server.handler_tasks))
+                return refusal or self._check_origin(connection, request)
             return self._presenter_handshake(connection, request)
         if request.method not in PAGE_METHODS:
             return method_not_allowed(PAGE_METHODS)
@@ -379,6 +392,8 @@ class LivepollServer:
             await self._presenter(connection)
         elif path == AUDIENCE_PATH:
             await self._audience(connection)
+        elif path == SCREEN_SOCKET:
+            await self.screens.handle(connection, _address(connection))
         else:
             await connection.close(1008, "unknown path")
 
@@ -530,7 +545,7 @@ class LivepollServer:
         try:
             await connection.send(
                 protocol.encode_welcome(
-                    self.join_url, str(self.store.path), __version__, self.notices
+                    self.join_url, str(self.store.path), __version__, self.notices, self.screen_url
                 )
             )
             await connection.send(self._presenter_state())
@@ -697,6 +712,7 @@ class LivepollServer:
                 or (timer_running and ticks % TICKS_PER_PHONE_UPDATE == 0)
             ):
                 self._push_presenter_state()
+            self.screens.tick(ticks)
             if ticks % TICKS_PER_PHONE_UPDATE == 0:
                 self._push_audience_results()
                 self._check_phones_behind(time.monotonic(), now)

@@ -42,6 +42,9 @@ _FILES = {
     "/boot.js": ("boot.js", "text/javascript; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/app.css": ("app.css", "text/css; charset=utf-8"),
+    "/screen": ("screen.html", "text/html; charset=utf-8"),
+    "/screen.js": ("screen.js", "text/javascript; charset=utf-8"),
+    "/screen.css": ("screen.css", "text/css; charset=utf-8"),
 }
 CATALOGUE_TYPE = "application/json; charset=utf-8"
 """Each ``LANG.json`` beside the page is a message catalogue, served as /LANG.json."""

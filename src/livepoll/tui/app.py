@@ -508,7 +508,8 @@ class PresenterApp(App[None]):
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss()
             return
-        self.push_screen(HelpScreen(self.keys_that_apply()))
+        screen_url = self.welcome.screen_url if self.welcome is not None else ""
+        self.push_screen(HelpScreen(self.keys_that_apply(), screen_url))
 
     def action_show_join_screen(self) -> None:
         """The join screen, from ``j`` where the footer has no room to offer it."""

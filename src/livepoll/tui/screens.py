@@ -471,9 +471,14 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,question_mark,f1", "dismiss", "Close", key_display="esc"),
     ]
 
-    def __init__(self, keys: list[KeyHelp]) -> None:
+    def __init__(self, keys: list[KeyHelp], screen_url: str = "") -> None:
+        """Args:
+        keys: the keys that apply now.
+        screen_url: the AV desk's read-only screen view, shown under the keys if set.
+        """
         super().__init__()
         self.keys = keys
+        self.screen_url = screen_url
 
     def compose(self) -> ComposeResult:
         """A title, one line per key, and where to find the same as commands."""
@@ -494,6 +499,11 @@ class HelpScreen(ModalScreen[None]):
                 "ctrl+p: the same actions by name, and the themes (command palette)",
                 id="help-palette",
             )
+            if self.screen_url:
+                yield Label(
+                    Text(f"Screen view for the AV desk (read-only): {self.screen_url}"),
+                    id="help-screen-url",
+                )
 
 
 class QuitScreen(ModalScreen[bool]):
