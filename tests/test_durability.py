@@ -166,8 +166,11 @@ def traced_child(pid: int) -> int:
     return int(Path(f"/proc/{pid}/task/{pid}/children").read_text().split()[0])
 
 
-SYNC_CALL = re.compile(r"^\d+ (?P<at>\d+\.\d+) f(?:data)?sync\(\d+<(?P<path>[^>]*)>")
-"""A sync call's first line: whole, or ``<unfinished ...>`` if strace split it."""
+SYNC_CALL = re.compile(
+    r"^(?:\[?(?:pid\s+)?\d+\]? )?(?P<at>\d+\.\d+) f(?:data)?sync\(\d+<(?P<path>[^>]*)>"
+)
+"""A sync call's first line: whole, or ``<unfinished ...>`` if strace split it; with
+the thread's id in front, or without it while strace traced a single thread."""
 
 
 async def test_every_vote_is_fsynced_to_the_wal_before_its_ack(
@@ -208,5 +211,6 @@ async def test_every_vote_is_fsynced_to_the_wal_before_its_ack(
     for number, (sent, acked) in enumerate(windows, start=1):
         assert any(sent <= at <= acked for at in syncs), (
             f"answer {number} was acked with no fsync of the WAL in between "
-            f"(sent {sent:.6f}, acked {acked:.6f}; WAL syncs at {syncs})"
+            f"(sent {sent:.6f}, acked {acked:.6f}; WAL syncs at {syncs}); the trace ends:\n"
+            + "\n".join(trace.read_text().splitlines()[-20:])
         )
