@@ -100,9 +100,26 @@ async def build_report(
         ExportError: an unknown session id or an unusable database.
         CrosstabError: a ``crosstabs`` pair that no chosen session's deck can make.
     """
+    sessions = await load_sessions(database, session_ids, room, crosstabs)
+    return render(sessions, database.name, crosstabs=crosstabs, min_segment=min_segment)
+
+
+async def load_sessions(
+    database: Path,
+    session_ids: Sequence[int] | None,
+    room: str | None,
+    crosstabs: Sequence[Pair],
+) -> list[SessionData]:
+    """The chosen sessions replayed, with their events and responses: what the report
+    and the workbook are both drawn from, so the two always show the same figures.
+
+    Raises:
+        ExportError: an unknown session id or an unusable database.
+        CrosstabError: a ``crosstabs`` pair that no chosen session's deck can make.
+    """
     async with chosen_sessions(database, session_ids, room) as (store, summaries):
         check_pairs((summary.deck for summary in summaries), crosstabs)
-        sessions = [
+        return [
             SessionData(
                 summary,
                 await replay(store, summary),
@@ -111,7 +128,6 @@ async def build_report(
             )
             for summary in summaries
         ]
-    return render(sessions, database.name, crosstabs=crosstabs, min_segment=min_segment)
 
 
 def render(

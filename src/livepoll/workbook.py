@@ -26,11 +26,11 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from livepoll.crosstabs import Pair, check_pairs, tables
+from livepoll.crosstabs import Pair, tables
 from livepoll.deck import Question
 from livepoll.engine import MIN_SEGMENT
-from livepoll.export import CSV_COLUMNS, chosen_sessions, export, replay
-from livepoll.report import TYPE_NAMES, SessionData
+from livepoll.export import CSV_COLUMNS, export
+from livepoll.report import TYPE_NAMES, SessionData, load_sessions
 from livepoll.spreadsheet import neutralise
 
 MAX_COLUMN_WIDTH = 60
@@ -372,17 +372,7 @@ async def build_workbook(
         ExportError: an unknown session id or an unusable database.
         CrosstabError: a ``crosstabs`` pair that no chosen session's deck can make.
     """
-    async with chosen_sessions(database, session_ids, room) as (store, summaries):
-        check_pairs((summary.deck for summary in summaries), crosstabs)
-        sessions = [
-            SessionData(
-                summary,
-                await replay(store, summary),
-                await store.events(summary.id),
-                await store.responses(summary),
-            )
-            for summary in summaries
-        ]
+    sessions = await load_sessions(database, session_ids, room, crosstabs)
     csv_text = await export(database, "csv", session_ids, room=room)
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(
