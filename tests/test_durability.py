@@ -167,10 +167,12 @@ def traced_child(pid: int) -> int:
 
 
 SYNC_CALL = re.compile(
-    r"^(?:\[?(?:pid\s+)?\d+\]? )?(?P<at>\d+\.\d+) f(?:data)?sync\(\d+<(?P<path>[^>]*)>"
+    r"^(?:\[?(?:pid\s+)?\d+\]?\s+)?(?P<at>\d+\.\d+) f(?:data)?sync\(\d+<(?P<path>[^>]*)>"
 )
-"""A sync call's first line: whole, or ``<unfinished ...>`` if strace split it; with
-the thread's id in front, or without it while strace traced a single thread."""
+"""A sync call's first line: whole, or ``<unfinished ...>`` if strace split it. The
+thread's id in front is padded to a fixed width (``9268  1796085393.03 ...``, two
+spaces, when the ids are shorter than strace allows for) or absent while one thread
+is traced."""
 
 
 async def test_every_vote_is_fsynced_to_the_wal_before_its_ack(
