@@ -51,13 +51,13 @@ from livepoll import deck as deck_module
 from livepoll import protocol
 from livepoll.deck import Deck
 from livepoll.server.app import (
-    FLOOD_DROPS,
     MAX_WEBSOCKET_MESSAGE,
     RATE_BURST_SECONDS,
     LivepollServer,
     ServerConfig,
     running_server,
 )
+from livepoll.server.limits import FLOOD_DROPS
 from livepoll.store import Store, UnstorableValue
 
 T = TypeVar("T")

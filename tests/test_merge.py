@@ -15,7 +15,7 @@ from laptops import a_deck, laptop, old_database
 from livepoll import cli
 from livepoll.export import export
 from livepoll.merge import MergeError, merge
-from livepoll.store import Store
+from livepoll.store import SCHEMA_VERSION, Store
 
 
 async def sessions_of(path: Path) -> list[dict[str, Any]]:
@@ -117,14 +117,15 @@ async def test_an_input_of_a_newer_schema_is_refused_before_writing(
     """A file from a newer livepoll is refused by name, and no output is made."""
     hall, breakout = two_rooms
     connection = sqlite3.connect(breakout)
-    connection.execute("UPDATE schema_version SET version = 3")
+    connection.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION + 1,))
     connection.commit()
     connection.close()
     output = tmp_path / "event.db"
     with pytest.raises(MergeError) as caught:
         await merge([hall, breakout], output)
     assert str(caught.value) == (
-        f"{breakout} has schema version 3, newer than this livepoll's 2: "
+        f"{breakout} has schema version {SCHEMA_VERSION + 1}, newer than this livepoll's "
+        f"{SCHEMA_VERSION}: "
         "merge it with the newer livepoll that wrote it"
     )
     assert not output.exists()

@@ -82,7 +82,35 @@ def _parser() -> argparse.ArgumentParser:
         "(default: standard error, uncapped)",
     )
     serve.add_argument("--ready-json", action="store_true", help=argparse.SUPPRESS)
+    _redis_arguments(serve, required=False)
     serve.set_defaults(handler=_serve)
+
+    gateway = commands.add_parser(
+        "gateway",
+        help="hold phones for a room owned by 'serve --redis' (many gateways, one room)",
+        description=_doc(_gateway),
+    )
+    _redis_arguments(gateway, required=True)
+    gateway.add_argument("--host", default=None, help="address to listen on (default: all)")
+    gateway.add_argument(
+        "--port", type=int, default=8331, help="port to listen on, shareable (default: 8331)"
+    )
+    gateway.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        metavar="N",
+        help="messages a second one phone may send (default: 5)",
+    )
+    gateway.add_argument(
+        "--max-per-address",
+        type=int,
+        default=0,
+        metavar="N",
+        help="phones allowed from one IP address (default: no cap, for venue NAT)",
+    )
+    gateway.add_argument("--ready-json", action="store_true", help=argparse.SUPPRESS)
+    gateway.set_defaults(handler=_gateway)
 
     present = commands.add_parser(
         "present", help="attach the presenter console to a server", description=_doc(_present)
@@ -215,6 +243,39 @@ def _parser() -> argparse.ArgumentParser:
     )
     tickets.set_defaults(handler=_tickets)
     return parser
+
+
+def _redis_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """Where the room's Redis is; the password never goes on the command line."""
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        required=required,
+        help="Redis of the room's gateways, e.g. redis://10.0.0.5:6379/0 (a user name may "
+        "be in it; the password comes from $LIVEPOLL_REDIS_PASSWORD or "
+        "--redis-password-file)"
+        + ("" if required else "; this server then owns the room for the gateways"),
+    )
+    parser.add_argument(
+        "--redis-password-file", type=Path, metavar="FILE", help="read Redis's password from FILE"
+    )
+    parser.add_argument(
+        "--room",
+        default="default",
+        metavar="ID",
+        help="the room's id in Redis (default: default)",
+    )
+
+
+def _redis_settings(args: argparse.Namespace) -> Any:
+    """Redis settings from the options, or None after printing why they are wrong."""
+    from livepoll.server.redis_bus import RedisSettings, RedisSetupError
+
+    try:
+        return RedisSettings.from_options(args.redis, args.redis_password_file)
+    except RedisSetupError as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return None
 
 
 def _room_argument(parser: argparse.ArgumentParser) -> None:
@@ -521,38 +582,55 @@ def _serve(args: argparse.Namespace) -> int:
         "file": f"{_self_command()} present {{url}} --token-file {args.token_file}",
         "environment": f"{_self_command()} present {{url}}  (with ${TOKEN_ENV} set)",
     }[source]
+    redis = None
+    if args.redis is not None:
+        redis = _redis_settings(args)
+        if redis is None:
+            return 2
     try:
-        return asyncio.run(_serve_until_stopped(config, ready_json=args.ready_json, attach=attach))
+        return asyncio.run(
+            _serve_until_stopped(
+                config, ready_json=args.ready_json, attach=attach, redis=redis, room=args.room
+            )
+        )
     except KeyboardInterrupt:
         return 0
 
 
-async def _serve_until_stopped(config: Any, *, ready_json: bool, attach: str) -> int:
-    from livepoll.server.app import PortInUse, running_server
-    from livepoll.server.tuning import tune_process
-    from livepoll.store import StorageError
-
+def _stop_event() -> asyncio.Event:
+    """Set by Ctrl-C or SIGTERM: the server stops cleanly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def _serve_until_stopped(
+    config: Any, *, ready_json: bool, attach: str, redis: Any = None, room: str = "default"
+) -> int:
+    from livepoll.server.app import PortInUse, running_server
+    from livepoll.server.tuning import tune_process
+    from livepoll.store import StorageError
+
+    stop = _stop_event()
+
+    def announce(server: Any) -> None:
+        tune_process()  # open files and garbage collection, for thousands of phones
+        if ready_json:
+            print(ready_line(server), flush=True)
+        else:
+            _print_banner(server, attach)
+
+    if redis is not None:
+        # Imported only here: a server without --redis never loads Redis's client.
+        from livepoll.server.owner import serve_owning
+
+        return await serve_owning(config, redis, room, announce, stop)
     try:
         async with running_server(config) as server:
-            tune_process()  # open files and garbage collection, for thousands of phones
-            if ready_json:
-                ready = {
-                    "port": server.port,
-                    "base_url": server.base_url,
-                    "join_url": server.join_url,
-                    "screen_url": server.screen_url,
-                    "database": str(server.store.path),
-                    "session": server.session_id,
-                    "notices": server.notices,
-                }
-                print(json.dumps(ready), flush=True)
-            else:
-                _print_banner(server, attach)
+            announce(server)
             await stop.wait()
     except PortInUse as error:
         print(f"livepoll: {error}", file=sys.stderr)
@@ -560,6 +638,79 @@ async def _serve_until_stopped(config: Any, *, ready_json: bool, attach: str) ->
     except StorageError as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def ready_line(server: Any) -> str:
+    """The one JSON line ``--ready-json`` prints once the server listens (for tests)."""
+    return json.dumps(
+        {
+            "port": server.port,
+            "base_url": server.base_url,
+            "join_url": server.join_url,
+            "screen_url": server.screen_url,
+            "database": str(server.store.path),
+            "session": server.session_id,
+            "notices": server.notices,
+        }
+    )
+
+
+def _gateway(args: argparse.Namespace) -> int:
+    """Hold phones for a room whose owner runs elsewhere ('livepoll serve DECK --redis
+    URL'): serve the voting page, check and forward each phone's messages through
+    Redis, and relay acks and results back. Start as many as the phones need; on one
+    machine they share the port. Stop with Ctrl-C."""
+    from livepoll.logfile import setup_server_logging
+    from livepoll.server.gateway import GatewayConfig
+
+    redis = _redis_settings(args)
+    if redis is None:
+        return 2
+    setup_server_logging(None)
+    config = GatewayConfig(
+        redis=redis,
+        room=args.room,
+        host=args.host,
+        port=args.port,
+        max_per_address=args.max_per_address,
+        **({"rate_limit": args.rate_limit} if args.rate_limit else {}),
+    )
+    try:
+        return asyncio.run(_gateway_until_stopped(config, ready_json=args.ready_json))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _gateway_until_stopped(config: Any, *, ready_json: bool) -> int:
+    from livepoll.server.gateway import running_gateway
+    from livepoll.server.redis_bus import RedisSetupError, connect
+    from livepoll.server.tuning import tune_process
+
+    stop = _stop_event()
+    try:
+        client = await connect(config.redis)
+    except RedisSetupError as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return 1
+    try:
+        async with running_gateway(config, client) as gateway:
+            tune_process()
+            if ready_json:
+                print(json.dumps({"port": gateway.port, "gateway": gateway.identity}), flush=True)
+            else:
+                print(
+                    f"livepoll {__version__} gateway {gateway.identity} for room "
+                    f"{config.room!r} on {gateway.base_url} (Redis at {config.redis.where}); "
+                    "Ctrl-C stops it.",
+                    flush=True,
+                )
+            await stop.wait()
+    except OSError as error:
+        print(f"livepoll: cannot listen on port {config.port}: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await client.aclose()
     return 0
 
 

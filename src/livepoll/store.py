@@ -23,7 +23,7 @@ import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,8 +44,10 @@ from livepoll.engine import (
 )
 from livepoll.files import PRIVATE_FILE_MODE, make_private_directory, tighten_private
 
-SCHEMA_VERSION = 2
-"""1: the first schema. 2: sessions record their room (NULL for a one-room server)."""
+SCHEMA_VERSION = 3
+"""1: the first schema. 2: sessions record their room (NULL for a one-room server).
+3: ``stream_positions``, where a room owner on Redis keeps how far it has applied its
+room's inbound stream (``livepoll.server.owner``)."""
 MAX_BATCH = 2000
 """Rows committed in one transaction at most; a burst larger than this takes several."""
 COMMIT_LINGER = 0.008
@@ -152,10 +154,15 @@ CREATE TABLE IF NOT EXISTS settings (
     key TEXT PRIMARY KEY,
     value BLOB NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stream_positions (
+    room TEXT PRIMARY KEY,
+    position TEXT NOT NULL
+) WITHOUT ROWID;
 """
 
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE sessions ADD COLUMN room TEXT",),
+    3: (),  # stream_positions is new: _SCHEMA creates it
 }
 """What turns a database of the version before each key into that version, run in
 order on open; the tables in _SCHEMA are always the latest version's."""
@@ -272,6 +279,10 @@ INSERT INTO voters (session_id, voter, nickname) VALUES (?, ?, ?)
 ON CONFLICT (session_id, voter) DO UPDATE SET nickname = excluded.nickname
 """
 _UPDATE_POSITION = "UPDATE sessions SET current_index = ? WHERE id = ?"
+_UPSERT_STREAM_POSITION = """
+INSERT INTO stream_positions (room, position) VALUES (?, ?)
+ON CONFLICT (room) DO UPDATE SET position = excluded.position
+"""
 
 
 def absolute_path(path: str | Path) -> Path:
@@ -411,6 +422,8 @@ class _Write:
     sql: str
     params: tuple[Any, ...]
     done: asyncio.Future[None] | None
+    grouped: bool = False
+    """More writes of the same group follow: the writer commits them together."""
 
 
 class StorageError(Exception):
@@ -450,6 +463,8 @@ class Store:
         self.on_problem_changed: Callable[[str | None], None] | None = None
         """Called when commits start failing or recover (the server tells the chair)."""
         self.committed_batches = 0
+        self._grouping = False
+        """Inside :meth:`group`: writes queued now are committed in one transaction."""
         self.schema_version = SCHEMA_VERSION
         """The file's schema: older only for a file opened read-only (never migrated)."""
 
@@ -725,8 +740,42 @@ class Store:
     def _durable(self, sql: str, params: tuple[Any, ...]) -> asyncio.Future[None]:
         _check_storable(params)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Write(sql, params, done))
+        self._queue.put_nowait(_Write(sql, params, done, self._grouping))
         return done
+
+    @contextlib.contextmanager
+    def group(self) -> Iterator[None]:
+        """Writes queued inside the block commit in one transaction, never split.
+
+        The writer takes whole batches from its queue, so writes queued without an
+        ``await`` between them are never split by a quiet queue; this also keeps
+        :data:`MAX_BATCH` from splitting them. A room owner on Redis queues each
+        read of its stream this way and ends it with :meth:`save_stream_position`,
+        so the votes and the position that covers them are durable together.
+        """
+        self._grouping = True
+        try:
+            yield
+        finally:
+            self._grouping = False
+
+    def save_stream_position(self, room: str, position: str) -> asyncio.Future[None]:
+        """Queue how far a room's inbound stream is applied; resolves once committed.
+
+        Queued last in a :meth:`group`, it ends the group: the group's writes and the
+        position commit in the same transaction.
+        """
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Write(_UPSERT_STREAM_POSITION, (room, position), done))
+        return done
+
+    async def stream_position(self, room: str) -> str | None:
+        """How far the room's inbound stream was applied by the last commit, if ever."""
+        async with self._db.execute(
+            "SELECT position FROM stream_positions WHERE room = ?", (room,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else str(row[0])
 
     def save_response(
         self, session_id: int, question_id: str, voter: str, answer: Answer, at: float
@@ -844,7 +893,7 @@ class Store:
             batch = [await self._queue.get()]
             if self._queue.qsize() < LINGER_BELOW:
                 await asyncio.sleep(COMMIT_LINGER)
-            while len(batch) < MAX_BATCH:
+            while len(batch) < MAX_BATCH or batch[-1].grouped:
                 try:
                     batch.append(self._queue.get_nowait())
                 except asyncio.QueueEmpty:

@@ -48,9 +48,10 @@ from livepoll.engine import (
 )
 from livepoll.server.admission import Gate, JoinMode
 from livepoll.server.assets import StaticFiles, content_security_policy
+from livepoll.server.bus import PhoneRelay
 from livepoll.server.capacity import Capacity
 from livepoll.server.guard import PRESENTER_LIMITS, FailureGuard
-from livepoll.server.limits import TokenBucket
+from livepoll.server.limits import FrameLimiter
 from livepoll.server.network import join_url, url_host
 from livepoll.server.screen import SCREEN_SOCKET, ScreenChannel
 from livepoll.server.web import (
@@ -86,8 +87,6 @@ LISTEN_BACKLOG = 4096
 DEFAULT_RATE_LIMIT = 5.0
 RATE_BURST_SECONDS = 2.0
 """A phone may send ``rate_limit * RATE_BURST_SECONDS`` messages in a quick burst."""
-FLOOD_DROPS = 200
-"""Messages dropped over the rate limit before the connection is closed as a flood."""
 
 PHONE_SEND_BUFFER_LIMIT = 64 * 1024
 """Bytes waiting to go to one phone (beyond what the kernel's socket buffer holds) above
@@ -204,6 +203,9 @@ class LivepollServer:
         self._capacity = Capacity()
         self.presenter_guard = FailureGuard("wrong presenter tokens", PRESENTER_LIMITS)
         self.screens = ScreenChannel(self, config.screen_token)
+        self.relay: PhoneRelay | None = None
+        """The phones this process does not hold (gateways on Redis), when it owns a
+        room for them; None on a server alone, which holds every phone itself."""
         self._closing: set[asyncio.Task[None]] = set()
         """Closes of connections the server ended (silent ones, revoked ones)."""
         store.on_problem_changed = self._storage_problem_changed
@@ -215,8 +217,11 @@ class LivepollServer:
 
     @property
     def phones(self) -> int:
-        """Distinct voters connected now (a connection that has not said hello is none)."""
-        return len(self._voters)
+        """Distinct voters connected now (a connection that has not said hello is none),
+        with those the gateways hold (counted there, per connection)."""
+        if self.relay is None:
+            return len(self._voters)
+        return len(self._voters) + self.relay.phones
 
     def _count_voter(self, voter: str, change: int) -> None:
         self._voters[voter] += change
@@ -257,7 +262,7 @@ class LivepollServer:
                 repeated,
                 _address(connection),
             )
-            return self._respond(
+            return respond(
                 400,
                 "text/plain; charset=utf-8",
                 f"The {repeated} header may appear only once.\n".encode(),
@@ -281,26 +286,15 @@ class LivepollServer:
         """The page, its files and the health check, as answered to a GET."""
         if path == "/healthz":
             return self._health()
-        asset = self._static.get(path)
-        if asset is None:
-            return self._respond(404, "text/plain; charset=utf-8", b"Not found.\n")
-        policy = content_security_policy(request.headers.get("Host"))
-        gzipped = accepts_gzip(request.headers.get("Accept-Encoding", ""))
-        etag = asset.etag_for(gzipped)
-        if asset.not_modified(request.headers.get("If-None-Match"), gzipped):
-            return self._respond(304, asset.content_type, b"", policy=policy, etag=etag)
-        body = asset.gzipped if gzipped else asset.body
-        return self._respond(
-            200, asset.content_type, body, policy=policy, gzipped=gzipped, etag=etag
-        )
+        return page_file(self._static, path, request)
 
     def _health(self) -> Response:
         """200 while votes are being saved; 503 naming the problem while they are not."""
         problem = self.store.problem
         if problem is None:
-            return self._respond(200, "application/json", b'{"status":"ok"}\n')
+            return respond(200, "application/json", b'{"status":"ok"}\n')
         body = json.dumps({"status": "storage_problem", "problem": problem}) + "\n"
-        return self._respond(503, "application/json", body.encode())
+        return respond(503, "application/json", body.encode())
 
     def _audience_handshake(
         self, connection: ServerConnection, request: Request
@@ -353,36 +347,6 @@ class LivepollServer:
         """Every response, the library's own included, says ``nosniff``."""
         return add_nosniff(response)
 
-    def _respond(
-        self,
-        status: int,
-        content_type: str,
-        body: bytes,
-        *,
-        policy: str | None = None,
-        gzipped: bool = False,
-        etag: str = "",
-    ) -> Response:
-        """A response livepoll builds; ``policy`` (a Content-Security-Policy) marks a
-        file of the page, which also varies by Accept-Encoding."""
-        static = policy is not None
-        headers = Headers()
-        headers["Content-Type"] = content_type
-        if gzipped:
-            headers["Content-Encoding"] = "gzip"
-        if static:
-            headers["Vary"] = "Accept-Encoding"
-        if etag:
-            headers["ETag"] = etag
-        if status != 304:  # a 304 has no body, and no length of its own
-            headers["Content-Length"] = str(len(body))
-        headers["Cache-Control"] = "no-cache"  # always revalidated: a new version shows at once
-        headers["X-Content-Type-Options"] = "nosniff"
-        headers["Referrer-Policy"] = "no-referrer"
-        if policy is not None:
-            headers["Content-Security-Policy"] = policy
-        return Response(status, REASONS.get(status, "OK"), headers, body)
-
     # WebSocket
 
     async def handle(self, connection: ServerConnection) -> None:
@@ -404,34 +368,21 @@ class LivepollServer:
         silent = asyncio.get_running_loop().call_later(
             self.config.hello_timeout, self._close_soon, connection, "no hello"
         )
-        rate = self.config.rate_limit
-        bucket = TokenBucket(rate, max(1.0, rate * RATE_BURST_SECONDS))
-        dropped = 0
+        limiter = FrameLimiter(self.config.rate_limit, RATE_BURST_SECONDS)
         try:
             async for frame in connection:
-                if not bucket.take(time.monotonic()):
-                    dropped += 1
-                    if dropped == 1:
+                fate = limiter.check(time.monotonic())
+                if fate != "pass":
+                    if fate == "warn":
                         await connection.send(
-                            protocol.encode_error(
-                                "rate_limited",
-                                f"too many messages: at most {rate:g} a second; "
-                                "wait a moment and try again",
-                            )
+                            protocol.encode_error("rate_limited", limiter.warning())
                         )
-                    elif dropped >= FLOOD_DROPS:
+                    elif fate == "flood":
                         # The close frame goes out at once; the handshake then waits at
                         # most close_timeout, since a flooder's unread frames fill the queue.
                         await connection.close(1008, "too many messages")
                         return
                     continue
-                if bucket.tokens >= bucket.burst - 1:
-                    # The bucket was full before this message: the phone has been calm
-                    # for a whole burst's worth of time, so a later flood is told anew.
-                    # Not on any message let through: a flooder gets one every
-                    # 1/rate seconds as tokens refill, and resetting then kept a steady
-                    # flood (say 100 a second) from ever adding up to FLOOD_DROPS.
-                    dropped = 0
                 try:
                     message = protocol.decode_audience(frame)
                 except protocol.ProtocolError as error:
@@ -513,31 +464,49 @@ class LivepollServer:
     ) -> str:
         """Apply one phone message, wait until it is durable, and return the ack.
 
-        Each write is queued synchronously right after the engine accepted it, so the
-        store sees changes in the engine's order even when one voter has two tabs open.
+        Raises:
+            Rejection: the engine refused it; the phone gets an error frame.
+        """
+        ack, saved = self.apply_message(voter, message, time.time())
+        await saved
+        return ack
+
+    def apply_message(
+        self,
+        voter: str,
+        message: protocol.Vote | protocol.Ask | protocol.Upvote | protocol.Nickname,
+        now: float,
+    ) -> tuple[str, asyncio.Future[None]]:
+        """Apply one phone message to the session and queue its write: the ack to send
+        once the returned future (the write's commit) resolves.
+
+        The write is queued synchronously right after the engine accepted it, so the
+        store sees changes in the engine's order even when one voter has two tabs open
+        (and a room owner on Redis can queue a whole read of its stream as one group).
 
         Raises:
             Rejection: the engine refused it; the phone gets an error frame.
         """
-        now = time.time()
         session, session_id = self.session, self.session_id
         match message:
             case protocol.Vote(question_id, answer, seq):
                 accepted = session.apply_vote(voter, question_id, answer, now)
-                await self.store.save_response(session_id, question_id, voter, accepted.answer, now)
-                return protocol.encode_ack(seq, question_id, accepted.answer)
+                saved = self.store.save_response(
+                    session_id, question_id, voter, accepted.answer, now
+                )
+                return protocol.encode_ack(seq, question_id, accepted.answer), saved
             case protocol.Ask(question_id, text, seq):
                 item = session.post_question(voter, question_id, text, now)
-                await self.store.save_qa_item(session_id, question_id, item)
-                return protocol.encode_ack(seq, question_id, item=item.id)
+                saved = self.store.save_qa_item(session_id, question_id, item)
+                return protocol.encode_ack(seq, question_id, item=item.id), saved
             case protocol.Upvote(question_id, item_id, up, seq):
                 session.upvote(voter, question_id, item_id, up, now)
-                await self.store.save_upvote(session_id, question_id, item_id, voter, up, now)
-                return protocol.encode_ack(seq, question_id, item=item_id)
+                saved = self.store.save_upvote(session_id, question_id, item_id, voter, up, now)
+                return protocol.encode_ack(seq, question_id, item=item_id), saved
             case protocol.Nickname(name, seq):
                 chosen = session.set_nickname(voter, name)
-                await self.store.save_nickname(session_id, voter, chosen)
-                return protocol.encode_ack(seq, None, chosen)
+                saved = self.store.save_nickname(session_id, voter, chosen)
+                return protocol.encode_ack(seq, None, chosen), saved
         raise AssertionError(f"unhandled message {message!r}")
 
     async def _presenter(self, connection: ServerConnection) -> None:
@@ -596,6 +565,8 @@ class LivepollServer:
                         for phone in list(self.audience):
                             self._close_soon(phone, "room code changed")
                         self.audience.clear()
+                        if self.relay is not None:
+                            self.relay.close_phones("room code changed")
                 event = None
             case "moderate":
                 assert command.item is not None
@@ -718,7 +689,7 @@ class LivepollServer:
                 self._check_phones_behind(time.monotonic(), now)
 
     def _push_audience_results(self) -> None:
-        if self.session.version == self._sent_results_version or not self.audience:
+        if self.session.version == self._sent_results_version or not (self.audience or self.relay):
             return
         self._sent_results_version = self.session.version
         message = protocol.encode_audience_results(self.session)
@@ -728,6 +699,8 @@ class LivepollServer:
     def _send_to_phones(self, message: str) -> None:
         """Broadcast to every phone that keeps up; a phone over the send-buffer bound
         is skipped (and noted, with the time) rather than buffered."""
+        if self.relay is not None:
+            self.relay.send_to_phones(message)
         clock = time.monotonic()
         ready = []
         behind = self._behind
@@ -783,6 +756,50 @@ class _Connection(ServerConnection):
 
         protocol.reject = reject_nosniff  # type: ignore[method-assign]
         super().__init__(protocol, *args, **kwargs)
+
+
+def respond(
+    status: int,
+    content_type: str,
+    body: bytes,
+    *,
+    policy: str | None = None,
+    gzipped: bool = False,
+    etag: str = "",
+) -> Response:
+    """A response livepoll builds; ``policy`` (a Content-Security-Policy) marks a
+    file of the page, which also varies by Accept-Encoding."""
+    static = policy is not None
+    headers = Headers()
+    headers["Content-Type"] = content_type
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+    if static:
+        headers["Vary"] = "Accept-Encoding"
+    if etag:
+        headers["ETag"] = etag
+    if status != 304:  # a 304 has no body, and no length of its own
+        headers["Content-Length"] = str(len(body))
+    headers["Cache-Control"] = "no-cache"  # always revalidated: a new version shows at once
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    if policy is not None:
+        headers["Content-Security-Policy"] = policy
+    return Response(status, REASONS.get(status, "OK"), headers, body)
+
+
+def page_file(static: StaticFiles, path: str, request: Request) -> Response:
+    """A file of the page as answered to a GET: gzipped when asked, 304 when unchanged."""
+    asset = static.get(path)
+    if asset is None:
+        return respond(404, "text/plain; charset=utf-8", b"Not found.\n")
+    policy = content_security_policy(request.headers.get("Host"))
+    gzipped = accepts_gzip(request.headers.get("Accept-Encoding", ""))
+    etag = asset.etag_for(gzipped)
+    if asset.not_modified(request.headers.get("If-None-Match"), gzipped):
+        return respond(304, asset.content_type, b"", policy=policy, etag=etag)
+    body = asset.gzipped if gzipped else asset.body
+    return respond(200, asset.content_type, body, policy=policy, gzipped=gzipped, etag=etag)
 
 
 def _address(connection: ServerConnection) -> str:

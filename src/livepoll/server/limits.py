@@ -30,3 +30,46 @@ class TokenBucket:
             self.tokens -= 1.0
             return True
         return False
+
+
+FLOOD_DROPS = 200
+"""Messages dropped over the rate limit before the connection is closed as a flood."""
+
+
+@dataclass(slots=True)
+class FrameLimiter:
+    """One phone connection's rate limit and flood rule, shared by the server alone and
+    the gateways so a phone meets the same limits wherever it connects.
+
+    :meth:`check` says what to do with each frame: ``"pass"`` it on; ``"warn"`` (the
+    first dropped, so the phone is told why); ``"drop"`` silently; ``"flood"``: close.
+    """
+
+    rate: float
+    burst_seconds: float
+    bucket: TokenBucket = field(init=False)
+    dropped: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        self.bucket = TokenBucket(self.rate, max(1.0, self.rate * self.burst_seconds))
+
+    def check(self, now: float) -> str:
+        """The fate of a frame arriving at ``now`` (monotonic seconds)."""
+        bucket = self.bucket
+        if not bucket.take(now):
+            self.dropped += 1
+            if self.dropped == 1:
+                return "warn"
+            return "flood" if self.dropped >= FLOOD_DROPS else "drop"
+        if bucket.tokens >= bucket.burst - 1:
+            # The bucket was full before this message: the phone has been calm for a
+            # whole burst's worth of time, so a later flood is told anew. Not on any
+            # message let through: a flooder gets one every 1/rate seconds as tokens
+            # refill, and resetting then kept a steady flood (say 100 a second) from
+            # ever adding up to FLOOD_DROPS.
+            self.dropped = 0
+        return "pass"
+
+    def warning(self) -> str:
+        """The error frame's message for a phone over the limit."""
+        return f"too many messages: at most {self.rate:g} a second; wait a moment and try again"

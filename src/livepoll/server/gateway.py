@@ -1,0 +1,441 @@
+"""A phone gateway: holds phones' connections for a room owned elsewhere, via Redis.
+
+``livepoll gateway --redis URL`` serves the voting page and the audience socket, as
+a server alone does, but keeps no session: it checks and rate-limits each frame
+(``protocol``, ``server.limits``), forwards what passes to the room's inbound
+stream, and relays back what the owner publishes: acks and hello states to the phone
+they are for, state and results to all its phones (one encode per frame, by
+``websockets.broadcast``). Several gateways share one port on one machine
+(``SO_REUSEPORT``: the kernel spreads new connections across them) or sit behind a
+load balancer on many.
+
+While Redis is unreachable a gateway cannot know what the owner decided, so it
+tells its phones it is reconnecting, closes their connections and refuses new ones
+(503) until Redis answers again; the page (and the simulated phones) then reconnect
+and resend every vote not yet acknowledged, which the owner applies once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from livepoll import __version__, protocol
+from livepoll.server.app import (
+    AUDIENCE_PATH,
+    DEFAULT_RATE_LIMIT,
+    HELLO_TIMEOUT,
+    LISTEN_BACKLOG,
+    MAX_WEBSOCKET_MESSAGE,
+    PHONE_SEND_BUFFER_LIMIT,
+    PHONE_STALL_SECONDS,
+    RATE_BURST_SECONDS,
+    _address,
+    _Connection,
+    loopback_url_host,
+    page_file,
+    respond,
+)
+from livepoll.server.assets import StaticFiles
+from livepoll.server.bus import CLOSE_PREFIX, DEFAULT_ROOM, RoomKeys
+from livepoll.server.capacity import Capacity
+from livepoll.server.limits import FrameLimiter
+from livepoll.server.redis_bus import RedisSettings, explain
+from livepoll.server.web import PAGE_METHODS, WEBSOCKET_METHODS, method_not_allowed, without_body
+
+logger = logging.getLogger("livepoll.gateway")
+
+DEFAULT_GATEWAY_PORT = 8331
+FORWARD_BATCH = 2000
+"""Phone messages sent to Redis in one pipeline at most."""
+REPORT_SECONDS = 1.0
+"""How often the gateway reports its phone count (it lasts three times as long)."""
+RETRY_SECONDS = 0.5
+RECONNECTING = protocol.encode_notice(
+    "reconnecting", "The poll server is out of reach; reconnecting…"
+)
+
+
+@dataclass(slots=True)
+class GatewayConfig:
+    """Everything a gateway needs; the CLI builds one from its flags."""
+
+    redis: RedisSettings
+    room: str = DEFAULT_ROOM
+    host: str | None = None
+    port: int = DEFAULT_GATEWAY_PORT
+    rate_limit: float = DEFAULT_RATE_LIMIT
+    max_per_address: int = 0
+    hello_timeout: float = HELLO_TIMEOUT
+    ping_interval: float = 20.0
+    ping_timeout: float = 20.0
+    reuse_port: bool = True
+    """Share the port with other gateways on this machine (``SO_REUSEPORT``)."""
+
+
+@dataclass(slots=True)
+class _Phone:
+    connection: ServerConnection
+    token: str = ""
+    """The phone's voter token, once it said hello."""
+    joined: bool = False
+    """The owner answered its hello with the state: its messages go through."""
+    address: str = "?"
+
+
+@dataclass(slots=True)
+class _Outbox:
+    entries: list[dict[str, str]] = field(default_factory=list)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Gateway:
+    """A running gateway: its phones, its Redis client, its place in the room."""
+
+    def __init__(self, config: GatewayConfig, client: aioredis.Redis) -> None:
+        self.config = config
+        self.client = client
+        self.keys = RoomKeys(config.room)
+        self.identity = secrets.token_hex(6)
+        self._static = StaticFiles.load()
+        self._capacity = Capacity()
+        self._phones: dict[str, _Phone] = {}
+        """Open audience connections by the id the owner's replies name them with."""
+        self._next_id = 0
+        self._per_address: Counter[str] = Counter()
+        self._outbox = _Outbox()
+        self._up = asyncio.Event()
+        self._up.set()
+        self._behind: dict[ServerConnection, float] = {}
+        self._last_state: str | None = None
+        """The latest room state broadcast, for a phone that catches up after a stall."""
+        self.port = 0
+        self.forwarded = 0
+        self.problem: str | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+
+    @property
+    def phones(self) -> int:
+        """Phones whose hello the owner answered."""
+        return sum(1 for phone in self._phones.values() if phone.joined)
+
+    @property
+    def base_url(self) -> str:
+        """The loopback URL of this gateway."""
+        return f"http://{loopback_url_host(self.config.host)}:{self.port}/"
+
+    @property
+    def audience_url(self) -> str:
+        """Loopback WebSocket URL of the audience channel."""
+        return f"ws://{loopback_url_host(self.config.host)}:{self.port}{AUDIENCE_PATH}"
+
+    # HTTP
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """The page and its files, the health check, and the audience handshake."""
+        path = urlsplit(request.path).path
+        if path == AUDIENCE_PATH:
+            if request.method not in WEBSOCKET_METHODS:
+                return method_not_allowed(WEBSOCKET_METHODS)
+            if not self._up.is_set():
+                return connection.respond(503, "The poll server is out of reach; retrying.\n")
+            refusal = self._capacity.refusal(len(connection.server.handler_tasks))
+            if refusal is not None:
+                return refusal
+            cap = self.config.max_per_address
+            if cap and self._per_address[_address(connection)] >= cap:
+                return connection.respond(
+                    429, f"Too many phones from one address (at most {cap}).\n"
+                )
+            origin = request.headers.get("Origin")
+            host = request.headers.get("Host", "")
+            if origin is not None and urlsplit(origin).netloc.lower() != host.lower():
+                return connection.respond(
+                    403, "Cross-origin WebSocket connections are not allowed.\n"
+                )
+            return None
+        if request.method not in PAGE_METHODS:
+            return method_not_allowed(PAGE_METHODS)
+        if path == "/healthz":
+            status = {"status": "ok"} if self.problem is None else {"status": self.problem}
+            body = (json.dumps(status) + "\n").encode()
+            response = respond(200 if self.problem is None else 503, "application/json", body)
+        else:
+            response = page_file(self._static, path, request)
+        return without_body(response) if request.method == "HEAD" else response
+
+    # Phones
+
+    async def handle(self, connection: ServerConnection) -> None:
+        """One phone's connection: checked frames go to Redis, replies come back."""
+        path = urlsplit(connection.request.path if connection.request else "").path
+        if path != AUDIENCE_PATH:
+            await connection.close(1008, "unknown path")
+            return
+        self._next_id += 1
+        phone_id = str(self._next_id)
+        phone = _Phone(connection, address=_address(connection))
+        self._phones[phone_id] = phone
+        self._per_address[phone.address] += 1
+        silent = asyncio.get_running_loop().call_later(
+            self.config.hello_timeout, self._close_soon, connection, 1008, "no hello"
+        )
+        limiter = FrameLimiter(self.config.rate_limit, RATE_BURST_SECONDS)
+        try:
+            async for frame in connection:
+                fate = limiter.check(time.monotonic())
+                if fate != "pass":
+                    if fate == "warn":
+                        await connection.send(
+                            protocol.encode_error("rate_limited", limiter.warning())
+                        )
+                    elif fate == "flood":
+                        await connection.close(1008, "too many messages")
+                        return
+                    continue
+                try:
+                    message = protocol.decode_audience(frame)
+                except protocol.ProtocolError as error:
+                    await connection.send(
+                        protocol.encode_error(error.code, error.message, error.seq)
+                    )
+                    continue
+                text = frame if isinstance(frame, str) else frame.decode()
+                if isinstance(message, protocol.Hello):
+                    silent.cancel()
+                    phone.token = message.voter
+                    self._forward(phone_id, phone, "h", text)
+                elif not phone.joined:
+                    await connection.send(
+                        protocol.encode_error(
+                            "no_hello", "say hello with your voter token first", message.seq
+                        )
+                    )
+                else:
+                    self._forward(phone_id, phone, "m", text)
+        except ConnectionClosed:
+            pass
+        finally:
+            silent.cancel()
+            del self._phones[phone_id]
+            self._behind.pop(connection, None)
+            self._per_address[phone.address] -= 1
+            if not self._per_address[phone.address]:
+                del self._per_address[phone.address]
+
+    def _forward(self, phone_id: str, phone: _Phone, kind: str, frame: str) -> None:
+        entry = {"g": self.identity, "c": phone_id, "v": phone.token, "t": kind, "f": frame}
+        if kind == "h":
+            entry["a"] = phone.address
+        self._outbox.entries.append(entry)
+        self._outbox.ready.set()
+
+    def _close_soon(self, connection: ServerConnection, code: int, reason: str) -> None:
+        task = asyncio.create_task(connection.close(code, reason))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    # Redis
+
+    async def run(self) -> None:
+        """Forward, relay and report until cancelled."""
+        tasks = [
+            asyncio.create_task(self._send_forever(), name="livepoll-gateway-send"),
+            asyncio.create_task(self._listen_forever(), name="livepoll-gateway-listen"),
+            asyncio.create_task(self._report_forever(), name="livepoll-gateway-report"),
+            asyncio.create_task(self._check_behind_forever(), name="livepoll-gateway-behind"),
+        ]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _lost(self, error: BaseException) -> None:
+        """Redis failed: tell every phone, close them all, refuse new ones until it is back."""
+        problem = explain(error, self.config.redis) if isinstance(error, RedisError) else str(error)
+        if not self._up.is_set():
+            return
+        self._up.clear()
+        self.problem = "redis_unreachable"
+        logger.error("redis: %s; phones are told to reconnect", problem)
+        connections = [phone.connection for phone in self._phones.values()]
+        broadcast(connections, RECONNECTING)
+        for connection in connections:
+            self._close_soon(connection, 1012, "reconnecting")
+        self._outbox.entries.clear()
+        task = asyncio.create_task(self._recover())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _recover(self) -> None:
+        while True:
+            await asyncio.sleep(RETRY_SECONDS)
+            try:
+                await self.client.ping()
+            except (RedisError, OSError):
+                continue
+            logger.warning("redis: reachable again; taking phones")
+            self.problem = None
+            self._up.set()
+            return
+
+    async def _send_forever(self) -> None:
+        outbox, inbound = self._outbox, self.keys.inbound
+        while True:
+            await outbox.ready.wait()
+            outbox.ready.clear()
+            while outbox.entries:
+                batch = outbox.entries[:FORWARD_BATCH]
+                del outbox.entries[:FORWARD_BATCH]
+                try:
+                    async with self.client.pipeline(transaction=False) as pipe:
+                        for entry in batch:
+                            pipe.xadd(inbound, entry)  # type: ignore[arg-type]
+                        await pipe.execute()
+                except (RedisError, OSError) as error:
+                    self._lost(error)
+                    break
+                self.forwarded += len(batch)
+
+    async def _listen_forever(self) -> None:
+        keys = self.keys
+        mine = keys.replies(self.identity)
+        while True:
+            await self._up.wait()
+            try:
+                async with self.client.pubsub() as pubsub:
+                    await pubsub.subscribe(mine, keys.broadcast)
+                    while True:
+                        message = await pubsub.get_message(
+                            ignore_subscribe_messages=True, timeout=1.0
+                        )
+                        if message is None:
+                            if not self._up.is_set():
+                                break
+                            continue
+                        data = message["data"]
+                        text = data.decode() if isinstance(data, bytes) else str(data)
+                        if message["channel"] == mine:
+                            self._replies(text)
+                        else:
+                            self._broadcast(text)
+            except (RedisError, OSError) as error:
+                self._lost(error)
+
+    def _replies(self, payload: str) -> None:
+        """Acks and per-phone frames, one per line: ``<connection id> <frame>``."""
+        phones = self._phones
+        for line in payload.split("\n"):
+            phone_id, _, frame = line.partition(" ")
+            phone = phones.get(phone_id)
+            if phone is None:
+                continue  # it left; it resends after reconnecting, if it must
+            if not phone.joined and frame.startswith('{"type":"state"'):
+                phone.joined = True
+            broadcast([phone.connection], frame)
+
+    def _broadcast(self, frame: str) -> None:
+        """A frame for every phone that keeps up (as the server alone does)."""
+        if frame.startswith(CLOSE_PREFIX):
+            reason = frame[len(CLOSE_PREFIX) :]
+            for phone in list(self._phones.values()):
+                self._close_soon(phone.connection, 1008, reason)
+            return
+        if frame.startswith('{"type":"state"'):
+            self._last_state = frame
+        clock = time.monotonic()
+        ready = []
+        behind = self._behind
+        for phone in self._phones.values():
+            connection = phone.connection
+            if not phone.joined or connection in behind:
+                continue
+            if connection.transport.get_write_buffer_size() > PHONE_SEND_BUFFER_LIMIT:
+                behind[connection] = clock
+                continue
+            ready.append(connection)
+        broadcast(ready, frame)
+
+    async def _check_behind_forever(self) -> None:
+        """Phones that caught up get the current state; those stalled too long are cut."""
+        while True:
+            await asyncio.sleep(0.5)
+            clock = time.monotonic()
+            caught_up = []
+            for connection, since in list(self._behind.items()):
+                if connection.transport.get_write_buffer_size() <= PHONE_SEND_BUFFER_LIMIT:
+                    caught_up.append(connection)
+                    del self._behind[connection]
+                elif clock - since >= PHONE_STALL_SECONDS:
+                    connection.transport.abort()
+                    del self._behind[connection]
+            if caught_up and self._last_state is not None:
+                broadcast(caught_up, self._last_state)
+
+    async def _report_forever(self) -> None:
+        """Tell the owner how many phones are here, for the chair's turnout."""
+        keys = self.keys
+        while True:
+            await self._up.wait()
+            until = int((time.time() + 3 * REPORT_SECONDS) * 1000)
+            try:
+                await self.client.hset(keys.phones, self.identity, f"{self.phones} {until}")
+            except (RedisError, OSError) as error:
+                self._lost(error)
+            await asyncio.sleep(REPORT_SECONDS)
+
+
+async def _listen(gateway: Gateway, config: GatewayConfig) -> Server:
+    return await serve(
+        gateway.handle,
+        config.host,
+        config.port,
+        process_request=gateway.process_request,
+        create_connection=_Connection,
+        compression=None,
+        max_size=MAX_WEBSOCKET_MESSAGE,
+        max_queue=8,
+        ping_interval=config.ping_interval,
+        ping_timeout=config.ping_timeout,
+        close_timeout=2,
+        server_header=f"livepoll/{__version__}",
+        backlog=LISTEN_BACKLOG,
+        reuse_port=config.reuse_port,
+        logger=logging.getLogger("livepoll.websockets"),
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_gateway(config: GatewayConfig, client: aioredis.Redis) -> AsyncIterator[Gateway]:
+    """Start a gateway and stop it when the block ends (its phones then reconnect)."""
+    gateway = Gateway(config, client)
+    server = await _listen(gateway, config)
+    sockets = server.sockets
+    gateway.port = int(sockets[0].getsockname()[1]) if sockets else config.port
+    task = asyncio.create_task(gateway.run(), name="livepoll-gateway")
+    try:
+        yield gateway
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        server.close()
+        await server.wait_closed()
+        with contextlib.suppress(RedisError, OSError):
+            await client.hdel(gateway.keys.phones, gateway.identity)
