@@ -106,6 +106,10 @@ class Gate:
         """Whether a voter key is admitted by room code now."""
         return voter in self._admitted
 
+    def holds_ticket(self, token: str) -> bool:
+        """Whether the phone with this token has a ticket bound to it."""
+        return keyed_hash(self._secret, token) in self._devices
+
     async def admit(
         self,
         voter: str,

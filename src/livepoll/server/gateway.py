@@ -65,6 +65,8 @@ FORWARD_BATCH = 2000
 REPORT_SECONDS = 1.0
 """How often the gateway reports its phone count (it lasts three times as long)."""
 RETRY_SECONDS = 0.5
+WATCH_SECONDS = 0.5
+"""How often a gateway checks that Redis is there and is the same Redis."""
 RECONNECTING = protocol.encode_notice(
     "reconnecting", "The poll server is out of reach; reconnecting…"
 )
@@ -93,7 +95,9 @@ class _Phone:
     token: str = ""
     """The phone's voter token, once it said hello."""
     joined: bool = False
-    """The owner answered its hello with the state: its messages go through."""
+    """The owner answered its hello with the state: broadcasts reach it from now on.
+    Its messages go to the owner as soon as it said hello (the owner reads them in
+    order, after the hello, and refuses them if the hello was refused)."""
     address: str = "?"
 
 
@@ -219,7 +223,7 @@ class Gateway:
                     silent.cancel()
                     phone.token = message.voter
                     self._forward(phone_id, phone, "h", text)
-                elif not phone.joined:
+                elif not phone.token:
                     await connection.send(
                         protocol.encode_error(
                             "no_hello", "say hello with your voter token first", message.seq
@@ -258,6 +262,7 @@ class Gateway:
             asyncio.create_task(self._listen_forever(), name="livepoll-gateway-listen"),
             asyncio.create_task(self._report_forever(), name="livepoll-gateway-report"),
             asyncio.create_task(self._check_behind_forever(), name="livepoll-gateway-behind"),
+            asyncio.create_task(self._watch_forever(), name="livepoll-gateway-watch"),
         ]
         try:
             await asyncio.gather(*tasks)
@@ -282,6 +287,33 @@ class Gateway:
         task = asyncio.create_task(self._recover())
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
+
+    async def _watch_forever(self) -> None:
+        """Notice Redis going away or coming back empty, even when the client hides it.
+
+        The client retries a failed command on a new connection and resubscribes by
+        itself, so a Redis that restarted within its retries looks healthy; but what
+        the old one held (messages not yet applied, replies in flight) is gone, and
+        the phones waiting for those acks would wait forever. A new ``run_id`` is a
+        new Redis: its phones are dropped so that they reconnect and resend.
+        """
+        known: str | None = None
+        while True:
+            await asyncio.sleep(WATCH_SECONDS)
+            if not self._up.is_set():
+                known = None
+                continue
+            try:
+                info = await self.client.info("server")
+            except (RedisError, OSError) as error:
+                self._lost(error)
+                continue
+            run_id = str(info.get("run_id", ""))
+            if known is not None and run_id != known:
+                self._lost(ConnectionError(f"Redis at {self.config.redis.where} restarted"))
+                known = None
+                continue
+            known = run_id
 
     async def _recover(self) -> None:
         while True:

@@ -158,6 +158,8 @@ class RoomOwner:
         """The last stream entry whose effects are committed."""
         self.applied = 0
         """Stream entries applied since start (for tests and benchmarks)."""
+        self._admitted: set[str] = set()
+        """Tokens with a bound ticket (checked once: a binding is never undone)."""
         self._voters: dict[str, str] = {}
         """Voter keys by phone token, so the keyed hash is not recomputed per vote."""
         self.redis_problem: str | None = None
@@ -335,16 +337,9 @@ class RoomOwner:
         if isinstance(message, protocol.Hello):
             self._hello_reply(gateway, connection, voter, out)
             return
-        if server.gate.mode == "code" and not server.gate.is_admitted(voter):
-            out.append(
-                (
-                    gateway,
-                    connection,
-                    protocol.encode_error(
-                        "code_needed", "enter the room code shown on the screen", message.seq
-                    ),
-                )
-            )
+        refusal = self._not_admitted(token, voter)
+        if refusal is not None:
+            out.append((gateway, connection, protocol.encode_error(*refusal, message.seq)))
             return
         try:
             reply, _saved = server.apply_message(voter, message, now)
@@ -353,6 +348,21 @@ class RoomOwner:
         except UnstorableValue as error:
             reply = protocol.encode_error("bad_message", str(error), message.seq)
         out.append((gateway, connection, reply))
+
+    def _not_admitted(self, token: str, voter: str) -> tuple[str, str] | None:
+        """Why a phone's message is refused in a room with a code or tickets (a server
+        alone knows its connection said a good hello; the owner checks each time, from
+        what the gate keeps durably)."""
+        gate = self.server.gate
+        if gate.mode == "open" or token in self._admitted:
+            return None
+        if gate.mode == "code" and not gate.is_admitted(voter):
+            return "code_needed", "enter the room code shown on the screen"
+        if gate.mode == "tickets" and not gate.holds_ticket(token):
+            return "ticket_needed", "enter the ticket code from your badge"
+        if gate.mode == "tickets":
+            self._admitted.add(token)  # a ticket binding is never undone
+        return None
 
     def _hello_reply(
         self, gateway: str, connection: str, voter: str, out: list[tuple[str, str, str]]

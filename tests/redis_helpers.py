@@ -1,0 +1,157 @@
+"""A private Debian redis-server and livepoll gateways as child processes, for tests.
+
+The Redis listens on a loopback port with a password, keeps nothing on disk, and is
+stopped after the test; it can be stopped and started again on the same port (the
+outage test), or killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class RedisProcess:
+    """Debian's redis-server on 127.0.0.1 with a password, started and stopped by hand."""
+
+    def __init__(self, directory: Path) -> None:
+        found = shutil.which("redis-server") or (
+            REDIS_SERVER if Path(REDIS_SERVER).exists() else None
+        )
+        if found is None:
+            pytest.skip("Debian's redis-server is not installed (apt install redis-server)")
+        self.executable = found
+        self.directory = directory
+        self.password = secrets.token_urlsafe(18)
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The URL for ``--redis`` (no password: that goes in the environment)."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        """Start it and wait until it answers."""
+        self.process = subprocess.Popen(
+            [
+                self.executable,
+                "--bind", "127.0.0.1",
+                "--port", str(self.port),
+                "--requirepass", self.password,
+                "--save", "",
+                "--appendonly", "no",
+                "--dir", str(self.directory),
+                "--loglevel", "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as probe,
+            ):
+                probe.sendall(f"AUTH {self.password}\r\nPING\r\n".encode())
+                if b"PONG" in probe.recv(100):
+                    return
+            time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    def stop(self) -> None:
+        """Stop it (SIGTERM), losing everything it held."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.process = None
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A private Redis for the test; its password is in ``$LIVEPOLL_REDIS_PASSWORD``."""
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    server = RedisProcess(directory)
+    server.start()
+    monkeypatch.setenv("LIVEPOLL_REDIS_PASSWORD", server.password)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextlib.asynccontextmanager
+async def gateway_process(
+    redis_url: str, *options: str, port: int = 0, log: Path | None = None
+) -> AsyncIterator[dict[str, Any]]:
+    """Run ``livepoll gateway`` on 127.0.0.1; yields its ready line plus ``process``."""
+    command = [sys.executable, "-m", "livepoll", "gateway", "--redis", redis_url]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--ready-json", *options]
+    with contextlib.ExitStack() as files:
+        stderr: Any = files.enter_context(log.open("ab")) if log else asyncio.subprocess.DEVNULL
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=stderr,
+            env=dict(os.environ, PYTHONASYNCIODEBUG=""),
+        )
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(30):
+            line = await process.stdout.readline()
+        assert line, "the gateway did not start" + (f"; see {log}" if log else "")
+        ready: dict[str, Any] = json.loads(line)
+        ready["process"] = process
+        ready["url"] = f"ws://127.0.0.1:{ready['port']}/ws"
+        yield ready
+    finally:
+        await stop_process(process)
+
+
+async def stop_process(process: asyncio.subprocess.Process) -> None:
+    """Stop a child as Ctrl-C would, and kill it if it has not stopped in 20 s."""
+    if process.returncode is None:
+        process.terminate()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(20):
+            await process.wait()
+    if process.returncode is None:
+        process.kill()
+        await process.wait()
+
+
+def run_livepoll(
+    *arguments: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a livepoll command to its end (for refusals), with a time limit."""
+    return subprocess.run(
+        [sys.executable, "-m", "livepoll", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )

@@ -1,0 +1,417 @@
+"""Phone gateways on Redis: votes through gateways, and the faults the split must survive.
+
+Every test runs a private Debian ``redis-server`` (password, loopback, nothing on
+disk), a room owner (``livepoll serve DECK --redis URL``) and gateways (``livepoll
+gateway``) as real processes, with real WebSocket phones and the real SQLite file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+from clients import new_voter_token
+from livepoll import protocol
+from livepoll.store import voter_key
+from redis_helpers import RedisProcess, free_port, gateway_process, redis_server, run_livepoll
+from serving import serve_process
+
+__all__ = ["redis_server"]  # the fixture, used by name
+
+DECK = """title = "Gateway test"
+[[questions]]
+id = "q1"
+type = "single"
+prompt = "Which?"
+options = ["A", "B", "C", "D"]
+"""
+TOKEN = "gateway-test-presenter-token"
+
+
+@pytest.fixture
+def deck(tmp_path: Path) -> Path:
+    """The one-question deck, as a file."""
+    path = tmp_path / "deck.toml"
+    path.write_text(DECK, encoding="utf-8")
+    return path
+
+
+async def open_voting(port: int) -> None:
+    """Open voting on the owner's current question through its presenter channel."""
+    url = f"ws://127.0.0.1:{port}/presenter"
+    async with connect(url, additional_headers={"Authorization": f"Bearer {TOKEN}"}) as presenter:
+        await presenter.recv()
+        await presenter.recv()
+        await presenter.send(protocol.encode_command("open"))
+        state = json.loads(await presenter.recv())
+        assert state["status"] == "open"
+
+
+class Phones:
+    """Phones that each vote once and keep trying, from gateway to gateway, until acked."""
+
+    def __init__(self, count: int) -> None:
+        self.tokens = [new_voter_token() for _ in range(count)]
+        self.answers = {token: index % 4 for index, token in enumerate(self.tokens)}
+        self.acked: dict[str, float] = {}
+        """When each token's ack arrived (monotonic)."""
+        self.notices: list[str] = []
+        self.on_ack: list[tuple[int, asyncio.Event]] = []
+
+    def when_acked(self, count: int) -> asyncio.Event:
+        """An event set once ``count`` votes are acked."""
+        event = asyncio.Event()
+        self.on_ack.append((count, event))
+        return event
+
+    async def vote(self, token: str, urls: list[str], delay: float = 0.0) -> None:
+        """Say hello and vote (seq 1); after any drop, the next gateway, the same vote."""
+        await asyncio.sleep(delay)
+        for attempt in range(200):
+            url = urls[attempt % len(urls)]
+            try:
+                async with connect(url, open_timeout=5, close_timeout=1) as phone:
+                    await phone.send(json.dumps({"type": "hello", "voter": token}))
+                    vote = {"type": "vote", "q": "q1", "answer": self.answers[token], "seq": 1}
+                    await phone.send(json.dumps(vote))
+                    async for frame in phone:
+                        message = json.loads(frame)
+                        if message["type"] == "notice":
+                            self.notices.append(message["code"])
+                        if message.get("seq") != 1:
+                            continue
+                        assert message["type"] == "ack", message
+                        self.acked[token] = time.monotonic()
+                        for count, event in self.on_ack:
+                            if len(self.acked) >= count:
+                                event.set()
+                        return
+            except (ConnectionClosed, InvalidHandshake, OSError, TimeoutError):
+                pass
+            await asyncio.sleep(0.2)
+        raise AssertionError("a vote was never acknowledged")
+
+    def burst(self, urls: list[str], spread: float) -> list[asyncio.Task[None]]:
+        """Every phone votes, spread evenly over ``spread`` seconds."""
+        return [
+            asyncio.create_task(self.vote(token, urls, delay=i * spread / len(self.tokens)))
+            for i, token in enumerate(self.tokens)
+        ]
+
+
+async def frames_until_closed(url: str) -> list[dict[str, Any]]:
+    """A phone that says hello and listens until its gateway closes the connection."""
+    frames = []
+    async with connect(url) as phone:
+        await phone.send(json.dumps({"type": "hello", "voter": new_voter_token()}))
+        try:
+            async for frame in phone:
+                frames.append(json.loads(frame))
+        except ConnectionClosed:
+            pass
+    return frames
+
+
+def stored_votes(database: Path) -> dict[str, tuple[Any, int]]:
+    """The stored responses to q1: voter key → (answer, changes)."""
+    connection = sqlite3.connect(database)
+    try:
+        rows = connection.execute(
+            "SELECT voter, answer, changes FROM responses WHERE question_id = 'q1'"
+        ).fetchall()
+    finally:
+        connection.close()
+    return {voter: (json.loads(answer), changes) for voter, answer, changes in rows}
+
+
+def salt_of(database: Path) -> bytes:
+    """The session's salt, to find each token's row."""
+    connection = sqlite3.connect(database)
+    try:
+        (salt,) = connection.execute("SELECT salt FROM sessions ORDER BY id DESC").fetchone()
+    finally:
+        connection.close()
+    return bytes(salt)
+
+
+def assert_each_stored_once(database: Path, phones: Phones) -> None:
+    """Every phone's vote is stored, with its answer, once, never changed."""
+    stored = stored_votes(database)
+    salt = salt_of(database)
+    expected = {voter_key(salt, token): ([phones.answers[token]], 0) for token in phones.tokens}
+    assert len(stored) == len(phones.tokens)
+    assert stored == expected
+
+
+async def test_votes_through_two_gateways_are_acked_and_stored_once(
+    redis_server: RedisProcess, deck: Path, tmp_path: Path
+) -> None:
+    """Phones on two gateways vote; each gets its ack and each vote is stored once."""
+    database = tmp_path / "room.db"
+    log = tmp_path / "log.txt"
+    async with (
+        serve_process(deck, database, TOKEN, "--redis", redis_server.url, log=log) as owner,
+        gateway_process(redis_server.url, log=log) as first,
+        gateway_process(redis_server.url, log=log) as second,
+    ):
+        await open_voting(owner["port"])
+        phones = Phones(200)
+        tasks = [
+            asyncio.create_task(phones.vote(token, [(first, second)[i % 2]["url"]]))
+            for i, token in enumerate(phones.tokens)
+        ]
+        async with asyncio.timeout(60):
+            await asyncio.gather(*tasks)
+        # The chair sees every phone's vote, and results reach a phone on a gateway.
+        url = f"ws://127.0.0.1:{owner['port']}/presenter"
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with connect(url, additional_headers=headers) as presenter:
+            await presenter.recv()
+            state = json.loads(await presenter.recv())
+        assert state["respondents"] == 200
+    assert_each_stored_once(database, phones)
+
+
+async def test_a_phone_on_a_gateway_gets_the_state_and_live_results(
+    redis_server: RedisProcess, deck: Path, tmp_path: Path
+) -> None:
+    """Hello gets the room's state; when the chair opens voting, the phone hears it."""
+    database = tmp_path / "room.db"
+    async with (
+        serve_process(deck, database, TOKEN, "--redis", redis_server.url) as owner,
+        gateway_process(redis_server.url) as gateway,
+        connect(gateway["url"]) as phone,
+    ):
+        await phone.send(json.dumps({"type": "hello", "voter": new_voter_token()}))
+        async with asyncio.timeout(15):
+            state = json.loads(await phone.recv())
+            assert (state["type"], state["status"]) == ("state", "pending")
+            await open_voting(owner["port"])
+            while (state := json.loads(await phone.recv()))["type"] != "state":
+                pass
+        assert state["status"] == "open"
+        await phone.send(json.dumps({"type": "vote", "q": "q1", "answer": 9, "seq": 1}))
+        async with asyncio.timeout(15):
+            while (reply := json.loads(await phone.recv())).get("seq") != 1:
+                pass
+        assert reply["type"] == "error", "the owner's engine refuses a bad option"
+
+
+async def test_a_second_owner_for_the_room_is_refused(
+    redis_server: RedisProcess, deck: Path, tmp_path: Path
+) -> None:
+    """While a room has a live owner, another 'serve --redis' for it says so and exits."""
+    async with serve_process(deck, tmp_path / "a.db", TOKEN, "--redis", redis_server.url):
+        result = await asyncio.to_thread(
+            run_livepoll,
+            "serve", str(deck), "--db", str(tmp_path / "b.db"), "--host", "127.0.0.1",
+            "--port", "0", "--redis", redis_server.url, "--token", TOKEN * 2,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert "room 'default' already has an owner" in result.stderr
+    assert not (tmp_path / "b.db").exists(), "a refused owner opens no database"
+
+
+@pytest.mark.parametrize("command", ["gateway", "serve"])
+async def test_a_wrong_redis_password_is_refused_plainly(
+    redis_server: RedisProcess, deck: Path, tmp_path: Path, command: str
+) -> None:
+    """A wrong password stops the process at start with one clear line, never the password."""
+    env = dict(os.environ, LIVEPOLL_REDIS_PASSWORD="not-the-password")
+    arguments = ["--redis", redis_server.url]
+    if command == "serve":
+        arguments = [str(deck), "--db", str(tmp_path / "x.db"), "--port", "0", *arguments]
+    result = await asyncio.to_thread(run_livepoll, command, *arguments, env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"livepoll: Redis at 127.0.0.1:{redis_server.port} refused the password for the "
+        "default user: check $LIVEPOLL_REDIS_PASSWORD or the password file"
+    )
+
+
+async def test_a_missing_redis_password_and_one_in_the_url_are_refused(
+    redis_server: RedisProcess, tmp_path: Path
+) -> None:
+    """No password: Redis's refusal is explained; a password in the URL is not accepted."""
+    env = {k: v for k, v in os.environ.items() if k != "LIVEPOLL_REDIS_PASSWORD"}
+    result = await asyncio.to_thread(run_livepoll, "gateway", "--redis", redis_server.url, env=env)
+    assert result.returncode == 1
+    assert "needs a password for the default user" in result.stderr
+    url = f"redis://:{redis_server.password}@127.0.0.1:{redis_server.port}/0"
+    result = await asyncio.to_thread(run_livepoll, "gateway", "--redis", url)
+    assert result.returncode == 2
+    assert "has a password in it" in result.stderr
+    assert redis_server.password not in result.stderr
+    password_file = tmp_path / "redis-password"
+    password_file.write_text(redis_server.password + "\n")
+    env["LIVEPOLL_REDIS_PASSWORD"] = "wrong"
+    async with gateway_process(
+        redis_server.url, "--redis-password-file", str(password_file)
+    ) as gateway:
+        assert gateway["port"] > 0, "the file's password wins over the environment"
+
+
+async def test_gateways_on_one_machine_share_a_port(
+    redis_server: RedisProcess, deck: Path, tmp_path: Path
+) -> None:
+    """Two gateways listen on the same port (SO_REUSEPORT); phones through it vote."""
+    port = free_port()
+    async with (
+        serve_process(deck, tmp_path / "room.db", TOKEN, "--redis", redis_server.url) as owner,
+        gateway_process(redis_server.url, port=port) as first,
+        gateway_process(redis_server.url, port=port) as second,
+    ):
+        assert first["port"] == second["port"] == port
+        assert first["gateway"] != second["gateway"]
+        await open_voting(owner["port"])
+        phones = Phones(40)
+        async with asyncio.timeout(30):
+            await asyncio.gather(*phones.burst([first["url"]], 0.5))
+    assert_each_stored_once(tmp_path / "room.db", phones)
+
+
+def test_a_server_without_redis_imports_nothing_of_redis(tmp_path: Path) -> None:
+    """'livepoll serve DECK' without --redis never loads the redis package or the gateway."""
+    code = f"""
+import asyncio, sys
+from livepoll import cli
+from livepoll.deck import from_file
+from livepoll.server.app import ServerConfig, running_server
+
+async def main():
+    config = ServerConfig(deck=from_file({str(tmp_path / "d.toml")!r}),
+                          database={str(tmp_path / "d.db")!r}, host="127.0.0.1", port=0)
+    async with running_server(config):
+        pass
+
+asyncio.run(main())
+print(",".join(sorted(m for m in sys.modules
+    if m.split(".")[0] == "redis" or m.startswith(("livepoll.server.owner",
+        "livepoll.server.gateway", "livepoll.server.redis_bus")))))
+"""
+    (tmp_path / "d.toml").write_text(DECK, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == ""
+
+
+# Faults
+
+
+async def test_a_gateway_killed_mid_burst_loses_no_acked_vote(
+    redis_server: RedisProcess, deck: Path, tmp_path: Path
+) -> None:
+    """SIGKILL a gateway mid-burst: its phones move to the other, every vote stored once."""
+    database = tmp_path / "room.db"
+    async with (
+        serve_process(deck, database, TOKEN, "--redis", redis_server.url) as owner,
+        gateway_process(redis_server.url) as doomed,
+        gateway_process(redis_server.url) as survivor,
+    ):
+        await open_voting(owner["port"])
+        phones = Phones(300)
+        tasks = phones.burst([doomed["url"], survivor["url"]], spread=1.5)
+        async with asyncio.timeout(60):
+            await phones.when_acked(30).wait()
+            doomed["process"].send_signal(signal.SIGKILL)
+            await asyncio.gather(*tasks)
+        assert len(phones.acked) == 300
+    assert_each_stored_once(database, phones)
+
+
+async def test_an_owner_killed_mid_burst_resumes_after_its_last_commit(
+    redis_server: RedisProcess, deck: Path, tmp_path: Path
+) -> None:
+    """SIGKILL the owner mid-burst and restart it: the rest are applied once, none twice."""
+    database = tmp_path / "room.db"
+    log = tmp_path / "log.txt"
+    async with gateway_process(redis_server.url, log=log) as gateway:
+        phones = Phones(300)
+        async with serve_process(deck, database, TOKEN, "--redis", redis_server.url) as owner:
+            await open_voting(owner["port"])
+            tasks = phones.burst([gateway["url"]], spread=1.5)
+            async with asyncio.timeout(30):
+                await phones.when_acked(30).wait()
+            owner["process"].send_signal(signal.SIGKILL)
+            await owner["process"].wait()
+        acked_before_restart = len(phones.acked)
+        assert acked_before_restart < 300, "the kill landed mid-burst"
+        async with serve_process(
+            deck, database, TOKEN, "--redis", redis_server.url, log=log
+        ) as owner:
+            assert owner["session"] == 1, "the killed session resumes"
+            async with asyncio.timeout(60):
+                await asyncio.gather(*tasks)
+    assert_each_stored_once(database, phones)
+
+
+async def test_a_redis_outage_tells_phones_and_voting_resumes_by_itself(
+    redis_server: RedisProcess, deck: Path, tmp_path: Path
+) -> None:
+    """Stop Redis for 3 s mid-burst: phones hear "reconnecting", then every vote lands once."""
+    database = tmp_path / "room.db"
+    log = tmp_path / "log.txt"
+    async with (
+        serve_process(deck, database, TOKEN, "--redis", redis_server.url, log=log) as owner,
+        gateway_process(redis_server.url, log=log) as gateway,
+    ):
+        await open_voting(owner["port"])
+        listener = asyncio.create_task(frames_until_closed(gateway["url"]))
+        phones = Phones(300)
+        tasks = phones.burst([gateway["url"]], spread=2.0)
+        async with asyncio.timeout(90):
+            await phones.when_acked(30).wait()
+            redis_server.stop()
+            await asyncio.sleep(3)
+            redis_server.start()
+            await asyncio.gather(*tasks)
+            frames = await listener
+        assert frames[-1] == {
+            "type": "notice",
+            "code": "reconnecting",
+            "message": "The poll server is out of reach; reconnecting…",
+        }
+    assert_each_stored_once(database, phones)
+
+
+async def test_a_stalled_gateway_does_not_slow_the_others(
+    redis_server: RedisProcess, deck: Path, tmp_path: Path
+) -> None:
+    """With one gateway frozen (SIGSTOP), phones on the other are acked as fast as ever."""
+    database = tmp_path / "room.db"
+    async with (
+        serve_process(deck, database, TOKEN, "--redis", redis_server.url) as owner,
+        gateway_process(redis_server.url) as frozen,
+        gateway_process(redis_server.url) as lively,
+    ):
+        await open_voting(owner["port"])
+        stuck = Phones(50)
+        stuck_tasks = stuck.burst([frozen["url"]], spread=0.0)
+        await asyncio.sleep(0.5)
+        frozen["process"].send_signal(signal.SIGSTOP)
+        try:
+            phones = Phones(100)
+            started = time.monotonic()
+            async with asyncio.timeout(20):
+                await asyncio.gather(*phones.burst([lively["url"]], spread=0.0))
+            slowest = max(phones.acked.values()) - started
+            assert slowest < 10, f"the last ack took {slowest:.1f} s"
+        finally:
+            frozen["process"].send_signal(signal.SIGCONT)
+        async with asyncio.timeout(30):
+            await asyncio.gather(*stuck_tasks)
+    stored = stored_votes(database)
+    assert len(stored) == 150
