@@ -111,6 +111,12 @@ def test_contracts_keep_a_tree_that_follows_the_design(tmp_path: Path) -> None:
             "only through the presenter channel",
             id="tui-server",
         ),
+        pytest.param(
+            "server/app.py",
+            "import redis.asyncio",
+            "Redis only in its adapters",
+            id="server-redis",
+        ),
     ],
 )
 def test_import_contracts_catch_a_violation(
