@@ -61,6 +61,9 @@ RENEW_SECONDS = 2.0
 READ_COUNT = 1000
 """Stream entries read (and committed) at once at most."""
 READ_BLOCK_MS = 1000
+READ_LINGER = 0.004
+LINGER_BELOW = 8
+"""After a read of fewer entries than this, wait :data:`READ_LINGER` before the next."""
 TRIM_SECONDS = 1.0
 """How often applied entries are trimmed from the stream."""
 PHONES_SECONDS = 1.0
@@ -83,8 +86,9 @@ return 0
 
 
 Entry = tuple[str, dict[str, str]]
-"""A stream entry as the client gives it: its id and its fields (gateway ``g``,
-connection ``c``, phone token ``v``, address ``a``, kind ``t``, the frame ``f``)."""
+"""A stream entry as the client gives it: its id and its fields: the gateway ``g`` and
+``m``, phone messages one a line, each ``<connection> <kind> <token> <address> <frame>``
+(kind ``h`` for a hello, ``m`` for anything else; the address only on a hello)."""
 
 
 def _text(value: bytes | str | None) -> str | None:
@@ -153,9 +157,10 @@ class RoomOwner:
         self.outbox: asyncio.Queue[_Outgoing] = asyncio.Queue()
         self.relay = RedisRelay(self)
         self.position = "0-0"
-        """The last stream entry applied (committed or queued to be)."""
+        """The last stream entry read (and applied, or queued to be): where to read on."""
         self.committed = "0-0"
-        """The last stream entry whose effects are committed."""
+        """How far the committed writes go: an entry id, or ``<entry id>#<line>`` when
+        the last commit ended inside an entry."""
         self.applied = 0
         """Stream entries applied since start (for tests and benchmarks)."""
         self._admitted: set[str] = set()
@@ -257,6 +262,7 @@ class RoomOwner:
 
     async def _consume(self) -> None:
         inbound = self.keys.inbound
+        await self._finish_partial_entry()
         while True:
             try:
                 answer = await self.client.xread(
@@ -269,40 +275,77 @@ class RoomOwner:
             self._recovered()
             for _stream, entries in cast(list[tuple[str, list[Entry]]], answer or []):
                 await self._apply(entries)
+                if len(entries) < LINGER_BELOW:
+                    # Like the store's commit linger: a read per entry would cost more
+                    # CPU than the votes in it; let a few gateways' entries gather.
+                    await asyncio.sleep(READ_LINGER)
 
-    async def _apply(self, entries: list[Entry]) -> None:
+    async def _finish_partial_entry(self) -> None:
+        """After a restart that stopped inside an entry (an admission awaited its
+        write), apply the rest of that entry before reading on."""
+        entry_id, _, done = self.committed.partition("#")
+        self.position = entry_id
+        if not done:
+            return
+        while True:
+            try:
+                entries = await self.client.xrange(self.keys.inbound, entry_id, entry_id)
+                break
+            except (RedisError, OSError) as error:
+                self._trouble(error)
+                await asyncio.sleep(RETRY_SECONDS)
+        await self._apply(cast(list[Entry], entries), skip=int(done) + 1)
+
+    async def _apply(self, entries: list[Entry], skip: int = 0) -> None:
         """Apply one read of the stream: groups of writes, each ended by its position.
 
-        A hello that must be admitted (room code, ticket) awaits its own write, so it
-        ends the group before it and is followed by a position of its own.
+        Each entry carries many phone messages, one a line (a gateway sends what
+        arrived in a moment as one entry). A hello that must be admitted (room code,
+        ticket) awaits its own write, so it ends the group before it; the position
+        then names the line (``<entry id>#<line>``), so a restart resumes inside the
+        entry exactly where the last commit stopped.
         """
-        server, store = self.server, self.server.store
+        lines: list[tuple[str, str, str]] = []
+        """(position after this line, gateway, line)"""
+        for entry_id, fields in entries:
+            gateway = fields.get("g", "")
+            payload = fields.get("m", "").split("\n")
+            last = len(payload) - 1
+            for number, line in enumerate(payload):
+                if number >= skip:
+                    lines.append(
+                        (entry_id if number == last else f"{entry_id}#{number}", gateway, line)
+                    )
+            skip = 0
+        if entries:
+            self.position = entries[-1][0]
+        admissions = self.server.gate.mode != "open"
+        store = self.server.store
         index = 0
-        while index < len(entries):
+        while index < len(lines):
             out = _Outgoing(None)
-            last: str | None = None
+            marker: str | None = None
             now = time.time()
             with store.group():
-                while index < len(entries):
-                    entry_id, fields = entries[index]
-                    if fields.get("t") == "h" and server.gate.mode != "open":
+                while index < len(lines):
+                    position, gateway, line = lines[index]
+                    if admissions and line.split(" ", 2)[1:2] == ["h"]:
                         break
-                    self._apply_entry(fields, now, out.replies)
-                    last = entry_id
+                    self._apply_line(gateway, line, now, out.replies)
+                    marker = position
                     index += 1
-            if last is not None:
-                self._queue_position(last, out)
-            if index < len(entries):
-                entry_id, fields = entries[index]
+            if marker is not None:
+                self._queue_position(marker, out)
+            if index < len(lines):
+                position, gateway, line = lines[index]
                 out = _Outgoing(None)
-                await self._admit(fields, out.replies)
-                self._queue_position(entry_id, out)
+                await self._admit(gateway, line, out.replies)
+                self._queue_position(position, out)
                 index += 1
 
-    def _queue_position(self, entry_id: str, out: _Outgoing) -> None:
-        out.saved = self.server.store.save_stream_position(self.keys.room, entry_id)
-        out.position = entry_id
-        self.position = entry_id
+    def _queue_position(self, marker: str, out: _Outgoing) -> None:
+        out.saved = self.server.store.save_stream_position(self.keys.room, marker)
+        out.position = marker
         self.outbox.put_nowait(out)
 
     def _voter(self, token: str) -> str:
@@ -313,15 +356,18 @@ class RoomOwner:
             voter = self._voters[token] = voter_key(self.server._salt, token)
         return voter
 
-    def _apply_entry(
-        self, fields: dict[str, str], now: float, out: list[tuple[str, str, str]]
+    def _apply_line(
+        self, gateway: str, line: str, now: float, out: list[tuple[str, str, str]]
     ) -> None:
-        """Apply one entry (no await: the writes join the open group)."""
+        """Apply one phone message (no await: the writes join the open group)."""
         self.applied += 1
-        gateway, connection = fields.get("g", ""), fields.get("c", "")
-        token = fields.get("v", "")
+        parts = line.split(" ", 4)
+        if len(parts) != 5:
+            logger.warning("ignored a malformed stream line from gateway %s", gateway)
+            return
+        connection, _kind, token, _address, frame = parts
         try:
-            message = protocol.decode_audience(fields.get("f", ""))
+            message = protocol.decode_audience(frame)
         except protocol.ProtocolError as error:
             out.append(
                 (gateway, connection, protocol.encode_error(error.code, error.message, error.seq))
@@ -333,7 +379,6 @@ class RoomOwner:
             )
             return
         voter = self._voter(token)
-        server = self.server
         if isinstance(message, protocol.Hello):
             self._hello_reply(gateway, connection, voter, out)
             return
@@ -342,7 +387,7 @@ class RoomOwner:
             out.append((gateway, connection, protocol.encode_error(*refusal, message.seq)))
             return
         try:
-            reply, _saved = server.apply_message(voter, message, now)
+            reply, _saved = self.server.apply_message(voter, message, now)
         except Rejection as rejection:
             reply = protocol.encode_error(rejection.code, rejection.message, message.seq)
         except UnstorableValue as error:
@@ -371,20 +416,25 @@ class RoomOwner:
         if self.server.store.problem is not None:
             out.append((gateway, connection, STORAGE_PROBLEM_NOTICE))
 
-    async def _admit(self, fields: dict[str, str], out: list[tuple[str, str, str]]) -> None:
+    async def _admit(self, gateway: str, line: str, out: list[tuple[str, str, str]]) -> None:
         """A hello in a room with a code or tickets: admitted (durably) or told why not."""
         self.applied += 1
-        gateway, connection = fields.get("g", ""), fields.get("c", "")
+        parts = line.split(" ", 4)
+        if len(parts) != 5:
+            logger.warning("ignored a malformed stream line from gateway %s", gateway)
+            return
+        connection, _kind, _token, address, frame = parts
         try:
-            hello = protocol.decode_audience(fields.get("f", ""))
+            hello = protocol.decode_audience(frame)
         except protocol.ProtocolError as error:
             out.append((gateway, connection, protocol.encode_error(error.code, error.message)))
             return
-        assert isinstance(hello, protocol.Hello)
+        if not isinstance(hello, protocol.Hello):
+            return
         voter = self._voter(hello.voter)
         try:
             await self.server.gate.admit(
-                voter, hello.voter, hello.code, hello.ticket, time.time(), fields.get("a", "?")
+                voter, hello.voter, hello.code, hello.ticket, time.time(), address
             )
         except Rejection as rejection:
             out.append(
@@ -472,7 +522,7 @@ class RoomOwner:
         trimmed = ""
         while True:
             await asyncio.sleep(TRIM_SECONDS)
-            committed = self.committed
+            committed = self.committed.partition("#")[0]
             if committed == trimmed or committed == "0-0":
                 continue
             try:
