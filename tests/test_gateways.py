@@ -24,6 +24,11 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from clients import new_voter_token
 from livepoll import protocol
+from livepoll.server.app import ServerConfig, running_server
+from livepoll.server.bus import DEFAULT_ROOM, RoomKeys
+from livepoll.server.owner import claimed_room
+from livepoll.server.redis_bus import RedisSettings
+from livepoll.server.redis_bus import connect as connect_redis
 from livepoll.store import voter_key
 from redis_helpers import RedisProcess, free_port, gateway_process, redis_server, run_livepoll
 from serving import serve_process
@@ -442,3 +447,95 @@ async def test_a_stalled_gateway_does_not_slow_the_others(
             await asyncio.gather(*stuck_tasks)
     stored = stored_votes(database)
     assert len(stored) == 150
+
+
+# The owner's stream positions, in process (a real Redis, a real server and file)
+
+
+async def test_an_owner_admits_by_code_and_resumes_inside_an_entry(
+    redis_server: RedisProcess, server_config: ServerConfig
+) -> None:
+    """Hellos with a room code are admitted durably, mid-entry; a restart whose last
+    commit ended inside an entry applies only the rest of it."""
+    server_config.join_mode = "code"
+    settings = RedisSettings.from_options(redis_server.url)
+    client = await connect_redis(settings)
+    keys = RoomKeys(DEFAULT_ROOM)
+    listener = client.pubsub()
+    await listener.subscribe(keys.replies("g1"))
+    admitted, stranger = new_voter_token(), new_voter_token()
+
+    def line(connection: int, kind: str, token: str, frame: dict[str, Any]) -> str:
+        address = "127.0.0.1" if kind == "h" else "-"
+        return f"{connection} {kind} {token} {address} {json.dumps(frame)}"
+
+    async def replies(count: int) -> list[tuple[str, dict[str, Any]]]:
+        got: list[tuple[str, dict[str, Any]]] = []
+        async with asyncio.timeout(15):
+            while len(got) < count:
+                message = await listener.get_message(ignore_subscribe_messages=True, timeout=1)
+                if message is None:
+                    continue
+                for text in str(message["data"]).split("\n"):
+                    connection, _, frame = text.partition(" ")
+                    got.append((connection, json.loads(frame)))
+        return got
+
+    try:
+        async with running_server(server_config) as server:
+            server.apply_command(protocol.Command("open"))
+            code = server.gate.room_code
+            async with claimed_room(client, settings, DEFAULT_ROOM) as owner:
+                async with owner.serve(server):
+                    vote = {"type": "vote", "q": "q1", "answer": 1, "seq": 1}
+                    first = await client.xadd(
+                        keys.inbound,
+                        {
+                            "g": "g1",
+                            "m": "\n".join(
+                                [
+                                    line(1, "h", admitted, hello(admitted, code)),
+                                    line(1, "m", admitted, vote),
+                                    line(2, "h", stranger, hello(stranger, None)),
+                                    line(2, "m", stranger, vote),
+                                ]
+                            ),
+                        },
+                    )
+                    got = await replies(4)
+                    assert [(c, f["type"], f.get("code")) for c, f in got] == [
+                        ("1", "state", None),
+                        ("1", "ack", None),
+                        ("2", "error", "code_needed"),
+                        ("2", "error", "code_needed"),
+                    ]
+                    assert await server.store.stream_position(DEFAULT_ROOM) == first
+                second = await client.xadd(
+                    keys.inbound,
+                    {
+                        "g": "g1",
+                        "m": "\n".join(
+                            [
+                                line(3, "h", admitted, hello(admitted, code)),
+                                line(3, "m", admitted, {**vote, "answer": 2, "seq": 2}),
+                            ]
+                        ),
+                    },
+                )
+                # As if the last commit had ended after the hello's admission:
+                await server.store.save_stream_position(DEFAULT_ROOM, f"{second}#0")
+                async with owner.serve(server):
+                    got = await replies(1)
+                    assert [(c, f["type"], f.get("seq")) for c, f in got] == [("3", "ack", 2)]
+                    # The ack went out after the commit, so the position is there.
+                    assert await server.store.stream_position(DEFAULT_ROOM) == second
+            key = voter_key(server._salt, admitted)
+            assert server.session.current.answers[key] == (2,)
+    finally:
+        await listener.aclose()
+        await client.aclose()
+
+
+def hello(token: str, code: str | None) -> dict[str, Any]:
+    """A phone's hello frame, with the room code it shows."""
+    return {"type": "hello", "voter": token, **({"code": code} if code else {})}
