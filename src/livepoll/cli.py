@@ -689,7 +689,7 @@ async def _gateway_until_stopped(config: Any, *, ready_json: bool) -> int:
 
     stop = _stop_event()
     try:
-        client = await connect(config.redis)
+        client = await connect(config.redis, retry=False)
     except RedisSetupError as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 1

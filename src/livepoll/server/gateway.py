@@ -9,7 +9,10 @@ they are for, state and results to all its phones (one encode per frame, by
 (``SO_REUSEPORT``: the kernel spreads new connections across them) or sit behind a
 load balancer on many.
 
-While Redis is unreachable a gateway cannot know what the owner decided, so it
+Its Redis client does not retry (``RedisSettings.client(retry=False)``): a dropped
+connection, even one the client could have restored, may have lost replies, so it
+counts as Redis being away. While Redis is unreachable a gateway cannot know what the
+owner decided, so it
 tells its phones it is reconnecting, closes their connections and refuses new ones
 (503) until Redis answers again; the page (and the simulated phones) then reconnect
 and resend every vote not yet acknowledged, which the owner applies once.

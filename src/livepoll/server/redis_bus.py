@@ -16,9 +16,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import AuthenticationError, RedisError, ResponseError
 
 PASSWORD_ENV = "LIVEPOLL_REDIS_PASSWORD"
@@ -86,8 +89,14 @@ class RedisSettings:
                 raise RedisSetupError(f"the Redis password file {password_file} is empty")
         return cls(clean, username, password)
 
-    def client(self) -> aioredis.Redis:
-        """A client (a pool of connections) answering text, logging in on each."""
+    def client(self, *, retry: bool = True) -> aioredis.Redis:
+        """A client (a pool of connections) answering text, logging in on each.
+
+        Without ``retry`` a dropped connection is an error at once: the client would
+        otherwise reconnect and resubscribe by itself, and a gateway would never learn
+        that the replies published meanwhile were lost (see ``server.gateway``).
+        """
+        extra: dict[str, Any] = {} if retry else {"retry": Retry(NoBackoff(), 0)}
         return aioredis.Redis.from_url(
             self.url,
             username=self.username,
@@ -95,6 +104,7 @@ class RedisSettings:
             decode_responses=True,
             socket_connect_timeout=CONNECT_TIMEOUT,
             health_check_interval=5,
+            **extra,
         )
 
 
@@ -118,13 +128,14 @@ def explain(error: RedisError, settings: RedisSettings) -> str:
     return f"cannot reach Redis at {where}: {text or type(error).__name__}"
 
 
-async def connect(settings: RedisSettings) -> aioredis.Redis:
-    """A client that has logged in and answered a PING.
+async def connect(settings: RedisSettings, *, retry: bool = True) -> aioredis.Redis:
+    """A client that has logged in and answered a PING (see :meth:`RedisSettings.client`
+    for ``retry``).
 
     Raises:
         RedisSetupError: Redis is unreachable or refused the login (said plainly).
     """
-    client = settings.client()
+    client = settings.client(retry=retry)
     try:
         await client.ping()
     except RedisError as error:
