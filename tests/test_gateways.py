@@ -27,7 +27,7 @@ from livepoll import protocol
 from livepoll.server.app import ServerConfig, running_server
 from livepoll.server.bus import DEFAULT_ROOM, RoomKeys
 from livepoll.server.owner import claimed_room
-from livepoll.server.redis_bus import RedisSettings
+from livepoll.server.redis_bus import RedisSettings, RedisSetupError
 from livepoll.server.redis_bus import connect as connect_redis
 from livepoll.store import voter_key
 from redis_helpers import RedisProcess, free_port, gateway_process, redis_server, run_livepoll
@@ -539,3 +539,43 @@ async def test_an_owner_admits_by_code_and_resumes_inside_an_entry(
 def hello(token: str, code: str | None) -> dict[str, Any]:
     """A phone's hello frame, with the room code it shows."""
     return {"type": "hello", "voter": token, **({"code": code} if code else {})}
+
+
+# Options, refused before anything starts
+
+
+def test_redis_options_that_cannot_work_are_refused_with_one_line(tmp_path: Path) -> None:
+    """A URL of another scheme, an unreadable or empty password file: one clear sentence."""
+    with pytest.raises(RedisSetupError) as caught:
+        RedisSettings.from_options("http://127.0.0.1:6379/")
+    assert str(caught.value) == (
+        "--redis takes a redis://, rediss:// or unix:// URL, not 'http://127.0.0.1:6379/'"
+    )
+    with pytest.raises(RedisSetupError) as caught:
+        RedisSettings.from_options("redis://127.0.0.1/", tmp_path / "missing")
+    assert str(caught.value).startswith(f"cannot read the Redis password file {tmp_path}/missing")
+    (tmp_path / "empty").write_text("\n")
+    with pytest.raises(RedisSetupError) as caught:
+        RedisSettings.from_options("redis://127.0.0.1/", tmp_path / "empty")
+    assert str(caught.value) == f"the Redis password file {tmp_path}/empty is empty"
+    settings = RedisSettings.from_options(
+        "redis://livepoll@10.0.0.5:6380/2", environment={"LIVEPOLL_REDIS_PASSWORD": "s3cret"}
+    )
+    assert settings == RedisSettings("redis://10.0.0.5:6380/2", "livepoll", "s3cret")
+    assert settings.where == "10.0.0.5:6380"
+
+
+def test_an_event_server_with_redis_is_refused(tmp_path: Path) -> None:
+    """'serve EVENT.toml --redis URL' says an owner serves one deck, and starts nothing."""
+    event = Path(__file__).resolve().parent.parent / "polls" / "socitm-spring-event.toml"
+    env = {k: v for k, v in os.environ.items() if k != "LIVEPOLL_PRESENTER_TOKEN"}
+    result = run_livepoll(
+        "serve", str(event), "--db", str(tmp_path / "e.db"), "--redis", "redis://127.0.0.1/",
+        env=env,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr == (
+        "livepoll: --redis owns one room for gateways: serve one deck with it "
+        "(--room names the room), not an event\n"
+    )
+    assert not (tmp_path / "e.db").exists()
