@@ -20,6 +20,11 @@ from typing import Protocol
 CLOSE_PREFIX = "!close "
 """A broadcast starting with this is an order to gateways (close every phone, for the
 reason after it), not a frame for phones: frames are JSON and start with ``{``."""
+RESEND_PREFIX = "!resend "
+"""A broadcast starting with this tells gateways that an owner (re)started: phones with
+messages still unanswered reconnect, so that they resend them. A restarted owner may
+have committed them and died before publishing their acks; it does not read them
+again, so without the resend those phones would wait for acks forever."""
 DEFAULT_ROOM = "default"
 """The room id of a plain ``livepoll serve DECK`` (an event server names its rooms)."""
 

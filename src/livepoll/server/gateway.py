@@ -54,7 +54,7 @@ from livepoll.server.app import (
     respond,
 )
 from livepoll.server.assets import StaticFiles
-from livepoll.server.bus import CLOSE_PREFIX, DEFAULT_ROOM, RoomKeys
+from livepoll.server.bus import CLOSE_PREFIX, DEFAULT_ROOM, RESEND_PREFIX, RoomKeys
 from livepoll.server.capacity import Capacity
 from livepoll.server.limits import FrameLimiter
 from livepoll.server.redis_bus import RedisSettings, explain
@@ -79,6 +79,8 @@ already waits for the owner's group commit (≤ 8 ms), so a few ms more is cheap
 RETRY_SECONDS = 0.5
 WATCH_SECONDS = 0.5
 """How often a gateway checks that Redis is there and is the same Redis."""
+_ANSWERS = ('{"type":"ack"', '{"type":"error"', '{"type":"state"')
+"""How the owner's answer to a message begins (a notice may follow a hello's state)."""
 RECONNECTING = protocol.encode_notice(
     "reconnecting", "The poll server is out of reach; reconnecting…"
 )
@@ -111,6 +113,8 @@ class _Phone:
     Its messages go to the owner as soon as it said hello (the owner reads them in
     order, after the hello, and refuses them if the hello was refused)."""
     address: str = "?"
+    waiting: int = 0
+    """Messages sent to the owner that have had no answer yet (ack, error or state)."""
 
 
 @dataclass(slots=True)
@@ -263,6 +267,7 @@ class Gateway:
         line = f"{phone_id} {kind} {phone.token} {address} {frame.replace(chr(10), ' ')}"
         self._outbox.lines.append(line)
         self._outbox.ready.set()
+        phone.waiting += 1
 
     def _close_soon(self, connection: ServerConnection, code: int, reason: str) -> None:
         task = asyncio.create_task(connection.close(code, reason))
@@ -397,8 +402,10 @@ class Gateway:
             phone = phones.get(phone_id)
             if phone is None:
                 continue  # it left; it resends after reconnecting, if it must
-            if not phone.joined and frame.startswith('{"type":"state"'):
-                phone.joined = True
+            if frame.startswith(_ANSWERS):
+                phone.waiting -= 1
+                if not phone.joined and frame.startswith('{"type":"state"'):
+                    phone.joined = True
             broadcast([phone.connection], frame)
 
     def _broadcast(self, frame: str) -> None:
@@ -407,6 +414,11 @@ class Gateway:
             reason = frame[len(CLOSE_PREFIX) :]
             for phone in list(self._phones.values()):
                 self._close_soon(phone.connection, 1008, reason)
+            return
+        if frame.startswith(RESEND_PREFIX):
+            for phone in list(self._phones.values()):
+                if phone.waiting > 0:
+                    self._close_soon(phone.connection, 1012, "please resend")
             return
         if frame.startswith('{"type":"state"'):
             self._last_state = frame

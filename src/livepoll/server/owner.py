@@ -48,7 +48,7 @@ from livepoll.server.app import (
     ServerConfig,
     running_server,
 )
-from livepoll.server.bus import CLOSE_PREFIX, RoomKeys
+from livepoll.server.bus import CLOSE_PREFIX, RESEND_PREFIX, RoomKeys
 from livepoll.server.redis_bus import RedisSettings, RedisSetupError, connect, explain
 from livepoll.store import StorageError, UnstorableValue, voter_key
 
@@ -219,6 +219,8 @@ class RoomOwner:
         stored = await server.store.stream_position(self.keys.room)
         self.position = self.committed = stored or "0-0"
         server.relay = self.relay
+        # Acks of a previous owner's last commits may never have been published.
+        self.outbox.put_nowait(_Outgoing(None, [("*", "", RESEND_PREFIX + "owner started")]))
         self.task = asyncio.create_task(self._run(), name="livepoll-owner")
         try:
             yield
