@@ -162,15 +162,16 @@ class RoomOwner:
         """How far the committed writes go: an entry id, or ``<entry id>#<line>`` when
         the last commit ended inside an entry."""
         self.applied = 0
-        """Stream entries applied since start (for tests and benchmarks)."""
+        """Phone messages (stream lines) applied since start."""
         self._admitted: set[str] = set()
         """Tokens with a bound ticket (checked once: a binding is never undone)."""
         self._voters: dict[str, str] = {}
         """Voter keys by phone token, so the keyed hash is not recomputed per vote."""
         self.redis_problem: str | None = None
+        """Why Redis failed last, while it does (logged once, not per retry)."""
         self.task: asyncio.Task[None] | None = None
         """Applying and publishing, once :meth:`serve` started it; it ends only by
-        raising (:class:`OwnerRefused` when the lease was lost)."""
+        raising (a bug: Redis failures are retried)."""
         self.lease_task: asyncio.Task[None] | None = None
         """Renewing the lease (from :func:`claimed_room`); ends only by raising
         :class:`OwnerRefused`, when another owner has the room."""
@@ -231,11 +232,7 @@ class RoomOwner:
             server.relay = None
 
     async def _run(self) -> None:
-        """Apply the stream and publish replies until cancelled.
-
-        Raises:
-            OwnerRefused: the lease was lost to another owner; this one must stop.
-        """
+        """Apply the stream, publish replies, count phones and trim, until cancelled."""
         tasks = [
             asyncio.create_task(self._consume(), name="livepoll-owner-consume"),
             asyncio.create_task(self._publish(), name="livepoll-owner-publish"),
