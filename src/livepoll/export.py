@@ -25,6 +25,7 @@ import dataclasses
 import io
 import json
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from livepoll.words import Guard
 
 CSV_COLUMNS = (
     "session",
+    "room",
     "deck",
     "question_id",
     "question",
@@ -49,12 +51,129 @@ CSV_COLUMNS = (
     "last_answer_at",
     "detail",
 )
+CSV_CROSSTAB_REFUSAL = (
+    "--crosstab makes tables, and the CSV is one table of answers: use --format xlsx or "
+    "json, or livepoll report (the CSV's voter column already links one person's answers "
+    "in a session, for a pivot table of your own)"
+)
+"""Why the CSV refuses ``--crosstab`` rather than ignoring it or bolting a second
+table onto the file: an organiser who asks for a cross-tab wants the split table,
+with its bases and small segments held back, which the workbook, the JSON and the
+report all give; a CSV with two tables in it breaks every tool that reads CSV."""
 MULTI_SEPARATOR = "; "
 RANK_SEPARATOR = " > "
 
 
 class ExportError(Exception):
     """The export cannot be made (no such session, unreadable database)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFigures:
+    """One session's line of an event's overview: the figures ``livepoll sessions``
+    lists, and the most phones connected while a question was open or closed."""
+
+    session: SessionSummary
+    asked: int
+    answers: int
+    voters: int
+    most_phones: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomFigures:
+    """One room's sessions in an event's overview, oldest first, with its totals.
+
+    Voters are not added up: a phone has a different pseudonym in each session (the
+    salt is per session), so nobody can tell how many people voted in two sessions.
+    The room's figure is its busiest session's voters, which is what it can honestly
+    say.
+    """
+
+    room: str | None
+    """The room's id; None gathers the sessions a one-room server ran."""
+    sessions: tuple[SessionFigures, ...]
+
+    @property
+    def asked(self) -> int:
+        """Questions asked in all of the room's sessions."""
+        return sum(line.asked for line in self.sessions)
+
+    @property
+    def answers(self) -> int:
+        """Answers (and Q&A questions posted) in all of the room's sessions."""
+        return sum(line.answers for line in self.sessions)
+
+    @property
+    def most_voters(self) -> int:
+        """Distinct voters of the room's busiest session."""
+        return max((line.voters for line in self.sessions), default=0)
+
+    @property
+    def started_at(self) -> str:
+        """When the room's first session started."""
+        return min(line.session.started_at for line in self.sessions)
+
+    @property
+    def ended_at(self) -> str | None:
+        """When the room's last session ended; None while one has not ended."""
+        ends = [line.session.ended_at for line in self.sessions]
+        return None if None in ends else max(end for end in ends if end is not None)
+
+
+async def event_overview(store: Store, sessions: list[SessionSummary]) -> list[RoomFigures]:
+    """The chosen sessions gathered by room, rooms in the order their first session
+    started; empty when no session ran in an event's room, so that a one-room
+    laptop's report and export stay as they were."""
+    if all(session.room is None for session in sessions):
+        return []
+    rooms: dict[str | None, list[SessionFigures]] = {}
+    for session in sessions:
+        asked, answers, voters = await store.session_counts(session.id)
+        phones = [
+            event.phones for event in await store.events(session.id) if event.phones is not None
+        ]
+        rooms.setdefault(session.room, []).append(
+            SessionFigures(session, asked, answers, voters, max(phones, default=None))
+        )
+    return [RoomFigures(room, tuple(lines)) for room, lines in rooms.items()]
+
+
+def overview_json(rooms: list[RoomFigures]) -> dict[str, Any]:
+    """The event overview as the JSON export carries it (see :func:`event_overview`)."""
+    return {
+        "rooms": [
+            {
+                "room": room.room,
+                "started_at": room.started_at,
+                "ended_at": room.ended_at,
+                "questions_asked": room.asked,
+                "answers": room.answers,
+                "most_voters_in_a_session": room.most_voters,
+                "sessions": [
+                    {
+                        "id": line.session.id,
+                        "deck": line.session.deck.title,
+                        "started_at": line.session.started_at,
+                        "ended_at": line.session.ended_at,
+                        "questions_asked": line.asked,
+                        "voters": line.voters,
+                        "answers": line.answers,
+                        "most_phones": line.most_phones,
+                    }
+                    for line in room.sessions
+                ],
+            }
+            for room in rooms
+        ],
+        "totals": {
+            "rooms": sum(1 for room in rooms if room.room is not None),
+            "sessions": sum(len(room.sessions) for room in rooms),
+            "questions_asked": sum(room.asked for room in rooms),
+            "answers": sum(room.answers for room in rooms),
+            "most_voters_in_a_session": max(room.most_voters for room in rooms),
+        },
+    }
 
 
 def readable_answer(question: Question, answer: Answer) -> str:
@@ -136,13 +255,17 @@ async def export(
 
     Args:
         room: only the sessions of this room (see :func:`chosen_sessions`).
-        crosstabs: (question, by) pairs the JSON carries besides the declared ones.
+        crosstabs: (question, by) pairs the JSON carries besides the declared ones;
+            the CSV refuses them (see :data:`CSV_CROSSTAB_REFUSAL`).
         min_segment: cross-tab segments with fewer respondents show no figures.
 
     Raises:
-        ExportError: an unknown session id or an unusable database.
+        ExportError: an unknown session id, an unusable database, or cross-tabs
+            asked of the CSV.
         CrosstabError: a ``crosstabs`` pair that no chosen session's deck can make.
     """
+    if format_name == "csv" and crosstabs:
+        raise ExportError(CSV_CROSSTAB_REFUSAL)
     async with chosen_sessions(database, session_ids, room) as (store, sessions):
         if format_name == "csv":
             return await _csv(store, sessions)
@@ -209,11 +332,13 @@ async def _csv(store: Store, sessions: list[SessionSummary]) -> str:
     for session in sessions:
         questions = {question.id: question for question in session.deck.questions}
         title = session.deck.title
+        room = session.room or ""
         for row in await _responses(store, session):
             question = questions[row.question_id]
             writer.writerow(
                 _cells(
                     session.id,
+                    room,
                     title,
                     question.id,
                     question.prompt,
@@ -231,6 +356,7 @@ async def _csv(store: Store, sessions: list[SessionSummary]) -> str:
             writer.writerow(
                 _cells(
                     session.id,
+                    room,
                     title,
                     question.id,
                     question.prompt,
@@ -372,9 +498,12 @@ async def _json(
                 ],
             }
         )
-    document = {
+    document: dict[str, Any] = {
         "generator": f"livepoll {__version__}",
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "sessions": exported,
     }
+    rooms = await event_overview(store, sessions)
+    if rooms:
+        document["overview"] = overview_json(rooms)
+    document["sessions"] = exported
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
