@@ -108,7 +108,14 @@ def _parser() -> argparse.ArgumentParser:
     simulate = commands.add_parser(
         "simulate", help="rehearse with simulated phones", description=_doc(_simulate)
     )
-    simulate.add_argument("url", metavar="URL", help="the join URL, e.g. http://192.168.1.20:8321/")
+    simulate.add_argument(
+        "url",
+        metavar="URL",
+        help="the join URL, e.g. http://192.168.1.20:8321/ or a room's, http://HOST/r/main-hall/",
+    )
+    simulate.add_argument(
+        "--room", metavar="ID", help="join this room of the event server at URL (/r/ID/)"
+    )
     simulate.add_argument("--voters", type=int, required=True, metavar="N", help="phones to join")
     simulate.add_argument(
         "--ramp", type=float, default=0.0, metavar="SECONDS", help="connect them over this time"
@@ -735,7 +742,8 @@ def _write_output(path: Path, text: str, *, newline: str | None = None, note: st
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    """Join a running session as N simulated phones, to rehearse before the talk: they
+    """Join a running session (or, with --room or a room's URL, one room of an event
+    server) as N simulated phones, to rehearse before the talk: they
     speak the voting page's protocol, follow the chair, answer each question once after
     a think time (answers spread over 0-2x --think), and show what they saw."""
     from livepoll.simulate.command import run
@@ -748,6 +756,7 @@ def _simulate(args: argparse.Namespace) -> int:
         duration=args.duration,
         processes=args.processes,
         seed=args.seed,
+        room=args.room,
     )
 
 
