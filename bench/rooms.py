@@ -77,6 +77,8 @@ HOST = "127.0.0.1"
 DRIVERS = 2
 """Driver processes for many rooms (as bench/run.py uses for 10,000 phones on two
 cores); one room's phones fit in one."""
+REPLY_LIMIT = 1 << 28
+"""Bytes a driver's reply line may take: the ack latencies of a phase are in it."""
 REPORT_EVERY = 0.25
 """Seconds between the parent's polls of the drivers while it waits."""
 WAIT_LIMIT = 180.0
@@ -125,11 +127,14 @@ async def drive() -> None:
             "rooms": {
                 room: simulation.stats.counts.to_wire() for room, simulation in simulations.items()
             },
+            # Ack latencies since the last mark, only when asked: they are many.
             "latencies": [
                 value
                 for room, simulation in simulations.items()
                 for value in simulation.stats.samples.since(marks[room]).latencies
-            ],
+            ]
+            if command.get("latencies")
+            else [],
         }
         print(json.dumps(answer), flush=True)
         if name == "stop":
@@ -175,6 +180,7 @@ async def start_drivers(
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             preexec_fn=_die_with_parent,
+            limit=REPLY_LIMIT,
         )
         spec = {
             "rooms": {room: rooms[room] for room in mine},
@@ -393,10 +399,11 @@ async def measure(server: Server, phones: int, sustain: float, drivers: int) -> 
                 for room in rooms
             )
 
-        after = await wait_for(running, burst_done)
+        await wait_for(running, burst_done)
         seconds = time.monotonic() - opened
         cpu = server.cpu_seconds() - cpu
         driver_cpu = sum(d.cpu_seconds() for d in running) - driver_cpu
+        after = await poll(running, latencies=True)
         acked = after.total(first)
         result["burst"] = {
             "complete": burst_done(after),
@@ -420,7 +427,7 @@ async def measure(server: Server, phones: int, sustain: float, drivers: int) -> 
         cpu = server.cpu_seconds()
         started = time.monotonic()
         await asyncio.sleep(sustain)
-        window = await poll(running)
+        window = await poll(running, latencies=True)
         cpu = server.cpu_seconds() - cpu
         seconds = time.monotonic() - started
         votes = window.total(second) - before.total(second)
