@@ -425,10 +425,12 @@ async def measure(server: Server, phones: int, sustain: float, drivers: int) -> 
         await asyncio.gather(*(chair.command("open", is_open(1)) for chair in chairs.values()))
         before = await poll(running, "mark")
         cpu = server.cpu_seconds()
+        driver_cpu = sum(d.cpu_seconds() for d in running)
         started = time.monotonic()
         await asyncio.sleep(sustain)
         window = await poll(running, latencies=True)
         cpu = server.cpu_seconds() - cpu
+        driver_cpu = sum(d.cpu_seconds() for d in running) - driver_cpu
         seconds = time.monotonic() - started
         votes = window.total(second) - before.total(second)
         await asyncio.gather(*(chair.command("close", is_closed) for chair in chairs.values()))
@@ -443,6 +445,7 @@ async def measure(server: Server, phones: int, sustain: float, drivers: int) -> 
             "cpu_s": cpu,
             "cpu_per_1000_s": 1000 * cpu / max(1, votes),
             "cpu_cores": cpu / seconds,
+            "driver_cpu_cores": driver_cpu / seconds,
             "latency_p50": percentile(window.latencies, 0.5),
             "latency_p99": percentile(window.latencies, 0.99),
         }
@@ -517,7 +520,10 @@ def table(results: list[dict[str, Any]]) -> str:
         row(
             "steady: server CPU per 1,000 votes", lambda r: f"{r['steady']['cpu_per_1000_s']:.3f} s"
         ),
-        row("steady: server CPU cores busy", lambda r: f"{r['steady']['cpu_cores']:.2f}"),
+        row(
+            "steady: CPU cores busy, server / phones",
+            lambda r: f"{r['steady']['cpu_cores']:.2f} / {r['steady']['driver_cpu_cores']:.2f}",
+        ),
         row(
             "steady: ack latency p50 / p99",
             lambda r: f"{ms(r['steady']['latency_p50'])} / {ms(r['steady']['latency_p99'])}",
@@ -559,9 +565,13 @@ if __name__ == "__main__":
     from livepoll.simulate.phones import raise_open_file_limit
 
     raise_open_file_limit()
+    load_before = os.getloadavg()
     figures = asyncio.run(main(options))
     print(table(figures))
     if options.json:
         options.json.write_text(
-            json.dumps({"machine": machine(), "results": figures}, indent=2) + "\n"
+            json.dumps(
+                {"machine": machine(), "load_before": load_before, "results": figures}, indent=2
+            )
+            + "\n"
         )
