@@ -300,3 +300,60 @@ def test_the_workbook_summary_names_each_session_s_room(event_db: Path, tmp_path
         (2, "room-2", RISKY_TITLE),
         (3, "main-hall", "Panel"),
     }
+
+
+def event_file(folder: Path, rooms: list[tuple[str, str]]) -> Path:
+    """An event file of these (id, name) rooms, each running a deck beside it."""
+    (folder / "deck.toml").write_text(
+        'title = "Any"\n\n[[questions]]\nid = "pick"\ntype = "single"\n'
+        'prompt = "Pick one"\noptions = ["Yes", "No"]\n'
+    )
+    text = 'title = "Spring <2026> & co"\n'
+    for room_id, name in rooms:
+        text += f'\n[[rooms]]\nid = "{room_id}"\nname = "{name}"\nsessions = ["deck.toml"]\n'
+    path = folder / "event.toml"
+    path.write_text(text)
+    return path
+
+
+def test_the_event_file_names_the_rooms_in_its_order(
+    event_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``report --event`` heads the overview with the event's title, names each room,
+    lists them in the file's order, and says which rooms recorded no session."""
+    event = event_file(
+        tmp_path, [("room-2", "Breakout <2>"), ("main-hall", "Main hall"), ("room-3", "Annex")]
+    )
+    output = tmp_path / "report.html"
+    arguments = ["report", "--db", str(event_db), "--event", str(event), "-o", str(output)]
+    assert cli.main(arguments) == 0
+    document = output.read_text()
+    table = overview_of(document)
+    groups = [texts(row)[0] for row in table.rows if len(row) == 1]
+    assert groups == ["Breakout <2> (room-2)", "Main hall (main-hall)"]
+    assert "Spring <2026> & co: event overview" in table.sections
+    assert "No session recorded in: Annex (room-3)." in document.replace("\n", " ")
+    assert "<2026>" not in document, "the event's title went in unescaped"
+    one_room = [*arguments, "--room", "main-hall"]
+    assert cli.main(one_room) == 0
+    assert "No session recorded" not in output.read_text(), "one room says nothing of others"
+    capsys.readouterr()
+
+
+def test_an_event_file_of_other_rooms_is_refused(
+    event_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An event file none of whose rooms the database has is the wrong file: one line
+    says so, with the rooms the database does have, and no report is written."""
+    event = event_file(tmp_path, [("annex", "Annex")])
+    output = tmp_path / "report.html"
+    arguments = ["report", "--db", str(event_db), "--event", str(event), "-o", str(output)]
+    assert cli.main(arguments) == 1
+    assert capsys.readouterr().err == (
+        f"livepoll: {event} names none of the rooms of the sessions in {event_db} "
+        "(rooms: main-hall, room-2)\n"
+    )
+    assert not output.exists()
+    (tmp_path / "deck.toml").unlink()
+    assert cli.main(arguments) == 1
+    assert "deck.toml" in capsys.readouterr().err, "a broken event file is reported as check does"

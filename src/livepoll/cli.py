@@ -153,6 +153,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="default: report.html",
     )
+    report.add_argument(
+        "--event",
+        type=Path,
+        metavar="EVENT",
+        help="the event file: the overview names its rooms, in its order, under its title",
+    )
     _crosstab_arguments(report)
     report.set_defaults(handler=_report)
 
@@ -1056,6 +1062,11 @@ def _report(args: argparse.Namespace) -> int:
     if not args.db.exists():
         print(f"livepoll: no database at {args.db}", file=sys.stderr)
         return 1
+    event = None
+    if args.event is not None:
+        event = _load_event(args.event)
+        if event is None:
+            return 1
     try:
         text = asyncio.run(
             build_report(
@@ -1064,6 +1075,7 @@ def _report(args: argparse.Namespace) -> int:
                 room=args.room,
                 crosstabs=args.crosstab,
                 min_segment=args.min_segment,
+                event=event,
             )
         )
     except (ExportError, CrosstabError) as error:

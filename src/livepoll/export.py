@@ -93,6 +93,8 @@ class RoomFigures:
     room: str | None
     """The room's id; None gathers the sessions a one-room server ran."""
     sessions: tuple[SessionFigures, ...]
+    name: str | None = None
+    """The room's name, when the event file is at hand (the database keeps ids only)."""
 
     @property
     def asked(self) -> int:

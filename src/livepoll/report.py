@@ -10,6 +10,7 @@ letters must not widen the page.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +22,8 @@ from livepoll import __version__
 from livepoll.crosstabs import Pair, check_pairs, tables
 from livepoll.deck import Question
 from livepoll.engine import MIN_SEGMENT, Session
-from livepoll.export import RoomFigures, chosen_sessions, event_overview, replay
+from livepoll.event import Event
+from livepoll.export import ExportError, RoomFigures, chosen_sessions, event_overview, replay
 from livepoll.store import EventRow, ResponseRow, SessionSummary, epoch
 
 WIDTH = 640
@@ -90,6 +92,7 @@ async def build_report(
     room: str | None = None,
     crosstabs: Sequence[Pair] = (),
     min_segment: int = MIN_SEGMENT,
+    event: Event | None = None,
 ) -> str:
     """The HTML report for the chosen sessions (all by default) of ``database``.
 
@@ -97,15 +100,59 @@ async def build_report(
         room: only the sessions of this room of an event.
         crosstabs: (question, by) pairs to show besides the deck's declared ones.
         min_segment: cross-tab segments with fewer respondents show no figures.
+        event: the event file the sessions ran under: the overview then names the
+            rooms, in the file's order, under the event's title.
 
     Raises:
-        ExportError: an unknown session id or an unusable database.
+        ExportError: an unknown session id, an unusable database, or an ``event``
+            none of whose rooms the chosen sessions ran in.
         CrosstabError: a ``crosstabs`` pair that no chosen session's deck can make.
     """
     sessions, rooms = await load_sessions(database, session_ids, room, crosstabs)
+    title: str | None = None
+    idle: list[str] = []
+    if event is not None:
+        rooms, idle = in_event_order(rooms, event, database)
+        title = event.title
+        if room is not None or session_ids:
+            idle = []  # a chosen part of the event says nothing of the other rooms
     return render(
-        sessions, database.name, rooms=rooms, crosstabs=crosstabs, min_segment=min_segment
+        sessions,
+        database.name,
+        rooms=rooms,
+        event_title=title,
+        idle_rooms=idle,
+        crosstabs=crosstabs,
+        min_segment=min_segment,
     )
+
+
+def in_event_order(
+    rooms: list[RoomFigures], event: Event, database: Path
+) -> tuple[list[RoomFigures], list[str]]:
+    """The overview's rooms named and in the order of ``event`` (rooms it does not
+    list, from a merged laptop, follow by id), and the names of its rooms that have no
+    session in the database.
+
+    Raises:
+        ExportError: no chosen session ran in any of the event's rooms: the wrong
+            event file, or the wrong database.
+    """
+    names = {room.id: room.name for room in event.rooms}
+    found = {figures.room for figures in rooms}
+    if not found & set(names):
+        there = ", ".join(sorted(r for r in found if r is not None))
+        ran = f"rooms: {there}" if there else "its sessions have no rooms"
+        raise ExportError(
+            f"{event.source} names none of the rooms of the sessions in {database} ({ran})"
+        )
+    order = {room_id: position for position, room_id in enumerate(names)}
+    named = [
+        dataclasses.replace(figures, name=names.get(figures.room or ""))
+        for figures in sorted(rooms, key=lambda f: order.get(f.room or "", len(order)))
+    ]
+    idle = [f"{room.name} ({room.id})" for room in event.rooms if room.id not in found]
+    return named, idle
 
 
 async def load_sessions(
@@ -141,6 +188,8 @@ def render(
     database_name: str,
     *,
     rooms: Sequence[RoomFigures] = (),
+    event_title: str | None = None,
+    idle_rooms: Sequence[str] = (),
     crosstabs: Sequence[Pair] = (),
     min_segment: int = MIN_SEGMENT,
 ) -> str:
@@ -164,7 +213,7 @@ def render(
     if not sessions:
         parts.append("<p>No sessions in this database yet.</p>")
     if rooms:
-        parts.append(_overview(rooms))
+        parts.append(_overview(rooms, event_title, idle_rooms))
     for group in groups.values():
         parts.append(_deck_section(group, crosstabs, min_segment))
     parts.append("</body></html>")
@@ -404,7 +453,7 @@ def crosstab_svg(table: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def _overview(rooms: Sequence[RoomFigures]) -> str:
+def _overview(rooms: Sequence[RoomFigures], title: str | None, idle: Sequence[str]) -> str:
     """The event at a glance: a table of each room's sessions with their figures, room
     totals and the event's, every session linking to its results further down."""
     sessions = sum(len(room.sessions) for room in rooms)
@@ -414,7 +463,9 @@ def _overview(rooms: Sequence[RoomFigures]) -> str:
     ends = [room.ended_at for room in rooms]
     ended = None if None in ends else max(end for end in ends if end is not None)
     parts = [
-        "<section class=overview aria-labelledby=overview><h2 id=overview>Event overview</h2>",
+        "<section class=overview aria-labelledby=overview><h2 id=overview>"
+        + (f"{esc(title)}: event overview" if title else "Event overview")
+        + "</h2>",
         _stats(
             ("Rooms", named),
             ("Sessions", sessions),
@@ -434,6 +485,8 @@ def _overview(rooms: Sequence[RoomFigures]) -> str:
     ]
     for room in rooms:
         name = f"Room {room.room}" if room.room is not None else "Sessions without a room"
+        if room.name is not None:
+            name = f"{room.name} ({room.room})"
         parts.append(
             f"<tbody><tr class=room><th scope=rowgroup colspan={len(OVERVIEW_COLUMNS)}>"
             f"{esc(name)}</th></tr>"
@@ -475,8 +528,11 @@ def _overview(rooms: Sequence[RoomFigures]) -> str:
             busiest,
             answers,
         )
-        + "</tfoot></table></section>"
+        + "</tfoot></table>"
     )
+    if idle:
+        parts.append(f"<p class=meta>No session recorded in: {esc(', '.join(idle))}.</p>")
+    parts.append("</section>")
     return "\n".join(parts)
 
 
