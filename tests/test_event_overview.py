@@ -12,13 +12,19 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from clients import chair
 from laptops import a_deck, laptop, run_session
 from livepoll import cli
+from livepoll import event as event_module
 from livepoll.engine import Event, EventKind, Status, StoredQuestionState
 from livepoll.export import CSV_CROSSTAB_REFUSAL, export
 from livepoll.merge import merge
 from livepoll.report import build_report
+from livepoll.server.app import LivepollServer, ServerConfig
+from livepoll.server.conference import running_conference
+from livepoll.simulate import Behaviour, Simulation, SimulationConfig
 from livepoll.store import Store
+from test_simulate import SETTLE, settled
 
 RISKY_TITLE = "<i>R&D</i> night"
 
@@ -357,3 +363,82 @@ def test_an_event_file_of_other_rooms_is_refused(
     (tmp_path / "deck.toml").unlink()
     assert cli.main(arguments) == 1
     assert "deck.toml" in capsys.readouterr().err, "a broken event file is reported as check does"
+
+
+OPENING = """title = "Opening"
+
+[[questions]]
+id = "first"
+type = "single"
+prompt = "Which room are you in?"
+options = ["This one", "Another"]
+"""
+CLOSING = OPENING.replace("Opening", "Closing").replace('"first"', '"last"')
+SERVED = """title = "Served <live>"
+
+[[rooms]]
+id = "main-hall"
+name = "Main hall"
+sessions = ["opening.toml", "closing.toml"]
+
+[[rooms]]
+id = "room-2"
+name = "Breakout 2"
+sessions = ["opening.toml"]
+"""
+
+
+async def vote_in(room: LivepollServer, phones: Simulation, question: str, count: int) -> None:
+    """The room's chair opens its question, every phone answers, the chair closes it."""
+    await chair(room, "open")
+    assert await phones.wait_until(settled(question, count), within=SETTLE), phones.stats.counts
+    await chair(room, "close")
+
+
+async def test_an_event_served_for_real_reports_what_its_phones_saw(
+    server_config: ServerConfig, tmp_path: Path
+) -> None:
+    """An event server's own database: main hall runs its programme's two decks, room 2
+    one, simulated phones vote in each; the overview counts each session's voters and
+    answers as the phones saw them acked, and the phones connected while voting."""
+    (tmp_path / "opening.toml").write_text(OPENING)
+    (tmp_path / "closing.toml").write_text(CLOSING)
+    (tmp_path / "event.toml").write_text(SERVED)
+    event = event_module.from_file(tmp_path / "event.toml")
+    think = Behaviour(think=0.05)
+    async with running_conference(event, server_config) as front:
+        hall, breakout = front.rooms["main-hall"], front.rooms["room-2"]
+        in_hall = Simulation(SimulationConfig(hall.base_url, voters=6, behaviour=think, seed=1))
+        in_breakout = Simulation(
+            SimulationConfig(breakout.base_url, voters=4, behaviour=think, seed=2)
+        )
+        async with in_hall, in_breakout:
+            for phones, count in ((in_hall, 6), (in_breakout, 4)):
+                assert await phones.wait_until(
+                    lambda s, n=count: s.counts.connected == n, within=SETTLE
+                )
+            await vote_in(hall, in_hall, "first", 6)
+            await vote_in(breakout, in_breakout, "first", 4)
+            first = hall.session_id
+            await chair(hall, "next_session")
+            # Each phone is told to reconnect (1012) and joins the next session.
+            assert await in_hall.wait_until(
+                lambda s: hall.session_id != first and s.counts.connects >= 12, within=SETTLE
+            ), in_hall.stats.counts
+            await vote_in(hall, in_hall, "last", 6)
+        await front.store.flush()
+    document = await build_report(server_config.database, None, event=event)
+    rows = [texts(row) for row in overview_of(document).rows[1:]]
+    assert [row[0] for row in rows if len(row) == 1] == [
+        "Main hall (main-hall)",
+        "Breakout 2 (room-2)",
+    ]
+    sessions = [row for row in rows if row[0].startswith("Session")]
+    assert [(row[1], row[4], row[5], row[6], row[7]) for row in sessions] == [
+        ("Opening", "1 of 1", "6", "6", "6"),
+        ("Closing", "1 of 1", "6", "6", "6"),
+        ("Opening", "1 of 1", "4", "4", "4"),
+    ]
+    assert rows[-1][:2] == ["Event total", "2 rooms, 3 sessions"]
+    assert rows[-1][-1] == "16"
+    assert "Served &lt;live&gt;: event overview" in document
