@@ -43,6 +43,7 @@ import os
 import secrets
 import select
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -263,7 +264,7 @@ class Server:
     def stop(self) -> None:
         """SIGINT (a clean stop), then SIGKILL after 20 s."""
         if self.process.poll() is None:
-            self.process.send_signal(2)
+            self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
@@ -479,7 +480,8 @@ async def measure(server: Server, phones: int, sustain: float, drivers: int) -> 
     finally:
         for driver in running:
             if driver.process.returncode is None:
-                driver.process.kill()
+                with contextlib.suppress(ProcessLookupError):  # it stopped as told
+                    driver.process.kill()
                 await driver.process.wait()
         for chair in chairs.values():
             await chair.close()
