@@ -17,7 +17,7 @@ from laptops import a_deck, laptop, run_session
 from livepoll import cli
 from livepoll import event as event_module
 from livepoll.engine import Event, EventKind, Status, StoredQuestionState
-from livepoll.export import CSV_CROSSTAB_REFUSAL, export
+from livepoll.export import CSV_CROSSTAB_REFUSAL, EVENT_REFUSAL, export
 from livepoll.merge import merge
 from livepoll.report import build_report
 from livepoll.server.app import LivepollServer, ServerConfig
@@ -442,3 +442,30 @@ async def test_an_event_served_for_real_reports_what_its_phones_saw(
     assert rows[-1][:2] == ["Event total", "2 rooms, 3 sessions"]
     assert rows[-1][-1] == "16"
     assert "Served &lt;live&gt;: event overview" in document
+
+
+def test_the_json_overview_names_the_rooms_from_the_event_file(
+    event_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``export --format json --event`` gives the overview the event's title, each
+    room's name, the file's order and its rooms without a session; the CSV and the
+    workbook, which have no overview, refuse --event in one line."""
+    event = event_file(
+        tmp_path, [("room-2", "Breakout 2"), ("main-hall", "Main hall"), ("room-3", "Annex")]
+    )
+    output = tmp_path / "event.json"
+    arguments = ["export", "--db", str(event_db), "--event", str(event), "-o", str(output)]
+    assert cli.main([*arguments, "--format", "json"]) == 0
+    overview = json.loads(output.read_text())["overview"]
+    assert overview["event"] == "Spring <2026> & co"
+    assert [(room["room"], room["name"]) for room in overview["rooms"]] == [
+        ("room-2", "Breakout 2"),
+        ("main-hall", "Main hall"),
+    ]
+    assert overview["rooms_without_sessions"] == [{"room": "room-3", "name": "Annex"}]
+    assert cli.main([*arguments, "--format", "json", "--room", "room-2"]) == 0
+    assert json.loads(output.read_text())["overview"]["rooms_without_sessions"] == []
+    capsys.readouterr()
+    for refused in ("csv", "xlsx"):
+        assert cli.main([*arguments, "--format", refused]) == 1
+        assert capsys.readouterr().err == f"livepoll: {EVENT_REFUSAL}\n"

@@ -101,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
         "--session", type=int, action="append", metavar="ID", help="only these sessions"
     )
     _room_argument(export)
+    _event_argument(export)
     export.add_argument("--output", "-o", type=Path, metavar="PATH", help="default: stdout")
     _crosstab_arguments(export)
     export.set_defaults(handler=_export)
@@ -153,12 +154,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="default: report.html",
     )
-    report.add_argument(
-        "--event",
-        type=Path,
-        metavar="EVENT",
-        help="the event file: the overview names its rooms, in its order, under its title",
-    )
+    _event_argument(report)
     _crosstab_arguments(report)
     report.set_defaults(handler=_report)
 
@@ -249,6 +245,15 @@ def _parser() -> argparse.ArgumentParser:
 def _room_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--room", metavar="ID", help="only the sessions of this room of an event (its id)"
+    )
+
+
+def _event_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--event",
+        type=Path,
+        metavar="EVENT",
+        help="the event file: the overview names its rooms, in its order, under its title",
     )
 
 
@@ -890,11 +895,19 @@ def _export(args: argparse.Namespace) -> int:
     (sessions, questions, option counts and responses) or an Excel workbook (xlsx:
     summary, a sheet and chart per question, cross-tabs, responses). Voters appear
     only as salted pseudonyms."""
-    from livepoll.export import ExportError, export
+    from livepoll.export import EVENT_REFUSAL, ExportError, export
 
     if not args.db.exists():
         print(f"livepoll: no database at {args.db}", file=sys.stderr)
         return 1
+    event = None
+    if args.event is not None:
+        if args.format != "json":
+            print(f"livepoll: {EVENT_REFUSAL}", file=sys.stderr)
+            return 1
+        event = _load_event(args.event)
+        if event is None:
+            return 1
     if args.format == "xlsx":
         return _export_xlsx(args)
     from livepoll.crosstabs import CrosstabError
@@ -908,6 +921,7 @@ def _export(args: argparse.Namespace) -> int:
                 room=args.room,
                 crosstabs=args.crosstab,
                 min_segment=args.min_segment,
+                event=event,
             )
         )
     except (ExportError, CrosstabError) as error:

@@ -34,6 +34,7 @@ from livepoll import __version__
 from livepoll.crosstabs import Pair, check_pairs, tables
 from livepoll.deck import Question
 from livepoll.engine import MIN_SEGMENT, Answer, Session, answer_to_json
+from livepoll.event import Event, Room
 from livepoll.spreadsheet import neutralise
 from livepoll.store import ResponseRow, SessionSummary, StorageError, Store, iso_utc
 from livepoll.words import Guard
@@ -60,6 +61,10 @@ CSV_CROSSTAB_REFUSAL = (
 table onto the file: an organiser who asks for a cross-tab wants the split table,
 with its bases and small segments held back, which the workbook, the JSON and the
 report all give; a CSV with two tables in it breaks every tool that reads CSV."""
+EVENT_REFUSAL = (
+    "--event names the rooms of the event overview, which the report and the JSON "
+    "export have and the CSV and the workbook do not: use --format json, or livepoll report"
+)
 MULTI_SEPARATOR = "; "
 RANK_SEPARATOR = " > "
 
@@ -141,12 +146,51 @@ async def event_overview(store: Store, sessions: list[SessionSummary]) -> list[R
     return [RoomFigures(room, tuple(lines)) for room, lines in rooms.items()]
 
 
-def overview_json(rooms: list[RoomFigures]) -> dict[str, Any]:
-    """The event overview as the JSON export carries it (see :func:`event_overview`)."""
+def in_event_order(
+    rooms: list[RoomFigures], event: Event, database: Path
+) -> tuple[list[RoomFigures], list[Room]]:
+    """The overview's rooms named and in the order of ``event`` (rooms it does not
+    list, from a merged laptop, follow by id), and its rooms that have no session
+    among them.
+
+    Raises:
+        ExportError: no chosen session ran in any of the event's rooms: the wrong
+            event file, or the wrong database.
+    """
+    names = {room.id: room.name for room in event.rooms}
+    found = {figures.room for figures in rooms}
+    if not found & set(names):
+        there = ", ".join(sorted(r for r in found if r is not None))
+        ran = f"rooms: {there}" if there else "its sessions have no rooms"
+        raise ExportError(
+            f"{event.source} names none of the rooms of the sessions in {database} ({ran})"
+        )
+    order = {room_id: position for position, room_id in enumerate(names)}
+    named = [
+        dataclasses.replace(figures, name=names.get(figures.room or ""))
+        for figures in sorted(rooms, key=lambda f: order.get(f.room or "", len(order)))
+    ]
+    return named, [room for room in event.rooms if room.id not in found]
+
+
+def overview_json(
+    rooms: list[RoomFigures], event: Event | None = None, without: Sequence[Room] = ()
+) -> dict[str, Any]:
+    """The event overview as the JSON export carries it (see :func:`event_overview`);
+    with the ``event`` file its title, each room's name, and the event's rooms
+    ``without`` a session among those exported."""
+    named: dict[str, Any] = {}
+    if event is not None:
+        named = {
+            "event": event.title,
+            "rooms_without_sessions": [{"room": room.id, "name": room.name} for room in without],
+        }
     return {
+        **named,
         "rooms": [
             {
                 "room": room.room,
+                **({"name": room.name} if room.name is not None else {}),
                 "started_at": room.started_at,
                 "ended_at": room.ended_at,
                 "questions_asked": room.asked,
@@ -252,6 +296,7 @@ async def export(
     room: str | None = None,
     crosstabs: Sequence[Pair] = (),
     min_segment: int = MIN_SEGMENT,
+    event: Event | None = None,
 ) -> str:
     """Render the chosen sessions (all by default) of ``database`` in ``format_name``.
 
@@ -260,19 +305,26 @@ async def export(
         crosstabs: (question, by) pairs the JSON carries besides the declared ones;
             the CSV refuses them (see :data:`CSV_CROSSTAB_REFUSAL`).
         min_segment: cross-tab segments with fewer respondents show no figures.
+        event: the event file the sessions ran under: the JSON's overview then names
+            the rooms, in the file's order (see :func:`in_event_order`).
 
     Raises:
-        ExportError: an unknown session id, an unusable database, or cross-tabs
-            asked of the CSV.
+        ExportError: an unknown session id, an unusable database, cross-tabs or an
+            event asked of the CSV, or an event none of whose rooms the sessions ran in.
         CrosstabError: a ``crosstabs`` pair that no chosen session's deck can make.
     """
     if format_name == "csv" and crosstabs:
         raise ExportError(CSV_CROSSTAB_REFUSAL)
+    if format_name == "csv" and event is not None:
+        raise ExportError(EVENT_REFUSAL)
     async with chosen_sessions(database, session_ids, room) as (store, sessions):
         if format_name == "csv":
             return await _csv(store, sessions)
         check_pairs((session.deck for session in sessions), crosstabs)
-        return await _json(store, sessions, crosstabs, min_segment)
+        # A chosen part of the event says nothing of its other rooms.
+        whole = room is None and not session_ids
+        named = _Naming(event, database, whole) if event is not None else None
+        return await _json(store, sessions, crosstabs, min_segment, named)
 
 
 def to_the_minute(stamp: str) -> str:
@@ -436,8 +488,22 @@ def _question_summary(engine: Session, position: int, question: Question) -> dic
     return summary
 
 
+@dataclass(frozen=True, slots=True)
+class _Naming:
+    """The event file an export names its rooms from."""
+
+    event: Event
+    database: Path
+    whole: bool
+    """Whether every session is exported, so that rooms without one can be named."""
+
+
 async def _json(
-    store: Store, sessions: list[SessionSummary], crosstabs: Sequence[Pair], min_segment: int
+    store: Store,
+    sessions: list[SessionSummary],
+    crosstabs: Sequence[Pair],
+    min_segment: int,
+    naming: _Naming | None = None,
 ) -> str:
     exported = []
     for session in sessions:
@@ -505,7 +571,11 @@ async def _json(
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
     }
     rooms = await event_overview(store, sessions)
-    if rooms:
+    if naming is not None:
+        rooms, without = in_event_order(rooms, naming.event, naming.database)
+        whole = without if naming.whole else []
+        document["overview"] = overview_json(rooms, naming.event, whole)
+    elif rooms:
         document["overview"] = overview_json(rooms)
     document["sessions"] = exported
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"

@@ -10,7 +10,6 @@ letters must not widen the page.
 
 from __future__ import annotations
 
-import dataclasses
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +22,13 @@ from livepoll.crosstabs import Pair, check_pairs, tables
 from livepoll.deck import Question
 from livepoll.engine import MIN_SEGMENT, Session
 from livepoll.event import Event
-from livepoll.export import ExportError, RoomFigures, chosen_sessions, event_overview, replay
+from livepoll.export import (
+    RoomFigures,
+    chosen_sessions,
+    event_overview,
+    in_event_order,
+    replay,
+)
 from livepoll.store import EventRow, ResponseRow, SessionSummary, epoch
 
 WIDTH = 640
@@ -112,10 +117,11 @@ async def build_report(
     title: str | None = None
     idle: list[str] = []
     if event is not None:
-        rooms, idle = in_event_order(rooms, event, database)
+        rooms, without = in_event_order(rooms, event, database)
         title = event.title
-        if room is not None or session_ids:
-            idle = []  # a chosen part of the event says nothing of the other rooms
+        # A chosen part of the event says nothing of the other rooms.
+        if room is None and not session_ids:
+            idle = [f"{other.name} ({other.id})" for other in without]
     return render(
         sessions,
         database.name,
@@ -125,34 +131,6 @@ async def build_report(
         crosstabs=crosstabs,
         min_segment=min_segment,
     )
-
-
-def in_event_order(
-    rooms: list[RoomFigures], event: Event, database: Path
-) -> tuple[list[RoomFigures], list[str]]:
-    """The overview's rooms named and in the order of ``event`` (rooms it does not
-    list, from a merged laptop, follow by id), and the names of its rooms that have no
-    session in the database.
-
-    Raises:
-        ExportError: no chosen session ran in any of the event's rooms: the wrong
-            event file, or the wrong database.
-    """
-    names = {room.id: room.name for room in event.rooms}
-    found = {figures.room for figures in rooms}
-    if not found & set(names):
-        there = ", ".join(sorted(r for r in found if r is not None))
-        ran = f"rooms: {there}" if there else "its sessions have no rooms"
-        raise ExportError(
-            f"{event.source} names none of the rooms of the sessions in {database} ({ran})"
-        )
-    order = {room_id: position for position, room_id in enumerate(names)}
-    named = [
-        dataclasses.replace(figures, name=names.get(figures.room or ""))
-        for figures in sorted(rooms, key=lambda f: order.get(f.room or "", len(order)))
-    ]
-    idle = [f"{room.name} ({room.id})" for room in event.rooms if room.id not in found]
-    return named, idle
 
 
 async def load_sessions(
