@@ -82,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
         "(default: standard error, uncapped)",
     )
     serve.add_argument("--ready-json", action="store_true", help=argparse.SUPPRESS)
+    _deployment_arguments(serve)
     serve.set_defaults(handler=_serve)
 
     present = commands.add_parser(
@@ -251,6 +252,70 @@ def _token_arguments(parser: argparse.ArgumentParser, default: str) -> None:
         metavar="FILE",
         help="read the presenter token from FILE",
     )
+
+
+def _trusted_proxy(text: str) -> str:
+    """An argparse type: an IP address or a CIDR network (kept as text, parsed again
+    by ``TrustedProxies.parse``, which gives the same message)."""
+    from livepoll.server.proxy import parse_network
+
+    try:
+        parse_network(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def _deployment_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options for a server on a venue machine or a VM: its own TLS, or a proxy's."""
+    parser.add_argument(
+        "--tls-cert",
+        type=Path,
+        metavar="FILE",
+        help="serve HTTPS and WSS with this PEM certificate chain (with --tls-key)",
+    )
+    parser.add_argument(
+        "--tls-key", type=Path, metavar="FILE", help="the certificate's PEM private key"
+    )
+    parser.add_argument(
+        "--trusted-proxy",
+        action="append",
+        type=_trusted_proxy,
+        default=[],
+        metavar="ADDR",
+        help="a reverse proxy (an IP address or a network such as 10.0.0.0/8) whose "
+        "X-Forwarded-For header names the phone's address; repeatable. From any other "
+        "peer the header is ignored",
+    )
+
+
+def _deployment(args: argparse.Namespace, config: Any) -> Any:
+    """``config`` with the TLS context and trusted proxies the options ask for, or None
+    after one line on standard error saying what is wrong with them."""
+    import dataclasses
+
+    from livepoll.server.proxy import TrustedProxies
+    from livepoll.server.tls import TlsError, server_context
+
+    if (args.tls_cert is None) != (args.tls_key is None):
+        given, missing = ("--tls-cert", "--tls-key")
+        if args.tls_cert is None:
+            given, missing = missing, given
+        print(
+            f"livepoll: {given} needs {missing} too: the certificate chain and its private "
+            "key go together",
+            file=sys.stderr,
+        )
+        return None
+    tls = None
+    if args.tls_cert is not None:
+        try:
+            tls = server_context(args.tls_cert, args.tls_key)
+        except TlsError as error:
+            print(f"livepoll: {error}", file=sys.stderr)
+            return None
+    proxies = TrustedProxies.parse(args.trusted_proxy)
+    return dataclasses.replace(config, tls=tls, trusted_proxies=proxies)
 
 
 def _server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -514,6 +579,9 @@ def _serve(args: argparse.Namespace) -> int:
     config = _server_config(args, token)
     if config is None:
         return 1
+    config = _deployment(args, config)
+    if config is None:
+        return 2
     setup_server_logging(args.log_file)
     attach = {
         "new": f"{TOKEN_ENV}={token} {_self_command()} present {{url}}",
@@ -569,13 +637,19 @@ def _print_banner(server: Any, attach: str) -> None:
     lines = [
         f'livepoll {__version__}: "{deck.title}", {len(deck.questions)} questions',
         f"  join URL (for phones): {server.join_url}",
-        f"  presenter:  {attach.format(url=server.base_url)}",
+        f"  presenter:  {attach.format(url=_presenter_url(server))}",
         f"  screen (AV desk, read-only): {server.screen_url}",
         f"  database:   {server.store.path} (session {server.session_id}, {state})",
         *(f"  note: {notice}" for notice in server.notices),
         "  Ctrl-C stops the server.",
     ]
     print("\n".join(lines), flush=True)
+
+
+def _presenter_url(server: Any) -> str:
+    """The URL the banner tells a console to attach to: the loopback one, unless the
+    server speaks TLS, whose certificate names the public host and not 127.0.0.1."""
+    return str(server.join_url if server.config.tls else server.base_url)
 
 
 def _self_command() -> str:

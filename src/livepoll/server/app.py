@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import secrets
+import ssl
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -52,6 +53,7 @@ from livepoll.server.capacity import Capacity
 from livepoll.server.guard import PRESENTER_LIMITS, FailureGuard
 from livepoll.server.limits import TokenBucket
 from livepoll.server.network import join_url, url_host
+from livepoll.server.proxy import FORWARDED_FOR, NO_PROXIES, TrustedProxies
 from livepoll.server.screen import SCREEN_SOCKET, ScreenChannel
 from livepoll.server.web import (
     PAGE_METHODS,
@@ -152,6 +154,11 @@ class ServerConfig:
     """Items one Q&A question takes from phones (see :data:`livepoll.engine.MAX_QA_ITEMS`)."""
     max_text_answers: int = MAX_TEXT_ANSWERS
     """Answers one text question takes (see :data:`livepoll.engine.MAX_TEXT_ANSWERS`)."""
+    tls: ssl.SSLContext | None = None
+    """Serve HTTPS and WSS with this context (``--tls-cert``/``--tls-key``, see
+    ``livepoll.server.tls``); None serves plain HTTP, for a laptop or behind a proxy."""
+    trusted_proxies: TrustedProxies = NO_PROXIES
+    """Peers whose X-Forwarded-For names the phone's address (see ``server.proxy``)."""
 
 
 class PortInUse(Exception):
@@ -226,7 +233,8 @@ class LivepollServer:
     @property
     def base_url(self) -> str:
         """The loopback URL of this server, for clients on the same machine."""
-        return f"http://{loopback_url_host(self.config.host)}:{self.port}/"
+        scheme = "https" if self.config.tls else "http"
+        return f"{scheme}://{loopback_url_host(self.config.host)}:{self.port}/"
 
     @property
     def screen_url(self) -> str:
@@ -236,12 +244,14 @@ class LivepollServer:
     @property
     def audience_url(self) -> str:
         """Loopback WebSocket URL of the audience channel."""
-        return f"ws://{loopback_url_host(self.config.host)}:{self.port}{AUDIENCE_PATH}"
+        scheme = "wss" if self.config.tls else "ws"
+        return f"{scheme}://{loopback_url_host(self.config.host)}:{self.port}{AUDIENCE_PATH}"
 
     @property
     def presenter_url(self) -> str:
         """Loopback WebSocket URL of the presenter channel."""
-        return f"ws://{loopback_url_host(self.config.host)}:{self.port}{PRESENTER_PATH}"
+        scheme = "wss" if self.config.tls else "ws"
+        return f"{scheme}://{loopback_url_host(self.config.host)}:{self.port}{PRESENTER_PATH}"
 
     # HTTP
 
@@ -772,8 +782,12 @@ class _Connection(ServerConnection):
     """A connection whose library-built error responses also say ``nosniff``.
 
     websockets answers some malformed requests (a request line or headers too long)
-    itself, before ``process_request`` or ``process_response`` see anything.
+    itself, before ``process_request`` or ``process_response`` see anything. It also
+    carries the server's trusted proxies, to find the phone's address behind them.
     """
+
+    trusted_proxies: TrustedProxies = NO_PROXIES
+    """Set per server by :func:`_connection_class`."""
 
     def __init__(self, protocol: ServerProtocol, *args: Any, **kwargs: Any) -> None:
         reject = protocol.reject
@@ -785,10 +799,21 @@ class _Connection(ServerConnection):
         super().__init__(protocol, *args, **kwargs)
 
 
+def _connection_class(trusted_proxies: TrustedProxies) -> type[_Connection]:
+    """The connection class for one server: websockets takes a class, not an instance
+    or a factory with arguments, so the server's trusted proxies ride on a subclass."""
+    return type("_Connection", (_Connection,), {"trusted_proxies": trusted_proxies})
+
+
 def _address(connection: ServerConnection) -> str:
-    """The remote IP of a connection, for the per-address cap only."""
+    """The phone's IP address, for the per-address cap, the guards and log lines: the
+    TCP peer's, or the one a trusted proxy forwarded (``livepoll.server.proxy``)."""
     remote = connection.remote_address
-    return str(remote[0]) if remote else "?"
+    peer = str(remote[0]) if remote else "?"
+    if not isinstance(connection, _Connection) or connection.request is None:
+        return peer
+    forwarded = connection.request.headers.get_all(FORWARDED_FOR)
+    return connection.trusted_proxies.client_address(peer, forwarded)
 
 
 def stored_state(state: QuestionState) -> StoredQuestionState:
@@ -809,7 +834,8 @@ async def _listen(server: LivepollServer, config: ServerConfig) -> Server:
                 port,
                 process_request=server.process_request,
                 process_response=server.process_response,
-                create_connection=_Connection,
+                create_connection=_connection_class(config.trusted_proxies),
+                ssl=config.tls,
                 compression=None,
                 max_size=MAX_WEBSOCKET_MESSAGE,
                 max_queue=8,
@@ -869,7 +895,9 @@ async def running_server(config: ServerConfig) -> AsyncIterator[LivepollServer]:
         websocket_server = await _listen(server, config)
         sockets = websocket_server.sockets
         server.port = int(sockets[0].getsockname()[1]) if sockets else config.port
-        server.join_url, warning = join_url(config.host, server.port, config.public_url)
+        server.join_url, warning = join_url(
+            config.host, server.port, config.public_url, tls=config.tls is not None
+        )
         if server.port != config.port and config.port != 0:
             server.notices.append(f"port {config.port} was taken; using {server.port}")
         if warning:
