@@ -11,6 +11,7 @@ import pytest
 from livepoll import deck as deck_module
 from livepoll.deck import Deck
 from livepoll.server.app import LivepollServer, ServerConfig, running_server
+from tls_certs import TestCA, make_ca
 
 SAMPLE_DECK = """
 title = "Test deck"
@@ -57,3 +58,9 @@ async def livepoll_server(server_config: ServerConfig) -> AsyncIterator[Livepoll
     """A real livepoll server, started for the test and stopped after it."""
     async with running_server(server_config) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
+    """A test CA and a server certificate it signed for localhost and 127.0.0.1."""
+    return make_ca(tmp_path_factory.mktemp("ca"))
