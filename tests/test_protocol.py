@@ -309,9 +309,9 @@ def test_unknown_action_lists_the_valid_ones() -> None:
     """The error for a bad action names every action the channel takes."""
     error = command_error(frame(type="command", action="dance"))
     assert error.message == (
-        "unknown action 'dance' (expected: close, extend, goto, moderate, next, open, "
-        "page, previous, rotate_code, rotate_code_readmit, segment, toggle_results, "
-        "toggle_voting)"
+        "unknown action 'dance' (expected: close, extend, goto, moderate, next, "
+        "next_session, open, page, previous, rotate_code, rotate_code_readmit, segment, "
+        "toggle_results, toggle_voting)"
     )
 
 

@@ -198,6 +198,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     merge.set_defaults(handler=_merge)
 
+    tokens = commands.add_parser(
+        "tokens", help="print an event's organiser and room tokens", description=_doc(_tokens)
+    )
+    tokens.add_argument("event", metavar="EVENT", type=Path, help="the event file (TOML)")
+    tokens.add_argument(
+        "--db",
+        type=Path,
+        default=Path(DEFAULT_DATABASE),
+        metavar="FILE",
+        help="the event's database (created if missing, so tokens can be printed the day before)",
+    )
+    tokens.add_argument(
+        "--url", metavar="URL", help="the event's public address, to print each room's URLs"
+    )
+    tokens.set_defaults(handler=_tokens)
+
     tickets = commands.add_parser(
         "tickets", help="make single-use tickets for --join tickets", description=_doc(_tickets)
     )
@@ -322,7 +338,12 @@ def _server_arguments(parser: argparse.ArgumentParser) -> None:
     from livepoll.engine import MAX_QA_ITEMS, MAX_TEXT_ANSWERS
     from livepoll.server.app import DEFAULT_PORT
 
-    parser.add_argument("deck", metavar="DECK", type=Path, help="the poll deck (TOML)")
+    parser.add_argument(
+        "deck",
+        metavar="DECK",
+        type=Path,
+        help="the poll deck (TOML); for 'serve', an event file serves every room of it",
+    )
     parser.add_argument(
         "--host", default=None, help="address to listen on (default: all interfaces)"
     )
@@ -348,9 +369,10 @@ def _server_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--join",
         choices=("open", "code", "tickets"),
-        default="open",
+        default=None,
         help="who may vote: any phone (open, the default), phones with the room code "
-        "shown on the projector (code), or phones with a ticket (tickets)",
+        "shown on the projector (code), or phones with a ticket (tickets); an event "
+        "file sets it per room",
     )
     parser.add_argument(
         "--rate-limit",
@@ -532,12 +554,14 @@ def _check_event(path: Path) -> bool:
     return True
 
 
-def _server_config(args: argparse.Namespace, token: str) -> Any:
+def _server_config(args: argparse.Namespace, token: str, deck: Any = None) -> Any:
+    """The server's configuration from the command line; ``deck`` is given for an event
+    (whose rooms bring their own decks), else read from ``args.deck``."""
     from livepoll.server.app import DEFAULT_PORT, ServerConfig
     from livepoll.server.screen import ScreenTokenError, screen_token_from_environment
     from livepoll.store import SessionMode
 
-    deck = _load_deck(args.deck)
+    deck = deck or _load_deck(args.deck)
     if deck is None:
         return None
     try:
@@ -556,7 +580,7 @@ def _server_config(args: argparse.Namespace, token: str) -> Any:
         presenter_token=token,
         screen_token=screen_token,
         session_mode=mode,
-        join_mode=args.join,
+        join_mode=args.join or "open",
         max_per_address=args.max_per_address,
         max_qa_items=args.max_qa_items,
         max_text_answers=args.max_text_answers,
@@ -575,6 +599,15 @@ def _serve(args: argparse.Namespace) -> int:
     except TokenError as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 2
+    if _is_event_file(args.deck):
+        if given is not None:
+            print(
+                "livepoll: an event server makes its own tokens (see 'livepoll tokens'); "
+                "drop --token, --token-file and $" + TOKEN_ENV,
+                file=sys.stderr,
+            )
+            return 2
+        return _serve_event(args)
     token, source = given if given is not None else (secrets.token_urlsafe(24), "new")
     config = _server_config(args, token)
     if config is None:
@@ -631,6 +664,165 @@ async def _serve_until_stopped(config: Any, *, ready_json: bool, attach: str) ->
     return 0
 
 
+def _load_event(path: Path) -> Any:
+    """The event in ``path``, or None after printing one line per problem."""
+    from livepoll.event import EventError
+    from livepoll.event import from_file as event_from_file
+
+    try:
+        return event_from_file(path)
+    except EventError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return None
+
+
+def _serve_event(args: argparse.Namespace) -> int:
+    """``serve EVENT.toml``: every room of the event in this one server."""
+    from livepoll.logfile import setup_server_logging
+
+    for flag, given in (
+        ("--join", args.join),
+        ("--new-session", args.new_session),
+        ("--resume", args.resume),
+    ):
+        if given:
+            print(
+                f"livepoll: {flag} does not apply to an event: the event file sets each "
+                "room's join mode, and each room resumes its programme where it was",
+                file=sys.stderr,
+            )
+            return 2
+    event = _load_event(args.deck)
+    if event is None:
+        return 1
+    args.join = "open"  # each room's own mode replaces it
+    config = _server_config(args, secrets.token_urlsafe(24), event.rooms[0].decks[0])
+    if config is None:
+        return 1
+    config = _deployment(args, config)
+    if config is None:
+        return 2
+    setup_server_logging(args.log_file)
+    try:
+        return asyncio.run(_serve_event_until_stopped(event, config, ready_json=args.ready_json))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _serve_event_until_stopped(event: Any, config: Any, *, ready_json: bool) -> int:
+    from livepoll.server.app import PortInUse
+    from livepoll.server.conference import running_conference
+    from livepoll.server.tuning import tune_process
+    from livepoll.store import StorageError
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    try:
+        async with running_conference(event, config) as front:
+            tune_process()
+            if ready_json:
+                ready = {
+                    "port": front.port,
+                    "base_url": front.base_url,
+                    "join_url": front.join_url,
+                    "database": str(front.store.path),
+                    "organiser_token": front.organiser_token,
+                    "rooms": {
+                        room_id: {
+                            "join_url": room.join_url,
+                            "base_url": room.base_url,
+                            "token": room.token,
+                            "screen_url": room.screen_url,
+                            "session": room.session_id,
+                        }
+                        for room_id, room in front.rooms.items()
+                    },
+                }
+                print(json.dumps(ready), flush=True)
+            else:
+                _print_event_banner(front)
+            await stop.wait()
+    except (PortInUse, StorageError) as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_event_banner(front: Any) -> None:
+    rooms = len(front.rooms)
+    me = _self_command()
+    lines = [
+        f'livepoll {__version__}: "{front.event.title}", {rooms} room{"s" if rooms != 1 else ""}',
+        f"  rooms page (for phones): {front.join_url}",
+        f"  control room (organiser): {me} control {front.join_url} --token "
+        f"{front.organiser_token}",
+    ]
+    for room_id, room in front.rooms.items():
+        programme = room.programme()
+        state = "resumed" if room.resumed else "new"
+        lines += [
+            f"  {room_id} ({room.config.room_name}): session {programme.position} of "
+            f'{programme.length}, "{room.session.deck.title}" (session {room.session_id}, '
+            f"{state})",
+            f"    join:    {room.join_url}",
+            f"    console: {me} present {room.join_url} --token {room.token}",
+            f"    screen:  {room.screen_url}",
+        ]
+    notices = {notice for room in front.rooms.values() for notice in room.notices}
+    lines += [
+        f"  database: {front.store.path}",
+        *(f"  note: {notice}" for notice in sorted(notices)),
+        f"  '{me} tokens EVENT --db FILE' prints the tokens again. Ctrl-C stops the server.",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def _tokens(args: argparse.Namespace) -> int:
+    """Print an event's tokens: the organiser's (the control room, any room's console)
+    and each room's presenter and screen tokens. They are derived from the database's
+    secret, so the same database always gives the same tokens: print them the day
+    before, or again after a restart. Keep the output as secret as the database."""
+    from livepoll.server.conference import event_tokens
+    from livepoll.store import StorageError, Store
+
+    event = _load_event(args.event)
+    if event is None:
+        return 1
+
+    async def secret() -> bytes:
+        store = await Store.open(args.db)
+        try:
+            return await store.secret()
+        finally:
+            await store.close()
+
+    try:
+        tokens = event_tokens(asyncio.run(secret()), event)
+    except StorageError as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return 1
+    base = (args.url or "").rstrip("/")
+    print(f'"{event.title}" ({args.db})')
+    print(f"  organiser: {tokens.organiser}")
+    if base:
+        print(f"    {_self_command()} control {base}/ --token {tokens.organiser}")
+    for room in event.rooms:
+        print(f"  {room.id} ({room.name})")
+        print(f"    presenter: {tokens.presenters[room.id]}")
+        print(f"    screen:    {tokens.screens[room.id]}")
+        if base:
+            print(
+                f"    {_self_command()} present {base}/r/{room.id}/ --token "
+                f"{tokens.presenters[room.id]}"
+            )
+            print(f"    {base}/r/{room.id}/screen?token={tokens.screens[room.id]}")
+    return 0
+
+
 def _print_banner(server: Any, attach: str) -> None:
     deck = server.session.deck
     state = "resumed" if server.resumed else "new"
@@ -680,7 +872,7 @@ def _run(args: argparse.Namespace) -> int:
     ):
         if value is not None:
             arguments += [flag, str(value)]
-    arguments += ["--join", args.join, "--max-per-address", str(args.max_per_address)]
+    arguments += ["--join", args.join or "open", "--max-per-address", str(args.max_per_address)]
     arguments += ["--max-qa-items", str(args.max_qa_items)]
     arguments += ["--max-text-answers", str(args.max_text_answers)]
     arguments += ["--min-segment", str(args.min_segment)]

@@ -15,6 +15,9 @@ run`` hands it to its server through the environment.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import math
 import os
 import string
@@ -116,3 +119,17 @@ def chosen_token(option: str | None, file: Path | None) -> tuple[str, str] | Non
     if from_environment:
         return check_token(from_environment.strip()), "environment"
     return None
+
+
+def derived_token(secret: bytes, purpose: str) -> str:
+    """A token for ``purpose`` (a room's presenter, a room's screen, the organiser),
+    derived from the database's secret.
+
+    An event server's tokens are not stored anywhere: the same database always gives
+    the same tokens, so ``livepoll tokens`` can print them again (the day before, or
+    after a restart) and a restarted server keeps every console's token valid. 192 bits
+    of HMAC-SHA256 output, in base64url; whoever can read the database file (0600, the
+    organiser's) can derive them, as they can read every answer in it.
+    """
+    digest = hmac.new(secret, b"livepoll token\0" + purpose.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode()

@@ -117,8 +117,11 @@ PRESENTER_ACTIONS = frozenset(
         "page",
         "segment",
         "rotate_code_readmit",
+        "next_session",
     }
 )
+"""What a chair's console may ask. ``next_session`` ends the room's session and starts
+the next deck of its programme (an event server's room; a one-room server refuses)."""
 
 
 class ProtocolError(Exception):
@@ -535,12 +538,16 @@ def encode_welcome(
     version: str,
     notices: Sequence[str] = (),
     screen_url: str = "",
+    *,
+    read_only: bool = False,
 ) -> str:
     """First frame to a presenter: what it needs to show that never changes.
 
     ``notices`` are things the chair should read once (a port that was taken, a
     session resumed from the database, a join URL phones may not reach);
-    ``screen_url`` is the AV desk's read-only screen view, with its token.
+    ``screen_url`` is the AV desk's read-only screen view, with its token;
+    ``read_only`` marks a console that watches (the organiser's look at a room): the
+    server refuses its commands, and the console says so.
     """
     return _dumps(
         {
@@ -550,6 +557,7 @@ def encode_welcome(
             "version": version,
             "notices": list(notices),
             "screen_url": screen_url,
+            "read_only": read_only,
         }
     )
 
@@ -564,6 +572,44 @@ class JoinInfo:
     room_code: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Programme:
+    """Where an event's room is in its programme: the console shows it, and the key
+    that moves on names the next deck."""
+
+    room: str
+    """The room's name, as the event file gives it."""
+    position: int
+    """The current session's place in the programme, from 1."""
+    length: int
+    next_title: str | None
+    """The next deck's title; None when this is the room's last session."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the presenter state's ``programme``."""
+        return {
+            "room": self.room,
+            "position": self.position,
+            "length": self.length,
+            "next_title": self.next_title,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Programme:
+        """Read the JSON form back (the console's side).
+
+        Raises:
+            KeyError, TypeError, ValueError: the data is not a programme.
+        """
+        next_title = data["next_title"]
+        return cls(
+            str(data["room"]),
+            int(data["position"]),
+            int(data["length"]),
+            None if next_title is None else str(next_title),
+        )
+
+
 def encode_presenter_state(
     session: Session,
     *,
@@ -572,6 +618,7 @@ def encode_presenter_state(
     storage_problem: str | None = None,
     join: JoinInfo | None = None,
     qa_offset: int = 0,
+    programme: Programme | None = None,
 ) -> str:
     """The full state the TUI renders; sent at most ~10 times a second, when changed.
 
@@ -613,6 +660,7 @@ def encode_presenter_state(
             # At most 26 segments by 26 options, built once per state sent.
             "crosstab": session.segment_view_summary(),
             "can_segment": bool(session.segment_choices()),
+            "programme": None if programme is None else programme.to_dict(),
         }
     )
 
@@ -739,6 +787,8 @@ class PresenterState:
     see :meth:`livepoll.engine.CrossTab.summary`; small segments come without figures."""
     can_segment: bool = False
     """Whether the current question can be split by an earlier one."""
+    programme: Programme | None = None
+    """Where the room is in its programme of decks; None on a one-room server."""
 
     @property
     def total_choices(self) -> int:
@@ -763,6 +813,8 @@ class Welcome:
     screen_url: str = ""
     """The AV desk's read-only screen view (``/screen?token=…``); empty from an older
     server or a past session."""
+    read_only: bool = False
+    """The server refuses this console's commands: it watches a room it does not run."""
 
 
 def decode_presenter_frame(frame: str | bytes) -> PresenterState | Welcome | ProtocolError:
@@ -785,6 +837,7 @@ def decode_presenter_frame(frame: str | bytes) -> PresenterState | Welcome | Pro
                 str(data["version"]),
                 tuple(str(notice) for notice in data.get("notices", ())),
                 str(data.get("screen_url") or ""),
+                bool(data.get("read_only", False)),
             )
         if kind == "error":
             return ProtocolError(str(data["code"]), str(data["message"]))
@@ -813,6 +866,7 @@ def decode_presenter_frame(frame: str | bytes) -> PresenterState | Welcome | Pro
                 join=JoinInfo(**data["join"]) if data.get("join") else None,
                 crosstab=dict(data["crosstab"]) if data.get("crosstab") else None,
                 can_segment=bool(data.get("can_segment", False)),
+                programme=Programme.from_dict(data["programme"]) if data.get("programme") else None,
             )
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
         raise ProtocolError("bad_frame", f"unexpected frame from the server: {error}") from None
@@ -829,3 +883,158 @@ def _decode_moderation(data: Any) -> QaModeration | None:
         size=int(data["size"]),
         page=tuple(item for item in data["page"] if isinstance(item, dict)),
     )
+
+
+# The organiser's control channel (an event server's ``/control``): one summary of
+# every room, pushed about once a second, and the organiser's few commands.
+
+CONTROL_ACTIONS = frozenset({"next_session"})
+"""What the control room may ask of a room (it opens a room's console itself, through
+the room's presenter channel, with the organiser's token)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RoomSummary:
+    """One live row of the control room: what a room shows and how it is doing."""
+
+    id: str
+    name: str
+    url: str
+    """The room's join URL (its page; the presenter channel is below it)."""
+    deck: str
+    position: int
+    """The session's place in the room's programme, from 1."""
+    length: int
+    next_title: str | None
+    question: str
+    """The prompt on screen now."""
+    index: int
+    count: int
+    status: str
+    """pending, open or closed."""
+    phones: int
+    answers_last_minute: int
+    chair_attached: bool
+    """A console in control (not a watching one) is connected to the room."""
+    session: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of one row."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "url": self.url,
+            "deck": self.deck,
+            "position": self.position,
+            "length": self.length,
+            "next_title": self.next_title,
+            "question": self.question,
+            "index": self.index,
+            "count": self.count,
+            "status": self.status,
+            "phones": self.phones,
+            "answers_last_minute": self.answers_last_minute,
+            "chair_attached": self.chair_attached,
+            "session": self.session,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EventSummary:
+    """The control room's frame: the event, its rooms, and the storage's health."""
+
+    title: str
+    rooms: tuple[RoomSummary, ...]
+    storage_problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ControlCommand:
+    """An organiser's command to one room."""
+
+    action: str
+    room: str
+
+
+def encode_event_summary(
+    title: str, rooms: Sequence[RoomSummary], storage_problem: str | None = None
+) -> str:
+    """The control room's frame; a handful of rooms, so always small."""
+    return _dumps(
+        {
+            "type": "event",
+            "title": title,
+            "rooms": [room.to_dict() for room in rooms],
+            "storage_problem": storage_problem,
+        }
+    )
+
+
+def decode_event_frame(frame: str | bytes) -> EventSummary | ProtocolError:
+    """Decode a frame the server sends to the control room (an error comes back as a
+    :class:`ProtocolError` value).
+
+    Raises:
+        ProtocolError: the frame is not one the server sends.
+    """
+    if isinstance(frame, bytes):
+        raise ProtocolError("binary_frame", "the server sent a binary frame")
+    try:
+        data = json.loads(frame)
+        kind = data["type"]
+        if kind == "error":
+            return ProtocolError(str(data["code"]), str(data["message"]))
+        if kind == "event":
+            rooms = []
+            for row in data["rooms"]:
+                next_title = row["next_title"]
+                rooms.append(
+                    RoomSummary(
+                        id=str(row["id"]),
+                        name=str(row["name"]),
+                        url=str(row["url"]),
+                        deck=str(row["deck"]),
+                        position=int(row["position"]),
+                        length=int(row["length"]),
+                        next_title=None if next_title is None else str(next_title),
+                        question=str(row["question"]),
+                        index=int(row["index"]),
+                        count=int(row["count"]),
+                        status=str(row["status"]),
+                        phones=int(row["phones"]),
+                        answers_last_minute=int(row["answers_last_minute"]),
+                        chair_attached=bool(row["chair_attached"]),
+                        session=int(row["session"]),
+                    )
+                )
+            problem = data.get("storage_problem")
+            return EventSummary(
+                str(data["title"]), tuple(rooms), None if problem is None else str(problem)
+            )
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
+        raise ProtocolError("bad_frame", f"unexpected frame from the server: {error}") from None
+    raise ProtocolError("unknown_type", f"unexpected frame type {kind!r} from the server")
+
+
+def encode_control_command(action: str, room: str) -> str:
+    """An organiser's command, as the control room sends it."""
+    return _dumps({"type": "control", "action": action, "room": room})
+
+
+def decode_control_command(frame: str | bytes) -> ControlCommand:
+    """Decode one frame from the control room.
+
+    Raises:
+        ProtocolError: the frame is not a well-formed control command.
+    """
+    data = _load_object(frame)
+    if data["type"] != "control":
+        raise ProtocolError("unknown_type", "the control channel takes only control commands")
+    action = data.get("action")
+    if not isinstance(action, str) or action not in CONTROL_ACTIONS:
+        expected = ", ".join(sorted(CONTROL_ACTIONS))
+        raise ProtocolError("bad_command", f"unknown action {action!r} (expected: {expected})")
+    room = data.get("room")
+    if not isinstance(room, str) or not room:
+        raise ProtocolError("bad_command", f'{action} needs "room", a room id')
+    return ControlCommand(action, room)

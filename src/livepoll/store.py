@@ -816,6 +816,14 @@ class Store:
         self._queue.put_nowait(_Write("", (), done))
         await done
 
+    async def room_sessions(self, room: str) -> list[tuple[int, bool]]:
+        """An event room's sessions, oldest first, each with whether it ended: where the
+        room is in its programme when the event server starts again."""
+        async with self._db.execute(
+            "SELECT id, ended_at IS NOT NULL FROM sessions WHERE room = ? ORDER BY id", (room,)
+        ) as cursor:
+            return [(int(row[0]), bool(row[1])) async for row in cursor]
+
     async def end_session(self, session_id: int, now: float) -> None:
         """Mark a session as ended cleanly; a later start then begins a new one."""
         stamp = iso_utc(now)

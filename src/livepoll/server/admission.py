@@ -80,6 +80,16 @@ class Gate:
         tickets = await store.tickets() if mode == "tickets" else {}
         return cls(mode, store, session_id, secret, admitted, tickets)
 
+    def continue_from(self, earlier: Gate) -> None:
+        """Take over the room code and the guessing record of the room's previous
+        session: the next deck of a programme keeps the code on the door, so phones
+        that joined with it get in again without asking anyone."""
+        if self.mode == earlier.mode == "code":
+            self.room_code = earlier.room_code
+            self._previous_code = earlier._previous_code
+            self._past_codes = earlier._past_codes
+        self.guard = earlier.guard
+
     def rotate(self, now: float, *, readmit: bool = False) -> str | None:
         """A new room code; the old one keeps working for CODE_GRACE_SECONDS.
 

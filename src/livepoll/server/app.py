@@ -24,8 +24,8 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
@@ -51,7 +51,7 @@ from livepoll.server.admission import Gate, JoinMode
 from livepoll.server.assets import StaticFiles, content_security_policy
 from livepoll.server.capacity import Capacity
 from livepoll.server.guard import PRESENTER_LIMITS, FailureGuard
-from livepoll.server.limits import TokenBucket
+from livepoll.server.limits import RecentCounter, TokenBucket
 from livepoll.server.network import join_url, url_host
 from livepoll.server.proxy import FORWARDED_FOR, NO_PROXIES, TrustedProxies
 from livepoll.server.screen import SCREEN_SOCKET, ScreenChannel
@@ -109,6 +109,9 @@ connection that stays silent is closed, so silent sockets cannot pile up."""
 AUDIENCE_PATH = "/ws"
 PRESENTER_PATH = "/presenter"
 
+WATCHING_ONLY = protocol.encode_error(
+    "read_only", "this console watches the room: it shows the session and changes nothing"
+)
 STORAGE_PROBLEM_NOTICE = protocol.encode_notice(
     "storage_problem", "Votes are not being saved right now; retrying…"
 )
@@ -154,6 +157,17 @@ class ServerConfig:
     """Items one Q&A question takes from phones (see :data:`livepoll.engine.MAX_QA_ITEMS`)."""
     max_text_answers: int = MAX_TEXT_ANSWERS
     """Answers one text question takes (see :data:`livepoll.engine.MAX_TEXT_ANSWERS`)."""
+    room_id: str | None = None
+    """The event's room this server is (its sessions are stored with it); None on a
+    one-room server."""
+    room_name: str = ""
+    programme: tuple[Deck, ...] = ()
+    """An event room's decks, in order; empty on a one-room server, which runs ``deck``."""
+    path_prefix: str = ""
+    """Where the room lives below the server's root: ``/r/<id>`` in an event, else empty."""
+    organiser_token: str | None = None
+    """The event's organiser token, which opens this room's console too (the control
+    room attaches with it); None on a one-room server."""
     tls: ssl.SSLContext | None = None
     """Serve HTTPS and WSS with this context (``--tls-cert``/``--tls-key``, see
     ``livepoll.server.tls``); None serves plain HTTP, for a laptop or behind a proxy."""
@@ -166,7 +180,13 @@ class PortInUse(Exception):
 
 
 class LivepollServer:
-    """A running server: its session, its store and its connections."""
+    """One room's server: its session, its connections, and the store it writes to.
+
+    On its own it is the one-room server ``livepoll serve DECK`` runs, listening on
+    its own port. An event server (:mod:`livepoll.server.conference`) runs one per
+    room on a shared port and store, each below ``/r/<id>``, and moves a room from
+    one deck of its programme to the next (:meth:`next_session`).
+    """
 
     def __init__(
         self,
@@ -213,12 +233,24 @@ class LivepollServer:
         self.screens = ScreenChannel(self, config.screen_token)
         self._closing: set[asyncio.Task[None]] = set()
         """Closes of connections the server ended (silent ones, revoked ones)."""
+        self._watching: set[ServerConnection] = set()
+        """Consoles that watch (read-only): the organiser looking at a room."""
+        self.programme_index = 0
+        """The current session's deck in ``config.programme``."""
+        self._moving = False
+        self.answers = RecentCounter(60)
+        """Answers (votes and Q&A questions) accepted in the last minute."""
         store.on_problem_changed = self._storage_problem_changed
 
     @property
     def token(self) -> str:
         """The presenter token (a secret: it controls the session)."""
         return self.config.presenter_token
+
+    @property
+    def chair_attached(self) -> bool:
+        """Whether a console that controls the room (not one watching) is connected."""
+        return len(self.presenters) > len(self._watching)
 
     @property
     def phones(self) -> int:
@@ -234,7 +266,8 @@ class LivepollServer:
     def base_url(self) -> str:
         """The loopback URL of this server, for clients on the same machine."""
         scheme = "https" if self.config.tls else "http"
-        return f"{scheme}://{loopback_url_host(self.config.host)}:{self.port}/"
+        host = loopback_url_host(self.config.host)
+        return f"{scheme}://{host}:{self.port}{self.config.path_prefix}/"
 
     @property
     def screen_url(self) -> str:
@@ -245,13 +278,15 @@ class LivepollServer:
     def audience_url(self) -> str:
         """Loopback WebSocket URL of the audience channel."""
         scheme = "wss" if self.config.tls else "ws"
-        return f"{scheme}://{loopback_url_host(self.config.host)}:{self.port}{AUDIENCE_PATH}"
+        host = loopback_url_host(self.config.host)
+        return f"{scheme}://{host}:{self.port}{self.config.path_prefix}{AUDIENCE_PATH}"
 
     @property
     def presenter_url(self) -> str:
         """Loopback WebSocket URL of the presenter channel."""
         scheme = "wss" if self.config.tls else "ws"
-        return f"{scheme}://{loopback_url_host(self.config.host)}:{self.port}{PRESENTER_PATH}"
+        host = loopback_url_host(self.config.host)
+        return f"{scheme}://{host}:{self.port}{self.config.path_prefix}{PRESENTER_PATH}"
 
     # HTTP
 
@@ -260,19 +295,15 @@ class LivepollServer:
 
         The rules for methods and repeated headers are in ``livepoll.server.web``.
         """
-        repeated = repeated_header(request.headers)
-        if repeated is not None:
-            logger.warning(
-                "HTTP 400: a request repeated its %s header (from %s)",
-                repeated,
-                _address(connection),
-            )
-            return self._respond(
-                400,
-                "text/plain; charset=utf-8",
-                f"The {repeated} header may appear only once.\n".encode(),
-            )
-        path = urlsplit(request.path).path
+        refusal = refuse_repeated_header(connection, request)
+        if refusal is not None:
+            return refusal
+        return self.route_request(connection, request, urlsplit(request.path).path)
+
+    def route_request(
+        self, connection: ServerConnection, request: Request, path: str
+    ) -> Response | None:
+        """Answer a request for ``path``, the part of the URL below this room."""
         if path in (AUDIENCE_PATH, PRESENTER_PATH, SCREEN_SOCKET):
             if request.method not in WEBSOCKET_METHODS:
                 return method_not_allowed(WEBSOCKET_METHODS)
@@ -340,11 +371,16 @@ class LivepollServer:
             return response
         authorization = request.headers.get("Authorization", "")
         scheme, _, credentials = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            credentials.strip().encode(), self.token.encode()
+        given = credentials.strip().encode()
+        organiser = self.config.organiser_token
+        if scheme.lower() != "bearer" or not (
+            hmac.compare_digest(given, self.token.encode())
+            | (organiser is not None and hmac.compare_digest(given, organiser.encode()))
         ):
             self.presenter_guard.failed(address, now)
             return connection.respond(401, "The presenter channel needs the session token.\n")
+        if "watch" in parse_qs(urlsplit(request.path).query):
+            self._watching.add(connection)
         return None
 
     def _check_origin(self, connection: ServerConnection, request: Request) -> Response | None:
@@ -397,7 +433,12 @@ class LivepollServer:
 
     async def handle(self, connection: ServerConnection) -> None:
         """Route a WebSocket connection to its channel."""
-        path = urlsplit(connection.request.path if connection.request else "").path
+        await self.route(
+            connection, urlsplit(connection.request.path if connection.request else "").path
+        )
+
+    async def route(self, connection: ServerConnection, path: str) -> None:
+        """Serve a WebSocket connection on ``path``, the part of the URL below this room."""
         if path == PRESENTER_PATH:
             await self._presenter(connection)
         elif path == AUDIENCE_PATH:
@@ -502,9 +543,10 @@ class LivepollServer:
             if not self._per_address[address]:
                 del self._per_address[address]
 
-    def _close_soon(self, connection: ServerConnection, reason: str) -> None:
-        """Close a phone's connection from outside its handler (policy violation)."""
-        task = asyncio.create_task(connection.close(1008, reason))
+    def _close_soon(self, connection: ServerConnection, reason: str, code: int = 1008) -> None:
+        """Close a phone's connection from outside its handler (a policy violation, or
+        with 1012 a new session the page reconnects to)."""
+        task = asyncio.create_task(connection.close(code, reason))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
@@ -534,10 +576,12 @@ class LivepollServer:
         match message:
             case protocol.Vote(question_id, answer, seq):
                 accepted = session.apply_vote(voter, question_id, answer, now)
+                self.answers.add(now)
                 await self.store.save_response(session_id, question_id, voter, accepted.answer, now)
                 return protocol.encode_ack(seq, question_id, accepted.answer)
             case protocol.Ask(question_id, text, seq):
                 item = session.post_question(voter, question_id, text, now)
+                self.answers.add(now)
                 await self.store.save_qa_item(session_id, question_id, item)
                 return protocol.encode_ack(seq, question_id, item=item.id)
             case protocol.Upvote(question_id, item_id, up, seq):
@@ -552,10 +596,16 @@ class LivepollServer:
 
     async def _presenter(self, connection: ServerConnection) -> None:
         self.presenters.add(connection)
+        read_only = connection in self._watching
         try:
             await connection.send(
                 protocol.encode_welcome(
-                    self.join_url, str(self.store.path), __version__, self.notices, self.screen_url
+                    self.join_url,
+                    str(self.store.path),
+                    __version__,
+                    self.notices,
+                    self.screen_url,
+                    read_only=read_only,
                 )
             )
             await connection.send(self._presenter_state())
@@ -564,6 +614,14 @@ class LivepollServer:
                     command = protocol.decode_command(frame)
                 except protocol.ProtocolError as error:
                     await connection.send(protocol.encode_error(error.code, error.message))
+                    continue
+                if read_only and command.action != "page":
+                    await connection.send(WATCHING_ONLY)
+                    continue
+                if command.action == "next_session":
+                    refusal = await self.next_session()
+                    if refusal is not None:
+                        await connection.send(protocol.encode_error("no_next_session", refusal))
                     continue
                 if command.action == "page":
                     # Only this console's view changes: it moderates another page.
@@ -576,6 +634,7 @@ class LivepollServer:
             pass
         finally:
             self.presenters.discard(connection)
+            self._watching.discard(connection)
             self._pages.pop(connection, None)
 
     def apply_command(self, command: protocol.Command) -> None:
@@ -666,7 +725,93 @@ class LivepollServer:
             storage_problem=self._sent_problem,
             join=self.join_info(),
             qa_offset=qa_offset,
+            programme=self.programme(),
         )
+
+    def programme(self) -> protocol.Programme | None:
+        """Where an event's room is in its programme; None on a one-room server."""
+        decks = self.config.programme
+        if not decks:
+            return None
+        following = self.programme_index + 1
+        return protocol.Programme(
+            self.config.room_name or self.config.room_id or "",
+            following,
+            len(decks),
+            decks[following].title if following < len(decks) else None,
+        )
+
+    def summary(self, now: float) -> protocol.RoomSummary:
+        """This room's row in the organiser's control room."""
+        state = self.session.current
+        programme = self.programme()
+        return protocol.RoomSummary(
+            id=self.config.room_id or "",
+            name=self.config.room_name,
+            url=self.join_url,
+            deck=self.session.deck.title,
+            position=programme.position if programme else 1,
+            length=programme.length if programme else 1,
+            next_title=programme.next_title if programme else None,
+            question=state.question.prompt,
+            index=self.session.current_index,
+            count=len(self.session.deck.questions),
+            status=state.status.value,
+            phones=self.phones,
+            answers_last_minute=self.answers.total(now),
+            chair_attached=self.chair_attached,
+            session=self.session_id,
+        )
+
+    async def next_session(self) -> str | None:
+        """End this room's session and start the next deck of its programme as a new one.
+
+        Phones are disconnected with "service restart" (1012): each page reconnects by
+        itself within a second and says hello to the new session, so nobody rescans. The
+        room code stays the same, so phones that joined with it get in again.
+
+        Returns:
+            Why the room cannot move on, for the console; None once it has.
+        """
+        decks = self.config.programme
+        if not decks:
+            return "this server runs one deck; start the next one with 'livepoll run'"
+        if self._moving:
+            return "the room is already moving to its next session"
+        following = self.programme_index + 1
+        if following >= len(decks):
+            return f"this is the last session of the programme in {self.config.room_name}"
+        self._moving = True
+        try:
+            now = time.time()
+            await self.store.end_session(self.session_id, now)
+            record = await self.store.begin_session(
+                decks[following], "new", now, self.config.join_mode, room=self.config.room_id
+            )
+            gate = await Gate.open(self.config.join_mode, self.store, record.id)
+        finally:
+            self._moving = False
+        gate.continue_from(self.gate)
+        ended = self.session_id
+        self.session = new_session(decks[following], self.config)
+        self.session_id, self._salt, self.gate = record.id, record.salt, gate
+        self.programme_index = following
+        self.resumed = False
+        self._pages.clear()
+        self._sent_results_version = -1
+        self.screens.forget_sent()
+        logger.info(
+            "room %s: session %d ended; session %d runs %r",
+            self.config.room_id,
+            ended,
+            record.id,
+            decks[following].title,
+        )
+        for phone in list(self.audience):
+            self._close_soon(phone, "next session", code=1012)
+        self.audience.clear()
+        self._push_presenter_state()
+        return None
 
     def join_info(self) -> protocol.JoinInfo:
         """How phones join right now: the URL for the QR code, with the room code."""
@@ -805,6 +950,17 @@ def _connection_class(trusted_proxies: TrustedProxies) -> type[_Connection]:
     return type("_Connection", (_Connection,), {"trusted_proxies": trusted_proxies})
 
 
+def refuse_repeated_header(connection: ServerConnection, request: Request) -> Response | None:
+    """400 for a request that repeats a header that must appear once, logged once."""
+    repeated = repeated_header(request.headers)
+    if repeated is None:
+        return None
+    logger.warning(
+        "HTTP 400: a request repeated its %s header (from %s)", repeated, _address(connection)
+    )
+    return connection.respond(400, f"The {repeated} header may appear only once.\n")
+
+
 def _address(connection: ServerConnection) -> str:
     """The phone's IP address, for the per-address cap, the guards and log lines: the
     TCP peer's, or the one a trusted proxy forwarded (``livepoll.server.proxy``)."""
@@ -821,7 +977,21 @@ def stored_state(state: QuestionState) -> StoredQuestionState:
     return StoredQuestionState(state.status, state.results_shown, state.opened_at, state.deadline)
 
 
-async def _listen(server: LivepollServer, config: ServerConfig) -> Server:
+class Listener(Protocol):
+    """What answers a listening socket: one room's server, or an event's front."""
+
+    def process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None: ...
+
+    def process_response(
+        self, connection: ServerConnection, request: Request, response: Response
+    ) -> Response: ...
+
+    async def handle(self, connection: ServerConnection) -> None: ...
+
+
+async def _listen(server: Listener, config: ServerConfig) -> Server:
     ports = [config.port]
     if config.port_fallback and config.port != 0:
         ports = list(range(config.port, config.port + PORT_ATTEMPTS))
@@ -862,9 +1032,51 @@ async def _listen(server: LivepollServer, config: ServerConfig) -> Server:
     ) from last_error
 
 
+def new_session(deck: Deck, config: ServerConfig) -> Session:
+    """A fresh engine session for ``deck`` with the limits ``config`` sets."""
+    return Session(
+        deck,
+        max_qa_items=config.max_qa_items,
+        max_text_answers=config.max_text_answers,
+        min_segment=config.min_segment,
+    )
+
+
+async def open_room(
+    config: ServerConfig, store: Store, *, programme_index: int = 0, mode: SessionMode | None = None
+) -> LivepollServer:
+    """Begin (or resume) a room's session in ``store`` and make its server, not listening.
+
+    ``programme_index`` picks the deck of an event room's programme; ``mode`` overrides
+    ``config.session_mode``.
+    """
+    deck = config.programme[programme_index] if config.programme else config.deck
+    record = await store.begin_session(
+        deck,
+        mode or config.session_mode,
+        time.time(),
+        config.join_mode,
+        room=config.room_id,
+    )
+    session = new_session(deck, config)
+    if record.resumed:
+        session.restore(
+            record.current_index,
+            record.statuses,
+            record.answers,
+            record.qa_items,
+            record.nicknames,
+        )
+    gate = await Gate.open(config.join_mode, store, record.id)
+    server = LivepollServer(config, store, session, record.id, record.salt, gate)
+    server.programme_index = programme_index
+    server.resumed = record.resumed
+    return server
+
+
 @contextlib.asynccontextmanager
 async def running_server(config: ServerConfig) -> AsyncIterator[LivepollServer]:
-    """Start a server for ``config`` and stop it cleanly when the block ends.
+    """Start a one-room server for ``config`` and stop it cleanly when the block ends.
 
     Raises:
         PortInUse: the port is taken.
@@ -872,26 +1084,8 @@ async def running_server(config: ServerConfig) -> AsyncIterator[LivepollServer]:
     """
     store = await Store.open(config.database)
     try:
-        record = await store.begin_session(
-            config.deck, config.session_mode, time.time(), config.join_mode
-        )
-        session = Session(
-            config.deck,
-            max_qa_items=config.max_qa_items,
-            max_text_answers=config.max_text_answers,
-            min_segment=config.min_segment,
-        )
-        if record.resumed:
-            session.restore(
-                record.current_index,
-                record.statuses,
-                record.answers,
-                record.qa_items,
-                record.nicknames,
-            )
-        gate = await Gate.open(config.join_mode, store, record.id)
-        server = LivepollServer(config, store, session, record.id, record.salt, gate)
-        server.resumed = record.resumed
+        server = await open_room(config, store)
+        session_id = server.session_id
         websocket_server = await _listen(server, config)
         sockets = websocket_server.sockets
         server.port = int(sockets[0].getsockname()[1]) if sockets else config.port
@@ -902,8 +1096,8 @@ async def running_server(config: ServerConfig) -> AsyncIterator[LivepollServer]:
             server.notices.append(f"port {config.port} was taken; using {server.port}")
         if warning:
             server.notices.append(warning)
-        if record.resumed:
-            server.notices.append(f"resumed session {record.id} from the database")
+        if server.resumed:
+            server.notices.append(f"resumed session {session_id} from the database")
         ticker = asyncio.create_task(server.tick_forever(), name="livepoll-ticker")
         try:
             yield server
@@ -912,7 +1106,7 @@ async def running_server(config: ServerConfig) -> AsyncIterator[LivepollServer]:
             websocket_server.close()
             await websocket_server.wait_closed()
             if config.end_session_on_stop:
-                await store.end_session(record.id, time.time())
+                await store.end_session(server.session_id, time.time())
     finally:
         await store.close()
 

@@ -147,6 +147,11 @@ class ScreenChannel:
             server.session, phones=server.phones, now=time.time(), join=join, qr=qr_path(join.url)
         )
 
+    def forget_sent(self) -> None:
+        """Send the state at the next tick whatever it is (the room began a new session,
+        whose first state may look like the last one sent)."""
+        self._sent_key = None
+
     def tick(self, ticks: int) -> None:
         """Send every screen the state if anything it shows changed (every other tick)."""
         if not self.connections or ticks % TICKS_PER_SCREEN_UPDATE:

@@ -34,6 +34,7 @@ SINGLE_HEADERS = ("Host", "Origin", "Authorization", "Accept-Encoding")
 
 REASONS = {
     200: "OK",
+    301: "Moved Permanently",
     304: "Not Modified",
     400: "Bad Request",
     401: "Unauthorized",
