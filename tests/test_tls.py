@@ -19,12 +19,16 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidMessage
+from websockets.exceptions import InvalidMessage, InvalidStatus
 
 from clients import connection_recv, new_voter_token
 from livepoll import protocol
+from livepoll.event import from_file as event_from_file
 from livepoll.server.app import ServerConfig, running_server
+from livepoll.server.conference import running_conference
 from livepoll.server.network import join_url
+from livepoll.server.proxy import FORWARDED_FOR as FORWARDED
+from livepoll.server.proxy import TrustedProxies
 from livepoll.server.tls import TlsError, server_context
 from serving import serve_process
 from tls_certs import TestCA, make_ca
@@ -258,3 +262,55 @@ async def test_serve_with_tls_options_gives_https_urls_and_takes_votes_over_wss(
         await presenter.close()
         assert reply["type"] == "ack", reply
     assert stored_answers(database) == ["[1]"]
+
+
+async def test_an_event_server_serves_every_room_over_tls_and_counts_forwarded_addresses(
+    test_ca: TestCA, tmp_path: Path
+) -> None:
+    """``serve EVENT.toml`` with TLS: the rooms page and each room's join URL say https,
+    a phone votes in a room over wss, and the room's per-address cap counts the address
+    a trusted proxy forwarded."""
+    (tmp_path / "deck.toml").write_text(
+        'title = "Room deck"\n[[questions]]\nid = "q1"\ntype = "single"\n'
+        'prompt = "Ready?"\noptions = ["Yes", "Of course", "No"]\n'
+    )
+    (tmp_path / "event.toml").write_text(
+        'title = "TLS event"\n[[rooms]]\nid = "hall"\nname = "Hall"\nsessions = ["deck.toml"]\n'
+    )
+    event = event_from_file(tmp_path / "event.toml")
+    config = ServerConfig(
+        deck=event.rooms[0].decks[0],
+        database=tmp_path / "event.db",
+        host="127.0.0.1",
+        port=0,
+        public_url=None,
+        max_per_address=1,
+        tls=server_context(test_ca.cert, test_ca.key),
+        trusted_proxies=TrustedProxies.parse(["127.0.0.1"]),
+    )
+    context = test_ca.client_context()
+    async with running_conference(event, config) as front:
+        hall = front.rooms["hall"]
+        assert front.join_url == f"https://127.0.0.1:{front.port}/"
+        assert hall.join_url == f"https://127.0.0.1:{front.port}/r/hall/"
+        assert hall.audience_url == f"wss://127.0.0.1:{front.port}/r/hall/ws"
+        presenter = await open_voting(
+            f"wss://localhost:{front.port}/r/hall/presenter", hall.token, context
+        )
+        socket = f"wss://localhost:{front.port}/r/hall/ws"
+        first = await connect(socket, ssl=context, additional_headers={FORWARDED: "203.0.113.1"})
+        second = await connect(socket, ssl=context, additional_headers={FORWARDED: "203.0.113.2"})
+        with pytest.raises(InvalidStatus) as refused:
+            await connect(socket, ssl=context, additional_headers={FORWARDED: "203.0.113.1"})
+        assert refused.value.response.status_code == 429
+        await first.close()
+        await second.close()
+        async with asyncio.timeout(30):
+            while True:  # until the server has let both go, however long it takes
+                if not hall._per_address:
+                    break
+                await asyncio.sleep(0.01)
+        reply = await vote_over(socket, context)
+        await presenter.close()
+        assert reply["type"] == "ack", reply
+    assert stored_answers(tmp_path / "event.db") == ["[1]"]
