@@ -65,21 +65,33 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-CADDYFILE = """\
-{{
+DEPLOY = Path(__file__).parent.parent / "deploy"
+PUBLIC_SITE = "poll.example.org {"
+UPSTREAM = "reverse_proxy 127.0.0.1:8321"
+TEST_OPTIONS = """{{
 	admin off
 	auto_https off
 	storage file_system {data}
 }}
-
-https://localhost:{port} {{
-	bind 127.0.0.1
-	tls {cert} {key}
-	reverse_proxy 127.0.0.1:{upstream}
-}}
 """
-"""As deploy/Caddyfile, made fit for a test: a loopback port, the test CA's
-certificate instead of an automatic one, no admin endpoint."""
+
+
+def caddyfile_for_test(directory: Path, port: int, upstream: int, ca: TestCA) -> str:
+    """deploy/Caddyfile as shipped, with what only a test changes: its site on a loopback
+    port with the test CA's certificate instead of an automatic one, the upstream's
+    port, and global options without the admin endpoint or certificate automation."""
+    shipped = (DEPLOY / "Caddyfile").read_text()
+    assert shipped.count(PUBLIC_SITE) == 1
+    assert shipped.count(UPSTREAM) == 1
+    options_start, options_end = shipped.index("\n{\n") + 1, shipped.index("\n}\n") + 3
+    site = f"https://localhost:{port} {{\n\tbind 127.0.0.1\n\ttls {ca.cert} {ca.key}"
+    return (
+        shipped[:options_start]
+        + TEST_OPTIONS.format(data=directory / "data")
+        + shipped[options_end:]
+        .replace(PUBLIC_SITE, site)
+        .replace(UPSTREAM, f"reverse_proxy 127.0.0.1:{upstream}")
+    )
 
 
 def caddy_config(directory: Path, port: int, upstream: int, ca: TestCA) -> Path:
@@ -88,11 +100,7 @@ def caddy_config(directory: Path, port: int, upstream: int, ca: TestCA) -> Path:
     needs((CADDY, "caddy"))
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "Caddyfile"
-    config.write_text(
-        CADDYFILE.format(
-            data=directory / "data", port=port, cert=ca.cert, key=ca.key, upstream=upstream
-        )
-    )
+    config.write_text(caddyfile_for_test(directory, port, upstream, ca))
     checked = subprocess.run(
         [str(CADDY), "validate", "--config", str(config), "--adapter", "caddyfile"],
         capture_output=True,
@@ -262,7 +270,6 @@ async def test_chromium_votes_through_the_tls_proxy_over_wss(
     security = await response.security_details()
     assert security is not None
     assert security.get("issuer") == "livepoll test CA"
-    assert sockets == [deployment.wss("/ws")]
 
     await chair.press("toggle_voting")
     await expect(page.locator("legend")).to_have_text("Did this vote cross a TLS proxy?")
@@ -271,6 +278,7 @@ async def test_chromium_votes_through_the_tls_proxy_over_wss(
     await expect(page.locator("#status")).to_contain_text("Your answer is saved")
     await chair.wait_for_counts([1, 0], respondents=1)
     assert stored_answers(deployment.database) == ["[0]"]
+    assert sockets == [deployment.wss("/ws")]
     await context.close()
     await chair.connection.close()
 
