@@ -10,7 +10,10 @@ import pytest
 
 from livepoll import deck as deck_module
 from livepoll.deck import Deck
+from livepoll.event import Event
+from livepoll.event import from_file as event_from_file
 from livepoll.server.app import LivepollServer, ServerConfig, running_server
+from livepoll.server.conference import ConferenceServer, running_conference
 from tls_certs import TestCA, make_ca
 
 SAMPLE_DECK = """
@@ -57,6 +60,69 @@ def server_config(sample_deck: Deck, tmp_path: Path) -> ServerConfig:
 async def livepoll_server(server_config: ServerConfig) -> AsyncIterator[LivepollServer]:
     """A real livepoll server, started for the test and stopped after it."""
     async with running_server(server_config) as server:
+        yield server
+
+
+# An event: two rooms on one server (tests of the event server and its consoles).
+
+EVENT_DECK = """title = "{title}"
+
+[[questions]]
+id = "pick"
+type = "single"
+prompt = "{prompt}"
+options = ["Yes", "No"]
+
+[[questions]]
+id = "why"
+type = "text"
+prompt = "Why?"
+"""
+
+EVENT = """title = "Test conference"
+
+[[rooms]]
+id = "main-hall"
+name = "Main hall"
+join = "code"
+sessions = ["opening.toml", "closing.toml"]
+
+[[rooms]]
+id = "room-2"
+name = "Breakout 2"
+sessions = ["breakout.toml"]
+"""
+
+
+@pytest.fixture
+def event(tmp_path: Path) -> Event:
+    """Two rooms: the main hall (room code) runs two decks, the breakout one."""
+    for name, title in (("opening", "Opening"), ("closing", "Closing"), ("breakout", "Breakout")):
+        (tmp_path / f"{name}.toml").write_text(
+            EVENT_DECK.format(title=title, prompt=f"{title}: ready?"), encoding="utf-8"
+        )
+    path = tmp_path / "event.toml"
+    path.write_text(EVENT, encoding="utf-8")
+    return event_from_file(path)
+
+
+@pytest.fixture
+def event_config(event: Event, tmp_path: Path) -> ServerConfig:
+    """Loopback, port 0, a fresh database; the deck is the event's first (rooms bring
+    their own)."""
+    return ServerConfig(
+        deck=event.rooms[0].decks[0],
+        database=tmp_path / "event.db",
+        host="127.0.0.1",
+        port=0,
+        presenter_token=secrets.token_urlsafe(24),
+    )
+
+
+@pytest.fixture
+async def front(event: Event, event_config: ServerConfig) -> AsyncIterator[ConferenceServer]:
+    """A real event server, started for the test and stopped after it."""
+    async with running_conference(event, event_config) as server:
         yield server
 
 

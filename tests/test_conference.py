@@ -9,7 +9,6 @@ import secrets
 import sqlite3
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from clients import Phone, connection_recv, new_voter_token
 from livepoll import cli, protocol
 from livepoll.event import Event
-from livepoll.event import from_file as event_from_file
 from livepoll.server.app import LivepollServer, ServerConfig
 from livepoll.server.conference import (
     ConferenceServer,
@@ -30,66 +28,6 @@ from livepoll.server.conference import (
 )
 from livepoll.server.limits import RecentCounter
 from livepoll.store import Store
-
-DECK = """title = "{title}"
-
-[[questions]]
-id = "pick"
-type = "single"
-prompt = "{prompt}"
-options = ["Yes", "No"]
-
-[[questions]]
-id = "why"
-type = "text"
-prompt = "Why?"
-"""
-
-EVENT = """title = "Test conference"
-
-[[rooms]]
-id = "main-hall"
-name = "Main hall"
-join = "code"
-sessions = ["opening.toml", "closing.toml"]
-
-[[rooms]]
-id = "room-2"
-name = "Breakout 2"
-sessions = ["breakout.toml"]
-"""
-
-
-@pytest.fixture
-def event(tmp_path: Path) -> Event:
-    """Two rooms: the main hall (room code) runs two decks, the breakout one."""
-    for name, title in (("opening", "Opening"), ("closing", "Closing"), ("breakout", "Breakout")):
-        (tmp_path / f"{name}.toml").write_text(
-            DECK.format(title=title, prompt=f"{title}: ready?"), encoding="utf-8"
-        )
-    path = tmp_path / "event.toml"
-    path.write_text(EVENT, encoding="utf-8")
-    return event_from_file(path)
-
-
-@pytest.fixture
-def event_config(event: Event, tmp_path: Path) -> ServerConfig:
-    """Loopback, port 0, a fresh database; the deck is the event's first (rooms bring
-    their own)."""
-    return ServerConfig(
-        deck=event.rooms[0].decks[0],
-        database=tmp_path / "event.db",
-        host="127.0.0.1",
-        port=0,
-        presenter_token=secrets.token_urlsafe(24),
-    )
-
-
-@pytest.fixture
-async def front(event: Event, event_config: ServerConfig) -> AsyncIterator[ConferenceServer]:
-    """A real event server, started for the test and stopped after it."""
-    async with running_conference(event, event_config) as server:
-        yield server
 
 
 async def join(room: LivepollServer, code: str | None = None) -> Phone:

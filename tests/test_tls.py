@@ -23,7 +23,7 @@ from websockets.exceptions import InvalidMessage, InvalidStatus
 
 from clients import connection_recv, new_voter_token
 from livepoll import protocol
-from livepoll.event import from_file as event_from_file
+from livepoll.event import Event
 from livepoll.server.app import ServerConfig, running_server
 from livepoll.server.conference import running_conference
 from livepoll.server.network import join_url
@@ -189,12 +189,13 @@ async def open_voting(url: str, token: str, context: ssl.SSLContext) -> ClientCo
     return presenter
 
 
-async def vote_over(url: str, context: ssl.SSLContext) -> dict[str, Any]:
-    """A phone says hello over ``url`` (wss) and votes for the second option of q1."""
+async def vote_over(url: str, context: ssl.SSLContext, question: str = "q1") -> dict[str, Any]:
+    """A phone says hello over ``url`` (wss) and votes for the second option of
+    ``question``."""
     async with connect(url, ssl=context) as phone:
         await phone.send(json.dumps({"type": "hello", "voter": new_voter_token()}))
         assert (await connection_recv(phone))["type"] == "state"
-        await phone.send(json.dumps({"type": "vote", "q": "q1", "answer": 1, "seq": 1}))
+        await phone.send(json.dumps({"type": "vote", "q": question, "answer": 1, "seq": 1}))
         reply = await connection_recv(phone)
         while reply["type"] not in ("ack", "error"):
             reply = await connection_recv(phone)
@@ -265,39 +266,24 @@ async def test_serve_with_tls_options_gives_https_urls_and_takes_votes_over_wss(
 
 
 async def test_an_event_server_serves_every_room_over_tls_and_counts_forwarded_addresses(
-    test_ca: TestCA, tmp_path: Path
+    event: Event, event_config: ServerConfig, test_ca: TestCA
 ) -> None:
     """``serve EVENT.toml`` with TLS: the rooms page and each room's join URL say https,
     a phone votes in a room over wss, and the room's per-address cap counts the address
     a trusted proxy forwarded."""
-    (tmp_path / "deck.toml").write_text(
-        'title = "Room deck"\n[[questions]]\nid = "q1"\ntype = "single"\n'
-        'prompt = "Ready?"\noptions = ["Yes", "Of course", "No"]\n'
-    )
-    (tmp_path / "event.toml").write_text(
-        'title = "TLS event"\n[[rooms]]\nid = "hall"\nname = "Hall"\nsessions = ["deck.toml"]\n'
-    )
-    event = event_from_file(tmp_path / "event.toml")
-    config = ServerConfig(
-        deck=event.rooms[0].decks[0],
-        database=tmp_path / "event.db",
-        host="127.0.0.1",
-        port=0,
-        public_url=None,
-        max_per_address=1,
-        tls=server_context(test_ca.cert, test_ca.key),
-        trusted_proxies=TrustedProxies.parse(["127.0.0.1"]),
-    )
+    event_config.max_per_address = 1
+    event_config.tls = server_context(test_ca.cert, test_ca.key)
+    event_config.trusted_proxies = TrustedProxies.parse(["127.0.0.1"])
     context = test_ca.client_context()
-    async with running_conference(event, config) as front:
-        hall = front.rooms["hall"]
+    async with running_conference(event, event_config) as front:
+        room = front.rooms["room-2"]
         assert front.join_url == f"https://127.0.0.1:{front.port}/"
-        assert hall.join_url == f"https://127.0.0.1:{front.port}/r/hall/"
-        assert hall.audience_url == f"wss://127.0.0.1:{front.port}/r/hall/ws"
+        assert room.join_url == f"https://127.0.0.1:{front.port}/r/room-2/"
+        assert room.audience_url == f"wss://127.0.0.1:{front.port}/r/room-2/ws"
         presenter = await open_voting(
-            f"wss://localhost:{front.port}/r/hall/presenter", hall.token, context
+            f"wss://localhost:{front.port}/r/room-2/presenter", room.token, context
         )
-        socket = f"wss://localhost:{front.port}/r/hall/ws"
+        socket = f"wss://localhost:{front.port}/r/room-2/ws"
         first = await connect(socket, ssl=context, additional_headers={FORWARDED: "203.0.113.1"})
         second = await connect(socket, ssl=context, additional_headers={FORWARDED: "203.0.113.2"})
         with pytest.raises(InvalidStatus) as refused:
@@ -307,10 +293,10 @@ async def test_an_event_server_serves_every_room_over_tls_and_counts_forwarded_a
         await second.close()
         async with asyncio.timeout(30):
             while True:  # until the server has let both go, however long it takes
-                if not hall._per_address:
+                if not room._per_address:
                     break
                 await asyncio.sleep(0.01)
-        reply = await vote_over(socket, context)
+        reply = await vote_over(socket, context, question="pick")
         await presenter.close()
         assert reply["type"] == "ack", reply
-    assert stored_answers(tmp_path / "event.db") == ["[1]"]
+    assert stored_answers(event_config.database) == ["[1]"]
