@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 import sqlite3
 import ssl
 import subprocess
@@ -29,7 +30,7 @@ from livepoll.server.conference import running_conference
 from livepoll.server.network import join_url
 from livepoll.server.proxy import FORWARDED_FOR as FORWARDED
 from livepoll.server.proxy import TrustedProxies
-from livepoll.server.tls import TlsError, server_context
+from livepoll.server.tls import ServerTls, TlsError, server_context
 from serving import serve_process
 from tls_certs import TestCA, make_ca
 
@@ -207,7 +208,7 @@ async def test_a_server_with_its_own_certificate_serves_https_and_wss(
 ) -> None:
     """The page comes over https, the vote over wss is acknowledged and stored, and the
     URLs the server gives out say https and wss."""
-    server_config.tls = server_context(test_ca.cert, test_ca.key)
+    server_config.tls = ServerTls(test_ca.cert, test_ca.key)
     context = test_ca.client_context()
     async with running_server(server_config) as server:
         assert server.base_url == f"https://127.0.0.1:{server.port}/"
@@ -231,7 +232,7 @@ async def test_a_client_that_does_not_trust_the_certificate_gets_nowhere(
 ) -> None:
     """A client trusting another CA fails verification; a plain ws:// client gets no
     handshake at all: the TLS is real, not decoration."""
-    server_config.tls = server_context(test_ca.cert, test_ca.key)
+    server_config.tls = ServerTls(test_ca.cert, test_ca.key)
     async with running_server(server_config) as server:
         with pytest.raises(ssl.SSLCertVerificationError):
             await connect(server.audience_url, ssl=other_ca.client_context())
@@ -272,7 +273,7 @@ async def test_an_event_server_serves_every_room_over_tls_and_counts_forwarded_a
     a phone votes in a room over wss, and the room's per-address cap counts the address
     a trusted proxy forwarded."""
     event_config.max_per_address = 1
-    event_config.tls = server_context(test_ca.cert, test_ca.key)
+    event_config.tls = ServerTls(test_ca.cert, test_ca.key)
     event_config.trusted_proxies = TrustedProxies.parse(["127.0.0.1"])
     context = test_ca.client_context()
     async with running_conference(event, event_config) as front:
@@ -300,3 +301,63 @@ async def test_an_event_server_serves_every_room_over_tls_and_counts_forwarded_a
         await presenter.close()
         assert reply["type"] == "ack", reply
     assert stored_answers(event_config.database) == ["[1]"]
+
+
+async def handshake_ok(port: int, context: ssl.SSLContext) -> bool:
+    """Whether a TLS handshake with ``context`` succeeds against localhost:``port``."""
+    try:
+        _, writer = await asyncio.open_connection(
+            "localhost", port, ssl=context, ssl_handshake_timeout=10
+        )
+    except ssl.SSLCertVerificationError:
+        return False
+    writer.close()
+    with contextlib.suppress(ConnectionError, ssl.SSLError):
+        await writer.wait_closed()
+    return True
+
+
+async def test_sighup_reloads_renewed_certificate_files_and_keeps_the_old_on_bad_ones(
+    test_ca: TestCA, other_ca: TestCA, tmp_path: Path
+) -> None:
+    """After the files are replaced (a renewal), SIGHUP makes new handshakes use the new
+    certificate while an open connection stays up; replacing them with junk and SIGHUP
+    again keeps the certificate in use, and says so in the log."""
+    cert, key = tmp_path / "fullchain.pem", tmp_path / "privkey.pem"
+    cert.write_bytes(test_ca.cert.read_bytes())
+    key.write_bytes(test_ca.key.read_bytes())
+    deck = tmp_path / "deck.toml"
+    deck.write_text(
+        'title = "TLS"\n[[questions]]\nid = "q1"\ntype = "single"\n'
+        'prompt = "Renewed?"\noptions = ["Yes", "No"]\n'
+    )
+    log = tmp_path / "serve.log"
+    options = ("--tls-cert", str(cert), "--tls-key", str(key))
+    old, new = test_ca.client_context(), other_ca.client_context()
+    async with serve_process(deck, tmp_path / "poll.db", "t" * 32, *options, log=log) as ready:
+        port, process = ready["port"], ready["process"]
+        async with connect(f"wss://localhost:{port}/ws", ssl=old) as phone:
+            assert await handshake_ok(port, old)
+            assert not await handshake_ok(port, new)
+            cert.write_bytes(other_ca.cert.read_bytes())
+            key.write_bytes(other_ca.key.read_bytes())
+            process.send_signal(signal.SIGHUP)
+            async with asyncio.timeout(30):
+                while True:  # until the server has handled the signal
+                    if await handshake_ok(port, new):
+                        break
+                    await asyncio.sleep(0.05)
+            assert not await handshake_ok(port, old)
+            await phone.send(json.dumps({"type": "hello", "voter": new_voter_token()}))
+            assert (await connection_recv(phone))["type"] == "state"
+
+            cert.write_text("not a certificate\n")
+            process.send_signal(signal.SIGHUP)
+            async with asyncio.timeout(30):
+                while True:  # until the server has handled the signal
+                    if "kept the current certificate" in log.read_text():
+                        break
+                    await asyncio.sleep(0.05)
+            assert await handshake_ok(port, new)
+        assert process.returncode is None
+    assert "TLS: reloaded the certificate" in log.read_text()

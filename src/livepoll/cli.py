@@ -311,7 +311,7 @@ def _deployment(args: argparse.Namespace, config: Any) -> Any:
     import dataclasses
 
     from livepoll.server.proxy import TrustedProxies
-    from livepoll.server.tls import TlsError, server_context
+    from livepoll.server.tls import ServerTls, TlsError
 
     if (args.tls_cert is None) != (args.tls_key is None):
         given, missing = ("--tls-cert", "--tls-key")
@@ -326,7 +326,7 @@ def _deployment(args: argparse.Namespace, config: Any) -> Any:
     tls = None
     if args.tls_cert is not None:
         try:
-            tls = server_context(args.tls_cert, args.tls_key)
+            tls = ServerTls(args.tls_cert, args.tls_key)
         except TlsError as error:
             print(f"livepoll: {error}", file=sys.stderr)
             return None
@@ -638,6 +638,7 @@ async def _serve_until_stopped(config: Any, *, ready_json: bool, attach: str) ->
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
+    _reload_tls_on_hangup(loop, config)
     try:
         async with running_server(config) as server:
             tune_process()  # open files and garbage collection, for thousands of phones
@@ -721,6 +722,7 @@ async def _serve_event_until_stopped(event: Any, config: Any, *, ready_json: boo
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
+    _reload_tls_on_hangup(loop, config)
     try:
         async with running_conference(event, config) as front:
             tune_process()
@@ -836,6 +838,14 @@ def _print_banner(server: Any, attach: str) -> None:
         "  Ctrl-C stops the server.",
     ]
     print("\n".join(lines), flush=True)
+
+
+def _reload_tls_on_hangup(loop: asyncio.AbstractEventLoop, config: Any) -> None:
+    """With ``--tls-cert``, SIGHUP (``systemctl reload``) loads renewed certificate
+    files without dropping a phone (see ``livepoll.server.tls``)."""
+    if config.tls is not None:
+        with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
+            loop.add_signal_handler(signal.SIGHUP, config.tls.reload)
 
 
 def _presenter_url(server: Any) -> str:

@@ -18,7 +18,6 @@ import json
 import logging
 import math
 import secrets
-import ssl
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -55,6 +54,7 @@ from livepoll.server.limits import RecentCounter, TokenBucket
 from livepoll.server.network import join_url, url_host
 from livepoll.server.proxy import FORWARDED_FOR, NO_PROXIES, TrustedProxies
 from livepoll.server.screen import SCREEN_SOCKET, ScreenChannel
+from livepoll.server.tls import ServerTls
 from livepoll.server.web import (
     PAGE_METHODS,
     REASONS,
@@ -168,9 +168,9 @@ class ServerConfig:
     organiser_token: str | None = None
     """The event's organiser token, which opens this room's console too (the control
     room attaches with it); None on a one-room server."""
-    tls: ssl.SSLContext | None = None
-    """Serve HTTPS and WSS with this context (``--tls-cert``/``--tls-key``, see
-    ``livepoll.server.tls``); None serves plain HTTP, for a laptop or behind a proxy."""
+    tls: ServerTls | None = None
+    """Serve HTTPS and WSS (``--tls-cert``/``--tls-key``, see ``livepoll.server.tls``);
+    None serves plain HTTP, for a laptop or behind a proxy."""
     trusted_proxies: TrustedProxies = NO_PROXIES
     """Peers whose X-Forwarded-For names the phone's address (see ``server.proxy``)."""
 
@@ -1005,7 +1005,7 @@ async def _listen(server: Listener, config: ServerConfig) -> Server:
                 process_request=server.process_request,
                 process_response=server.process_response,
                 create_connection=_connection_class(config.trusted_proxies),
-                ssl=config.tls,
+                ssl=config.tls.context if config.tls else None,
                 compression=None,
                 max_size=MAX_WEBSOCKET_MESSAGE,
                 max_queue=8,

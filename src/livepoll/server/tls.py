@@ -7,15 +7,24 @@ insist on HTTPS for much (camera QR scanners open https links first; browsers ma
 http pages not secure), and on an open venue Wi-Fi TLS keeps tokens and votes off
 the air.
 
-The files are checked once, at start, so that a wrong path, a key that is not the
+The files are checked at start, so that a wrong path, a key that is not the
 certificate's, or a key protected by a passphrase is one clear line before anything
 listens, rather than a traceback or a prompt on a server nobody is watching.
+
+Certificates are renewed every few months (Let's Encrypt's last 90 days, and certbot
+renews at any hour); restarting the server for that would drop every phone in the
+middle of a keynote. So ``serve`` reloads the files on SIGHUP (``systemctl reload``):
+new handshakes get the new certificate, open connections are left alone. New files
+are checked first; if they are unusable, the server keeps the certificate it has.
 """
 
 from __future__ import annotations
 
+import logging
 import ssl
 from pathlib import Path
+
+logger = logging.getLogger("livepoll.server")
 
 
 class TlsError(Exception):
@@ -79,3 +88,32 @@ def server_context(certificate: Path, key: Path) -> ssl.SSLContext:
             "(expected -----BEGIN PRIVATE KEY-----)"
         ) from None
     return context
+
+
+class ServerTls:
+    """The server's TLS: its context, and the files it came from, to reload them."""
+
+    def __init__(self, certificate: Path, key: Path) -> None:
+        """Load and check the files.
+
+        Raises:
+            TlsError: as :func:`server_context`.
+        """
+        self.certificate = certificate
+        self.key = key
+        self.context = server_context(certificate, key)
+
+    def reload(self) -> bool:
+        """Load the files again into the live context, if they are usable; log either way.
+
+        Returns:
+            Whether the new files are in use (False: the previous ones still are).
+        """
+        try:
+            server_context(self.certificate, self.key)
+            self.context.load_cert_chain(self.certificate, self.key, password=_refuse_passphrase)
+        except (TlsError, ssl.SSLError, OSError) as error:
+            logger.error("TLS: kept the current certificate; the files are unusable: %s", error)
+            return False
+        logger.info("TLS: reloaded the certificate %s", self.certificate)
+        return True
