@@ -361,3 +361,35 @@ async def test_sighup_reloads_renewed_certificate_files_and_keeps_the_old_on_bad
             assert await handshake_ok(port, new)
         assert process.returncode is None
     assert "TLS: reloaded the certificate" in log.read_text()
+
+
+async def test_serve_prints_https_urls_and_attaches_the_console_at_the_public_one(
+    test_ca: TestCA, tmp_path: Path
+) -> None:
+    """What ``serve --tls-cert`` prints: the join URL, the screen URL and the console's
+    URL all say https, and the console attaches at the public host (the one the
+    certificate names), not at a loopback URL the certificate may not name."""
+    public = "https://localhost:8443/"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "livepoll", "serve", str(POLLS / "socitm-spring.toml"),
+        "--host", "127.0.0.1", "--port", "0", "--db", str(tmp_path / "poll.db"),
+        "--tls-cert", str(test_ca.cert), "--tls-key", str(test_ca.key), "--public-url", public,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert process.stdout is not None
+    lines: list[str] = []
+    try:
+        async with asyncio.timeout(60):
+            while not lines or not lines[-1].startswith("  Ctrl-C"):
+                line = (await process.stdout.readline()).decode()
+                assert line, lines
+                lines.append(line.rstrip("\n"))
+    finally:
+        process.send_signal(signal.SIGINT)
+        async with asyncio.timeout(30):
+            await process.wait()
+    pairs = [line.split(":", 1) for line in lines[1:] if ":" in line]
+    banner = {name.strip(): value.strip() for name, value in pairs}
+    assert banner["join URL (for phones)"] == public
+    assert banner["presenter"].endswith(f"present {public}")
+    assert banner["screen (AV desk, read-only)"].startswith(f"{public}screen?token=")
