@@ -82,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
         "(default: standard error, uncapped)",
     )
     serve.add_argument("--ready-json", action="store_true", help=argparse.SUPPRESS)
+    _deployment_arguments(serve)
     serve.set_defaults(handler=_serve)
 
     present = commands.add_parser(
@@ -285,6 +286,70 @@ def _token_arguments(parser: argparse.ArgumentParser, default: str) -> None:
         metavar="FILE",
         help="read the presenter token from FILE",
     )
+
+
+def _trusted_proxy(text: str) -> str:
+    """An argparse type: an IP address or a CIDR network (kept as text, parsed again
+    by ``TrustedProxies.parse``, which gives the same message)."""
+    from livepoll.server.proxy import parse_network
+
+    try:
+        parse_network(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def _deployment_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options for a server on a venue machine or a VM: its own TLS, or a proxy's."""
+    parser.add_argument(
+        "--tls-cert",
+        type=Path,
+        metavar="FILE",
+        help="serve HTTPS and WSS with this PEM certificate chain (with --tls-key)",
+    )
+    parser.add_argument(
+        "--tls-key", type=Path, metavar="FILE", help="the certificate's PEM private key"
+    )
+    parser.add_argument(
+        "--trusted-proxy",
+        action="append",
+        type=_trusted_proxy,
+        default=[],
+        metavar="ADDR",
+        help="a reverse proxy (an IP address or a network such as 10.0.0.0/8) whose "
+        "X-Forwarded-For header names the phone's address; repeatable. From any other "
+        "peer the header is ignored",
+    )
+
+
+def _deployment(args: argparse.Namespace, config: Any) -> Any:
+    """``config`` with the TLS context and trusted proxies the options ask for, or None
+    after one line on standard error saying what is wrong with them."""
+    import dataclasses
+
+    from livepoll.server.proxy import TrustedProxies
+    from livepoll.server.tls import ServerTls, TlsError
+
+    if (args.tls_cert is None) != (args.tls_key is None):
+        given, missing = ("--tls-cert", "--tls-key")
+        if args.tls_cert is None:
+            given, missing = missing, given
+        print(
+            f"livepoll: {given} needs {missing} too: the certificate chain and its private "
+            "key go together",
+            file=sys.stderr,
+        )
+        return None
+    tls = None
+    if args.tls_cert is not None:
+        try:
+            tls = ServerTls(args.tls_cert, args.tls_key)
+        except TlsError as error:
+            print(f"livepoll: {error}", file=sys.stderr)
+            return None
+    proxies = TrustedProxies.parse(args.trusted_proxy)
+    return dataclasses.replace(config, tls=tls, trusted_proxies=proxies)
 
 
 def _server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -565,6 +630,9 @@ def _serve(args: argparse.Namespace) -> int:
     config = _server_config(args, token)
     if config is None:
         return 1
+    config = _deployment(args, config)
+    if config is None:
+        return 2
     setup_server_logging(args.log_file)
     attach = {
         "new": f"{TOKEN_ENV}={token} {_self_command()} present {{url}}",
@@ -588,6 +656,7 @@ async def _serve_until_stopped(config: Any, *, ready_json: bool, attach: str) ->
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
+    _reload_tls_on_hangup(loop, config)
     try:
         async with running_server(config) as server:
             tune_process()  # open files and garbage collection, for thousands of phones
@@ -650,6 +719,9 @@ def _serve_event(args: argparse.Namespace) -> int:
     config = _server_config(args, secrets.token_urlsafe(24), event.rooms[0].decks[0])
     if config is None:
         return 1
+    config = _deployment(args, config)
+    if config is None:
+        return 2
     setup_server_logging(args.log_file)
     try:
         return asyncio.run(_serve_event_until_stopped(event, config, ready_json=args.ready_json))
@@ -668,6 +740,7 @@ async def _serve_event_until_stopped(event: Any, config: Any, *, ready_json: boo
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
+    _reload_tls_on_hangup(loop, config)
     try:
         async with running_conference(event, config) as front:
             tune_process()
@@ -776,13 +849,27 @@ def _print_banner(server: Any, attach: str) -> None:
     lines = [
         f'livepoll {__version__}: "{deck.title}", {len(deck.questions)} questions',
         f"  join URL (for phones): {server.join_url}",
-        f"  presenter:  {attach.format(url=server.base_url)}",
+        f"  presenter:  {attach.format(url=_presenter_url(server))}",
         f"  screen (AV desk, read-only): {server.screen_url}",
         f"  database:   {server.store.path} (session {server.session_id}, {state})",
         *(f"  note: {notice}" for notice in server.notices),
         "  Ctrl-C stops the server.",
     ]
     print("\n".join(lines), flush=True)
+
+
+def _reload_tls_on_hangup(loop: asyncio.AbstractEventLoop, config: Any) -> None:
+    """With ``--tls-cert``, SIGHUP (``systemctl reload``) loads renewed certificate
+    files without dropping a phone (see ``livepoll.server.tls``)."""
+    if config.tls is not None:
+        with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
+            loop.add_signal_handler(signal.SIGHUP, config.tls.reload)
+
+
+def _presenter_url(server: Any) -> str:
+    """The URL the banner tells a console to attach to: the loopback one, unless the
+    server speaks TLS, whose certificate names the public host and not 127.0.0.1."""
+    return str(server.join_url if server.config.tls else server.base_url)
 
 
 def _self_command() -> str:
