@@ -62,6 +62,11 @@ def cell(app: ControlApp, room: str, column: str) -> str:
     return str(table.get_cell(room, column))
 
 
+def notices(app: ControlApp) -> list[str]:
+    """The notifications the app has shown (their text, however a toast wraps it)."""
+    return [notification.message for notification in app._notifications]
+
+
 class Opened:
     """Records the consoles the control room asks to run, instead of running them in
     a terminal Pilot does not have (the real child runs in
@@ -123,7 +128,7 @@ async def test_the_control_room_lists_every_room_with_live_figures(
         assert cell(app, "room-2", "session") == "1 of 1"
         assert cell(app, "main-hall", "question") == "Q1/2 Opening: ready?"
         assert cell(app, "room-2", "voting") == "waiting"
-        assert cell(app, "room-2", "chair") == "none"
+        assert cell(app, "room-2", "chair") == "not attached"
         breakout = front.rooms["room-2"]
         console = await chair(breakout)
         await console.send(protocol.encode_command("open"))
@@ -138,7 +143,7 @@ async def test_the_control_room_lists_every_room_with_live_figures(
         assert (cell(app, "main-hall", "answers"), cell(app, "main-hall", "phones")) == ("0", "0")
         await _picture(app, pilot)
         await console.close()
-        await wait_until(pilot, lambda: cell(app, "room-2", "chair") == "none")
+        await wait_until(pilot, lambda: cell(app, "room-2", "chair") == "not attached")
         for phone in phones:
             await phone.connection.close()
 
@@ -161,10 +166,17 @@ async def _picture(app: ControlApp, pilot: Pilot[None]) -> None:
 
 
 async def test_n_moves_the_selected_room_on_after_confirming(front: ConferenceServer) -> None:
-    """n asks first, naming the next deck; 'Stay' changes nothing; 'y' moves the main
-    hall to its second deck and the row follows; on its last session n only says so."""
+    """n asks first, naming the next deck; 'Stay' (enter on it, or n) changes nothing;
+    'y' moves the main hall to its second deck and the row follows; on its last
+    session n only says so."""
     main = front.rooms["main-hall"]
-    async with control_room(front) as (app, pilot):
+    opened = Opened()
+    async with control_room(front, opened) as (app, pilot):
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, NextSessionScreen))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not isinstance(app.screen, NextSessionScreen))
+        assert opened.runs == [], "enter in the dialog is its focused 'Stay', not 'open'"
         await pilot.press("n")
         await wait_until(pilot, lambda: isinstance(app.screen, NextSessionScreen))
         await pilot.pause()
@@ -186,7 +198,7 @@ async def test_n_moves_the_selected_room_on_after_confirming(front: ConferenceSe
         await pilot.pause()
         assert "last session of its programme" in screen_text(app)
         await pilot.press("n")
-        await wait_until(pilot, lambda: "there is no next deck" in screen_text(app))
+        await wait_until(pilot, lambda: any("no next deck" in text for text in notices(app)))
         assert not isinstance(app.screen, NextSessionScreen)
         assert main.programme_index == 1
 
@@ -200,8 +212,10 @@ async def test_a_refusal_from_the_server_is_shown(front: ConferenceServer) -> No
         await wait_until(pilot, lambda: isinstance(app.screen, NextSessionScreen))
         assert await main.next_session() is None
         await pilot.press("y")
-        await wait_until(pilot, lambda: "The server refused" in screen_text(app))
-        assert "last session of the programme in Main hall" in screen_text(app)
+        await wait_until(
+            pilot,
+            lambda: any("last session of the programme in Main hall" in t for t in notices(app)),
+        )
         assert main.programme_index == 1
 
 

@@ -90,7 +90,7 @@ def room_cells(room: RoomSummary) -> dict[str, str]:
         "voting": VOTING_WORDS.get(room.status, room.status),
         "phones": str(room.phones),
         "answers": str(room.answers_last_minute),
-        "chair": "attached" if room.chair_attached else "none",
+        "chair": "attached" if room.chair_attached else "not attached",
     }
 
 
@@ -338,7 +338,8 @@ class ControlApp(App[None]):
     COMMAND_PALETTE_BINDING = "ctrl+p"
 
     BINDINGS = [
-        Binding("enter", "open_console", "Open console", key_display="⏎"),
+        # Before the table's own enter (which only selects), so the footer lists it.
+        Binding("enter", "open_console", "Open console", key_display="⏎", priority=True),
         Binding("w", "watch_console", "Watch"),
         Binding("n", "next_session", "Next session"),
         Binding("question_mark,f1", "help", "Help", key_display="?"),
@@ -415,7 +416,15 @@ class ControlApp(App[None]):
 
     @on(DataTable.RowSelected)
     def _row_selected(self) -> None:
+        """A click on the selected row opens its console, like enter."""
         self.action_open_console()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The rooms' keys work on the rooms' screen only: enter in a dialog is the
+        dialog's, not "open a console"."""
+        if action in ("open_console", "watch_console", "next_session"):
+            return self.screen is self._main
+        return True
 
     def selected_room(self) -> RoomSummary | None:
         """The room under the table's cursor; None before the first summary."""
