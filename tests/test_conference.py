@@ -9,6 +9,7 @@ import secrets
 import sqlite3
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +56,34 @@ async def console(
     return connection, welcome
 
 
-async def command(connection: ClientConnection, action: str) -> dict[str, Any]:
-    """Send a presenter command and return the first frame that answers it."""
+async def command(
+    connection: ClientConnection, action: str, until: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """Send a presenter command and return the first state that shows it took effect
+    (``until``); states the ticker pushed before it are skipped."""
     await connection.send(protocol.encode_command(action))
-    return await connection_recv(connection)
+    while True:
+        frame = await connection_recv(connection)
+        assert frame["type"] != "error", frame
+        if frame["type"] == "state" and until(frame):
+            return frame
+
+
+async def refused(connection: ClientConnection, action: str) -> dict[str, Any]:
+    """Send a presenter command the server must refuse, and return its error frame."""
+    await connection.send(protocol.encode_command(action))
+    while True:
+        frame = await connection_recv(connection)
+        if frame["type"] == "error":
+            return frame
+
+
+def voting_open(state: dict[str, Any]) -> bool:
+    return bool(state["status"] == "open")
+
+
+def showing(title: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda state: bool(state["title"] == title)
 
 
 async def close_code(phone: Phone) -> int | None:
@@ -163,7 +188,7 @@ async def test_rooms_vote_at_once_each_into_its_own_session(front: ConferenceSer
     main, breakout = front.rooms["main-hall"], front.rooms["room-2"]
     for room, token in ((main, main.token), (breakout, breakout.token)):
         chair, _ = await console(room, token)
-        assert (await command(chair, "open"))["status"] == "open"
+        await command(chair, "open", voting_open)
         await chair.close()
     code = main.gate.room_code
     phones = [await join(main, code) for _ in range(20)] + [await join(breakout) for _ in range(20)]
@@ -192,7 +217,7 @@ async def test_a_rooms_token_opens_that_room_and_no_other(front: ConferenceServe
         )
     assert refused.value.response.status_code == 401
     chair, _ = await console(breakout, breakout.token)
-    assert (await command(chair, "open"))["status"] == "open"
+    await command(chair, "open", voting_open)
     await chair.close()
     assert main.session.current.status.value == "pending"
     for room in (main, breakout):
@@ -216,8 +241,7 @@ async def test_moving_on_starts_the_next_deck_and_phones_follow_without_a_new_co
     breakout_session = breakout.session_id
     phone = await join(main, code)
     chair, _ = await console(main, main.token)
-    state = await command(chair, "next_session")
-    assert state["type"] == "state"
+    state = await command(chair, "next_session", showing("Closing"))
     assert state["title"] == "Closing"
     assert state["programme"] == {
         "room": "Main hall",
@@ -241,7 +265,7 @@ async def test_moving_on_starts_the_next_deck_and_phones_follow_without_a_new_co
         (breakout_session, "room-2", "Breakout", 0),
         (main.session_id, "main-hall", "Closing", 0),
     ]
-    refusal = await command(chair, "next_session")
+    refusal = await refused(chair, "next_session")
     assert refusal["type"] == "error"
     assert refusal["code"] == "no_next_session"
     assert "last session of the programme in Main hall" in refusal["message"]
@@ -251,7 +275,7 @@ async def test_moving_on_starts_the_next_deck_and_phones_follow_without_a_new_co
 async def test_a_one_room_server_refuses_to_move_on(livepoll_server: LivepollServer) -> None:
     """Without a programme there is no next deck: the chair is told how to start one."""
     chair, _ = await console(livepoll_server, livepoll_server.token)
-    refusal = await command(chair, "next_session")
+    refusal = await refused(chair, "next_session")
     assert refusal["code"] == "no_next_session"
     assert "livepoll run" in refusal["message"]
     await chair.close()
@@ -266,8 +290,8 @@ async def test_a_restarted_event_server_resumes_every_room_where_it_was(
         main = first.rooms["main-hall"]
         tokens = (first.organiser_token, main.token, first.rooms["room-2"].token)
         chair, _ = await console(main, main.token)
-        await command(chair, "next_session")
-        await command(chair, "open")
+        await command(chair, "next_session", showing("Closing"))
+        await command(chair, "open", voting_open)
         await chair.close()
         phone = await join(main, main.gate.room_code)
         assert (await phone.vote("pick", 1))["type"] == "ack"
@@ -327,6 +351,14 @@ async def next_summary(
             return frame
 
 
+async def control_error(connection: ClientConnection) -> dict[str, Any]:
+    """The next error frame on the control channel (summaries before it are skipped)."""
+    while True:
+        frame = await connection_recv(connection)
+        if frame["type"] == "error":
+            return frame
+
+
 async def test_the_control_room_sees_every_room_live(front: ConferenceServer) -> None:
     """One row per room with its deck, question, status, phones, answers in the last
     minute and whether a chair is attached; a vote shows within a couple of seconds."""
@@ -346,7 +378,7 @@ async def test_the_control_room_sees_every_room_live(front: ConferenceServer) ->
     assert (breakout_row.id, breakout_row.next_title) == ("room-2", None)
     breakout = front.rooms["room-2"]
     chair, _ = await console(breakout, breakout.token)
-    await command(chair, "open")
+    await command(chair, "open", voting_open)
     phone = await join(breakout)
     assert (await phone.vote("pick", 0))["type"] == "ack"
     row = (
@@ -370,14 +402,14 @@ async def test_the_control_room_moves_a_room_on_and_hears_refusals(
     assert moved.rooms[0].deck == "Closing"
     assert moved.rooms[1].position == 1
     await watcher.send(protocol.encode_control_command("next_session", "room-2"))
-    refusal = json.loads(await watcher.recv())
+    refusal = await control_error(watcher)
     assert refusal["code"] == "no_next_session"
     await watcher.send(protocol.encode_control_command("next_session", "attic"))
-    unknown = json.loads(await watcher.recv())
+    unknown = await control_error(watcher)
     assert unknown["code"] == "no_such_room"
     assert "main-hall, room-2" in unknown["message"]
     await watcher.send('{"type": "control", "action": "demolish", "room": "room-2"}')
-    assert json.loads(await watcher.recv())["code"] == "bad_command"
+    assert (await control_error(watcher))["code"] == "bad_command"
     await watcher.close()
 
 
@@ -401,7 +433,7 @@ async def test_a_watching_console_changes_nothing_and_is_not_the_chair(
     assert welcome["read_only"] is True
     assert not main.chair_attached
     for action in ("open", "next", "next_session"):
-        refusal = await command(watching, action)
+        refusal = await refused(watching, action)
         assert (refusal["type"], refusal["code"]) == ("error", "read_only")
     assert main.session.current.status.value == "pending"
     assert main.session_id == main.summary(0).session

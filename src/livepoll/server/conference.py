@@ -56,7 +56,13 @@ from livepoll.server.app import _listen as listen
 from livepoll.server.capacity import Capacity
 from livepoll.server.guard import PRESENTER_LIMITS, FailureGuard
 from livepoll.server.network import join_url
-from livepoll.server.web import PAGE_METHODS, REASONS, WEBSOCKET_METHODS, method_not_allowed
+from livepoll.server.web import (
+    PAGE_METHODS,
+    REASONS,
+    WEBSOCKET_METHODS,
+    add_nosniff,
+    method_not_allowed,
+)
 from livepoll.store import SessionMode, Store
 
 logger = logging.getLogger("livepoll.server")
@@ -194,8 +200,8 @@ class ConferenceServer:
     def process_response(
         self, connection: ServerConnection, request: Request, response: Response
     ) -> Response:
-        """Every response says ``nosniff`` (the rooms add it to theirs the same way)."""
-        return next(iter(self.rooms.values())).process_response(connection, request, response)
+        """Every response, the library's own included, says ``nosniff``."""
+        return add_nosniff(response)
 
     def _health(self) -> Response:
         problem = self.store.problem
