@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
 
 from textual.pilot import Pilot
 
-from livepoll.protocol import encode_command
+from livepoll.deck import Question
+from livepoll.protocol import Programme, encode_command
 from livepoll.server.app import LivepollServer
 from livepoll.server.conference import ConferenceServer
 from livepoll.tui.app import WATCHING_REFUSAL, PresenterApp, make_app
 from livepoll.tui.screens import HelpScreen, NextSessionScreen, RotateScreen
+from test_tui_units import QA_ITEMS, qa_state
 
 SIZE = (100, 30)
 
@@ -174,3 +177,18 @@ async def test_a_watching_console_follows_the_room(front: ConferenceServer) -> N
         )
         await pilot.pause()
         assert "Session 2 of 2 · last" in screen_text(watcher)
+
+
+async def test_moderation_ends_when_the_next_deck_reuses_the_question_id() -> None:
+    """The next deck of a programme may have the same title and question ids: the
+    chair's moderation cursor of the old deck does not carry over to it."""
+    question = Question("qa", "qa", "Ask us", moderated=True)
+    first = qa_state(question, QA_ITEMS, programme=Programme("Main hall", 1, 2, "Deck"))
+    app = PresenterApp(url=None)
+    async with app.run_test(size=SIZE) as pilot:
+        app.apply_state(first)
+        await pilot.pause()
+        await pilot.press("down")
+        await wait_until(pilot, lambda: app.qa_cursor is not None)
+        app.apply_state(dataclasses.replace(first, programme=Programme("Main hall", 2, 2, None)))
+        await wait_until(pilot, lambda: app.qa_cursor is None)
