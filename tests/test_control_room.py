@@ -32,7 +32,7 @@ from livepoll.event import Event
 from livepoll.presenter_token import ORGANISER_TOKEN_ENV, TOKEN_ENV
 from livepoll.server.app import LivepollServer, ServerConfig
 from livepoll.server.conference import ConferenceServer, running_conference
-from livepoll.tui.control import ControlApp, make_control_app
+from livepoll.tui.control import ControlApp, ControlRefused, SummaryReceived, make_control_app
 from livepoll.tui.screens import HelpScreen, NextSessionScreen
 
 SIZE = (120, 30)
@@ -405,3 +405,11 @@ async def test_help_lists_the_control_rooms_keys(front: ConferenceServer) -> Non
         await pilot.press("escape")
         commands = [command.title for command in app.get_system_commands(app.screen)]
         assert "Next session (n)" in commands
+
+
+def test_a_newer_summary_replaces_one_still_waiting_to_be_drawn() -> None:
+    """A burst of summaries is drawn once: each replaces the one before it in the queue."""
+    older = SummaryReceived(protocol.EventSummary("E", ()))
+    newer = SummaryReceived(protocol.EventSummary("E", (), "disk full"))
+    assert newer.can_replace(older)
+    assert not newer.can_replace(ControlRefused("no_next_session", "last"))

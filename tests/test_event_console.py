@@ -192,3 +192,29 @@ async def test_moderation_ends_when_the_next_deck_reuses_the_question_id() -> No
         await wait_until(pilot, lambda: app.qa_cursor is not None)
         app.apply_state(dataclasses.replace(first, programme=Programme("Main hall", 2, 2, None)))
         await wait_until(pilot, lambda: app.qa_cursor is None)
+
+
+async def test_e_works_at_80_columns_where_the_footer_has_no_room_for_it(
+    front: ConferenceServer,
+) -> None:
+    """In the main hall (room code: the footer also offers 'c New code') at 80×24 the
+    footer's keys fit the width, without 'e Next deck'; e still asks, and help lists it
+    once. In the breakout room (no code) the footer has room for it."""
+    main = front.rooms["main-hall"]
+    app = make_app(main.join_url, main.token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.state is not None)
+        await pilot.pause()
+        footer = screen_text(app).splitlines()[-1]
+        assert "c New code" in footer
+        assert "Next deck" not in footer
+        assert len(footer.rstrip()) <= 80
+        assert [key.action for key in app.keys_that_apply()].count("next_session") == 1
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, NextSessionScreen))
+    breakout = front.rooms["room-2"]
+    app = make_app(breakout.join_url, breakout.token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.state is not None)
+        await pilot.pause()
+        assert "e Next deck" in screen_text(app).splitlines()[-1]

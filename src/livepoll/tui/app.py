@@ -69,7 +69,11 @@ its keys listed), not run."""
 
 _SET_ASIDE_WHILE_MODERATING = frozenset({"toggle_results", "join_screen"})
 
-_TWINS = {"show_help": "help", "show_join_screen": "join_screen"}
+_TWINS = {
+    "show_help": "help",
+    "show_join_screen": "join_screen",
+    "press_next_session": "next_session",
+}
 """Keys that work where their footer twin is left out for room: listed once, as the twin."""
 
 _WATCHING_ALLOWS = frozenset({"page"})
@@ -164,8 +168,10 @@ class PresenterApp(App[None]):
         Binding("escape", "stop_moderating", "Done", key_display="esc"),
         # After a quiz closes: its leaderboard full screen.
         Binding("l", "leaderboard", "Leaders"),
-        # In an event room: end this session and start the programme's next deck.
+        # In an event room: end this session and start the programme's next deck (in the
+        # footer when there is room, working always: press_next_session).
         Binding("e", "next_session", "Next deck"),
+        Binding("e", "press_next_session", "Next deck", show=False),
         # Help: in the footer when there is room (not while moderating), working always.
         Binding("question_mark,f1", "help", "Help", key_display="?"),
         Binding("question_mark,f1", "show_help", "Help", key_display="? F1", show=False),
@@ -399,11 +405,19 @@ class PresenterApp(App[None]):
             return self.qa_cursor is not None
         if action == "leaderboard":
             return _board_applies(state)
-        if action == "next_session":
+        if action == "press_next_session":
             return state is not None and state.programme is not None
+        if action == "next_session":
+            # In the footer only when it has room (before help); e works always.
+            return (
+                state is not None
+                and state.programme is not None
+                and self._footer_width(without={"next_session", "help"}) + len(" e Next deck")
+                <= FOOTER_WIDTH
+            )
         if action == "help":
             # In the footer only when it has room; ? and F1 work always (show_help).
-            return self._footer_width(without="help") + len(" ? Help") <= FOOTER_WIDTH
+            return self._footer_width(without={"help"}) + len(" ? Help") <= FOOTER_WIDTH
         if action in _SET_ASIDE_WHILE_MODERATING:
             # The moderation keys need the footer's room; esc gives these back.
             return self.qa_cursor is None
@@ -541,14 +555,14 @@ class PresenterApp(App[None]):
         screen.state = self.state
         self.push_screen(screen)
 
-    def _footer_width(self, without: str) -> int:
+    def _footer_width(self, without: set[str]) -> int:
         """Columns the footer's keys take (``key description`` each, a space between),
-        leaving out the action ``without``."""
+        leaving out the actions ``without`` (the ones shown only if they still fit)."""
         width = -1
         seen: set[str] = set()
         for binding in Binding.make_bindings(self.BINDINGS):
             _, name, parameters = parse_action(binding.action)
-            if not binding.show or name == without or binding.action in seen:
+            if not binding.show or name in without or binding.action in seen:
                 continue
             if self.check_action(name, parameters):
                 seen.add(binding.action)
@@ -582,6 +596,10 @@ class PresenterApp(App[None]):
     def action_show_join_screen(self) -> None:
         """The join screen, from ``j`` where the footer has no room to offer it."""
         self.action_join_screen()
+
+    def action_press_next_session(self) -> None:
+        """The same next session, from ``e`` when the footer has no room to offer it."""
+        self.action_next_session()
 
     def action_show_help(self) -> None:
         """The same help, from ``?`` or F1 when the footer has no room to offer it."""
