@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 import pty
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -413,3 +414,59 @@ def test_a_newer_summary_replaces_one_still_waiting_to_be_drawn() -> None:
     newer = SummaryReceived(protocol.EventSummary("E", (), "disk full"))
     assert newer.can_replace(older)
     assert not newer.can_replace(ControlRefused("no_next_session", "last"))
+
+
+async def test_livepoll_control_in_a_terminal_hands_it_to_a_rooms_console_and_back(
+    front: ConferenceServer,
+) -> None:
+    """The real 'livepoll control' in a pseudo-terminal: w hands the terminal to the
+    main hall's console, watching; q there quits it and the control room is back (it
+    answers q by quitting itself). The token travels only in the environment."""
+    main = front.rooms["main-hall"]
+    environment = os.environ | {
+        ORGANISER_TOKEN_ENV: front.organiser_token,
+        "TERM": "xterm-256color",
+        "COLUMNS": "120",
+        "LINES": "30",
+    }
+    environment.pop(TOKEN_ENV, None)
+    leader, follower = pty.openpty()
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "livepoll",
+        "control",
+        front.base_url,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=environment,
+    )
+    os.close(follower)
+    drained = asyncio.get_running_loop().run_in_executor(None, _drain, leader)
+
+    async def until(condition: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + 30
+        while not condition():
+            assert time.monotonic() < deadline, what
+            await asyncio.sleep(0.05)
+
+    try:
+        await until(lambda: bool(front.controllers), "the control room did not connect")
+        await asyncio.sleep(0.5)
+        os.write(leader, b"w")
+        await until(lambda: bool(main.presenters), "no console was opened")
+        assert main._watching == main.presenters
+        await asyncio.sleep(0.5)
+        os.write(leader, b"q")
+        await until(lambda: not main.presenters, "the room's console did not quit")
+        await asyncio.sleep(1.0)
+        assert child.returncode is None, "the control room came back, still running"
+        os.write(leader, b"q")
+        assert await asyncio.wait_for(child.wait(), 20) == 0
+    finally:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+        os.close(leader)
+        await drained
