@@ -310,6 +310,14 @@ def test_control_without_a_token_says_how_to_give_one(
     assert len(error.strip().splitlines()) == 1
 
 
+def test_control_with_a_url_it_cannot_use_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """An address that is not http(s) or ws(s): one line naming it."""
+    token = "A" * 32
+    assert cli.main(["control", "ftp://poll.example.org/", "--token", token]) == 2
+    error = capsys.readouterr().err
+    assert error == "livepoll: unsupported scheme 'ftp' in 'ftp://poll.example.org/'\n"
+
+
 async def test_the_control_room_reconnects_when_the_server_comes_back(
     event: Event, event_config: ServerConfig
 ) -> None:

@@ -137,7 +137,8 @@ async def test_a_watching_console_shows_the_room_and_cannot_change_it(
 ) -> None:
     """The organiser's token with --watch: a read-only banner; space, e and c only say
     it is read-only; the room is unchanged and no chair counts as attached. A command
-    sent anyway is refused by the server."""
+    sent anyway is refused by the server. While voting is open, q quits it without
+    asking (it runs nothing)."""
     main = front.rooms["main-hall"]
     async with console(main, front.organiser_token, watch=True) as (app, pilot):
         assert app.welcome is not None
@@ -156,6 +157,14 @@ async def test_a_watching_console_shows_the_room_and_cannot_change_it(
         assert main.session.current.status.value == "pending"
         assert main.session.current_index == 0
         assert main.programme_index == 0
+        chair = make_app(main.join_url, main.token)
+        async with chair.run_test(size=SIZE) as chair_pilot:
+            await wait_until(chair_pilot, lambda: chair.state is not None)
+            await chair_pilot.press("space")
+            await wait_until(pilot, lambda: app.state is not None and app.state.status == "open")
+        await pilot.press("q")
+        await wait_until(pilot, lambda: not app.is_running)
+        assert main.session.current.status.value == "open", "quitting a watcher asks nothing"
 
 
 async def test_a_watching_console_follows_the_room(front: ConferenceServer) -> None:
