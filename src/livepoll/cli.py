@@ -18,7 +18,7 @@ from typing import Any
 from livepoll import __version__
 from livepoll.deck import Deck, DeckError, from_file
 from livepoll.files import make_private_directory, write_private
-from livepoll.presenter_token import TOKEN_ENV, TokenError, chosen_token
+from livepoll.presenter_token import ORGANISER_TOKEN_ENV, TOKEN_ENV, TokenError, chosen_token
 
 DEFAULT_DATABASE = "livepoll.db"
 
@@ -90,8 +90,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     present.add_argument("url", metavar="URL", help="the server's URL, e.g. http://127.0.0.1:8321/")
     _token_arguments(present, f"default: ${TOKEN_ENV}")
+    present.add_argument(
+        "--watch",
+        action="store_true",
+        help="watch the room read-only: the console shows it and its keys change nothing "
+        "(an event's organiser looking at a room)",
+    )
     _theme_argument(present)
     present.set_defaults(handler=_present)
+
+    control = commands.add_parser(
+        "control",
+        help="the organiser's control room of an event server",
+        description=_doc(_control),
+    )
+    control.add_argument(
+        "url", metavar="URL", help="the event server's URL, e.g. https://poll.example.org/"
+    )
+    _token_arguments(control, f"default: ${ORGANISER_TOKEN_ENV}", whose="organiser")
+    control.set_defaults(handler=_control)
 
     export = commands.add_parser(
         "export", help="export answers as CSV, JSON or an Excel workbook", description=_doc(_export)
@@ -273,18 +290,21 @@ def _positive(text: str) -> int:
     return value
 
 
-def _token_arguments(parser: argparse.ArgumentParser, default: str) -> None:
+def _token_arguments(
+    parser: argparse.ArgumentParser, default: str, *, whose: str = "presenter"
+) -> None:
+    variable = ORGANISER_TOKEN_ENV if whose == "organiser" else TOKEN_ENV
     tokens = parser.add_mutually_exclusive_group()
     tokens.add_argument(
         "--token",
-        help=f"the presenter token, at least 128 bits ({default}); visible to other "
-        f"users in 'ps': prefer ${TOKEN_ENV} or --token-file",
+        help=f"the {whose} token, at least 128 bits ({default}); visible to other "
+        f"users in 'ps': prefer ${variable} or --token-file",
     )
     tokens.add_argument(
         "--token-file",
         type=Path,
         metavar="FILE",
-        help="read the presenter token from FILE",
+        help=f"read the {whose} token from FILE",
     )
 
 
@@ -973,7 +993,34 @@ def _present(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    make_app(args.url, given[0], theme=args.theme).run()
+    make_app(args.url, given[0], theme=args.theme, watch=args.watch).run()
+    return 0
+
+
+def _control(args: argparse.Namespace) -> int:
+    """Open the organiser's control room of an event server ('livepoll serve
+    EVENT.toml'): one live row per room, with its deck, question, voting, phones,
+    answers in the last minute and whether its chair is attached. Enter opens a room's
+    console, w watches it read-only, n moves it to its next session; quitting leaves
+    every room running."""
+    from livepoll.tui.control import make_control_app
+    from livepoll.tui.link import channel_url
+
+    try:
+        given = chosen_token(args.token, args.token_file, ORGANISER_TOKEN_ENV)
+        channel_url(args.url, "control")
+    except (TokenError, ValueError) as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return 2
+    if given is None:
+        print(
+            f"livepoll: control needs the organiser token 'serve' printed (again: 'livepoll "
+            f"tokens EVENT --db FILE'): set ${ORGANISER_TOKEN_ENV}, or give --token-file "
+            "FILE (or --token, which other users can see in 'ps')",
+            file=sys.stderr,
+        )
+        return 2
+    make_control_app(args.url, given[0]).run()
     return 0
 
 
