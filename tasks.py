@@ -41,11 +41,18 @@ DEBIAN_TOOLS = {
     Path("/usr/bin/fusermount3"): "fuse3",
     Path("/usr/bin/soffice"): "libreoffice-calc-nogui",
     Path("/usr/bin/npm"): "npm",
+    Path("/usr/bin/openssl"): "openssl",
+    Path("/usr/bin/caddy"): "caddy",
+    Path("/usr/bin/certutil"): "libnss3-tools",
+    Path("/usr/bin/systemd-analyze"): "systemd",
     Path("/usr/bin/redis-server"): "redis-server",
 }
 """Programs some tests drive (the browser tests; the fsync and power-cut tests; the
-workbook opened in LibreOffice; npm, which fetches the axe-core checker; the gateway
-tests' private Redis), with their Debian package."""
+workbook opened in LibreOffice; npm, which fetches the axe-core checker; openssl,
+which makes the TLS tests' CA; Caddy, the reverse proxy of the deployment test, and
+certutil, which puts that CA in the test browser's NSS database; systemd-analyze,
+which checks the example unit; the gateway tests' private Redis), with their Debian
+package."""
 LOCKS = {"": ROOT / "requirements.lock", "test": ROOT / "requirements-test.lock"}
 """Exact versions with hashes, per extra: the runtime alone, and runtime plus tests."""
 PIP_TOOLS = "pip-tools>=7.4,<8"

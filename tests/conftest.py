@@ -14,6 +14,7 @@ from livepoll.event import Event
 from livepoll.event import from_file as event_from_file
 from livepoll.server.app import LivepollServer, ServerConfig, running_server
 from livepoll.server.conference import ConferenceServer, running_conference
+from tls_certs import TestCA, make_ca
 
 SAMPLE_DECK = """
 title = "Test deck"
@@ -123,3 +124,9 @@ async def front(event: Event, event_config: ServerConfig) -> AsyncIterator[Confe
     """A real event server, started for the test and stopped after it."""
     async with running_conference(event, event_config) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
+    """A test CA and a server certificate it signed for localhost and 127.0.0.1."""
+    return make_ca(tmp_path_factory.mktemp("ca"))

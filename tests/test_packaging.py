@@ -26,6 +26,7 @@ PACKAGE_FILES = (
     "livepoll/server/static/screen.js",
     "livepoll/server/static/screen.css",
     "livepoll/tui/presenter.tcss",
+    "livepoll/tui/control.tcss",
     "livepoll/py.typed",
 )
 _PIN = re.compile(r"^([A-Za-z0-9._-]+)==([^\s\\]+)")

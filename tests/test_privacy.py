@@ -25,7 +25,7 @@ from websockets.exceptions import InvalidStatus
 
 from clients import chair, new_voter_token, open_phone
 from livepoll import deck as deck_module
-from livepoll.export import export
+from livepoll.export import CSV_COLUMNS, export
 from livepoll.report import build_report
 from livepoll.server.app import ServerConfig, running_server
 from livepoll.store import epoch
@@ -212,7 +212,8 @@ def assert_nothing_leaks(
         if secret in text
     ]
     assert leaks == []
-    pseudonyms = {row.split(",")[5] for row in csv.splitlines()[1:]}
+    voter = CSV_COLUMNS.index("voter")
+    pseudonyms = {row.split(",")[voter] for row in csv.splitlines()[1:]}
     assert len(pseudonyms) == 3
     assert all(pseudonym.startswith("v-") for pseudonym in pseudonyms)
 
@@ -326,7 +327,7 @@ async def test_quiz_nicknames_cannot_be_linked_to_other_answers(
     csv_text = await export(config.database, "csv", None)
     csv_quiz = [line.split(",") for line in csv_text.splitlines() if ",quiz," in line]
     assert len(csv_quiz) == len(PLAYERS)
-    assert all(cells[5] == "" for cells in csv_quiz)
+    assert all(cells[CSV_COLUMNS.index("voter")] == "" for cells in csv_quiz)
     pseudonyms = {row["voter"] for row in session["responses"] if row["voter"]}
     assert len(pseudonyms) == len(PLAYERS)
     report = await build_report(config.database, None)

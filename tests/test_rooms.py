@@ -165,7 +165,9 @@ async def test_export_and_report_take_one_room(event_db: Path) -> None:
         (3, "main-hall", "Panel"),
     ]
     csv_text = await export(event_db, "csv", None, room="room-2")
-    assert {line.split(",")[1] for line in csv_text.splitlines()[1:]} == {"Breakout"}
+    assert {tuple(line.split(",")[1:3]) for line in csv_text.splitlines()[1:]} == {
+        ("room-2", "Breakout")
+    }
     html = await build_report(event_db, None, room="room-2")
     assert "Breakout" in html
     assert "Keynote" not in html

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import sqlite3
 import subprocess
 import sys
@@ -175,11 +176,57 @@ def test_simulate_command_refuses_a_url_that_is_not_a_join_url(
         ("https://venue.example/poll/index.html", "wss://venue.example/poll/ws"),
         ("ws://[::1]:9000/ws", "ws://[::1]:9000/ws"),
         ("ws://[::1]:9000", "ws://[::1]:9000/ws"),
+        ("http://127.0.0.1:8321/r/main-hall/", "ws://127.0.0.1:8321/r/main-hall/ws"),
+        ("http://127.0.0.1:8321/r/main-hall", "ws://127.0.0.1:8321/r/main-hall/ws"),
+        ("https://venue.example/poll/r/room-2/index.html", "wss://venue.example/poll/r/room-2/ws"),
+        ("wss://venue.example/r/room-2/ws", "wss://venue.example/r/room-2/ws"),
     ],
 )
 def test_audience_url_is_derived_as_the_page_derives_it(join: str, socket: str) -> None:
     """The WebSocket URL sits next to the page: the page's directory plus "ws"."""
     assert audience_url(join) == socket
+
+
+@pytest.mark.parametrize(
+    ("server", "socket"),
+    [
+        ("http://127.0.0.1:8321/", "ws://127.0.0.1:8321/r/room-2/ws"),
+        ("http://127.0.0.1:8321", "ws://127.0.0.1:8321/r/room-2/ws"),
+        ("https://venue.example/poll/", "wss://venue.example/poll/r/room-2/ws"),
+        ("ws://[::1]:9000", "ws://[::1]:9000/r/room-2/ws"),
+        ("http://127.0.0.1:8321/r/room-2/", "ws://127.0.0.1:8321/r/room-2/ws"),
+    ],
+)
+def test_a_room_id_gives_that_room_s_socket_on_the_server(server: str, socket: str) -> None:
+    """--room ID dials /r/ID/ws under the server's address (or prefix)."""
+    assert audience_url(server, "room-2") == socket
+
+
+@pytest.mark.parametrize(
+    ("url", "room", "message"),
+    [
+        ("http://127.0.0.1:8321/", "Main Hall", "a room id must be 1-40 lowercase letters"),
+        ("http://127.0.0.1:8321/", "../ws", "a room id must be 1-40 lowercase letters"),
+        ("http://h/r/main-hall/", "room-2", "is the URL of room 'main-hall', not of --room"),
+    ],
+)
+def test_a_room_that_cannot_be_is_refused_before_dialling(
+    url: str, room: str, message: str
+) -> None:
+    """A room id unfit for a URL, or one the room URL contradicts, is one clear error."""
+    with pytest.raises(SimulationError, match=re.escape(message)):
+        audience_url(url, room)
+
+
+def test_simulate_command_refuses_a_bad_room_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``simulate --room`` with an id no event can have exits 1 with the rule, dialling nothing."""
+    assert (
+        cli_main(["simulate", "http://127.0.0.1:9/", "--room", "Main Hall", "--voters", "3"]) == 1
+    )
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("livepoll simulate: --room 'Main Hall': a room id must be")
 
 
 @pytest.mark.parametrize("url", ["ftp://host/", "127.0.0.1:8321", "http:///nohost"])

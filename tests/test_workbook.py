@@ -234,5 +234,5 @@ def test_libreoffice_opens_the_workbook(workbook_file: Path, tmp_path: Path) -> 
     converted = tmp_path / "out" / "results.csv"
     assert converted.exists(), result.stdout + result.stderr
     rows = list(csv.reader(io.StringIO(converted.read_text(encoding="utf-8", errors="replace"))))
-    assert rows[0][:3] == ["Session", "Deck", "Started (UTC)"]
-    assert any(row[5:6] == ["pick"] and row[8] == "5" for row in rows)
+    assert rows[0][:4] == ["Session", "Room", "Deck", "Started (UTC)"]
+    assert any(row[6:7] == ["pick"] and row[9] == "5" for row in rows)

@@ -18,7 +18,7 @@ from typing import Any
 from livepoll import __version__
 from livepoll.deck import Deck, DeckError, from_file
 from livepoll.files import make_private_directory, write_private
-from livepoll.presenter_token import TOKEN_ENV, TokenError, chosen_token
+from livepoll.presenter_token import ORGANISER_TOKEN_ENV, TOKEN_ENV, TokenError, chosen_token
 
 DEFAULT_DATABASE = "livepoll.db"
 
@@ -82,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
         "(default: standard error, uncapped)",
     )
     serve.add_argument("--ready-json", action="store_true", help=argparse.SUPPRESS)
+    _deployment_arguments(serve)
     _redis_arguments(serve, required=False)
     serve.set_defaults(handler=_serve)
 
@@ -117,8 +118,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     present.add_argument("url", metavar="URL", help="the server's URL, e.g. http://127.0.0.1:8321/")
     _token_arguments(present, f"default: ${TOKEN_ENV}")
+    present.add_argument(
+        "--watch",
+        action="store_true",
+        help="watch the room read-only: the console shows it and its keys change nothing "
+        "(an event's organiser looking at a room)",
+    )
     _theme_argument(present)
     present.set_defaults(handler=_present)
+
+    control = commands.add_parser(
+        "control",
+        help="the organiser's control room of an event server",
+        description=_doc(_control),
+    )
+    control.add_argument(
+        "url", metavar="URL", help="the event server's URL, e.g. https://poll.example.org/"
+    )
+    _token_arguments(control, f"default: ${ORGANISER_TOKEN_ENV}", whose="organiser")
+    control.set_defaults(handler=_control)
 
     export = commands.add_parser(
         "export", help="export answers as CSV, JSON or an Excel workbook", description=_doc(_export)
@@ -129,6 +147,7 @@ def _parser() -> argparse.ArgumentParser:
         "--session", type=int, action="append", metavar="ID", help="only these sessions"
     )
     _room_argument(export)
+    _event_argument(export)
     export.add_argument("--output", "-o", type=Path, metavar="PATH", help="default: stdout")
     _crosstab_arguments(export)
     export.set_defaults(handler=_export)
@@ -136,7 +155,14 @@ def _parser() -> argparse.ArgumentParser:
     simulate = commands.add_parser(
         "simulate", help="rehearse with simulated phones", description=_doc(_simulate)
     )
-    simulate.add_argument("url", metavar="URL", help="the join URL, e.g. http://192.168.1.20:8321/")
+    simulate.add_argument(
+        "url",
+        metavar="URL",
+        help="the join URL, e.g. http://192.168.1.20:8321/ or a room's, http://HOST/r/main-hall/",
+    )
+    simulate.add_argument(
+        "--room", metavar="ID", help="join this room of the event server at URL (/r/ID/)"
+    )
     simulate.add_argument("--voters", type=int, required=True, metavar="N", help="phones to join")
     simulate.add_argument(
         "--ramp", type=float, default=0.0, metavar="SECONDS", help="connect them over this time"
@@ -174,6 +200,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="default: report.html",
     )
+    _event_argument(report)
     _crosstab_arguments(report)
     report.set_defaults(handler=_report)
 
@@ -300,6 +327,15 @@ def _room_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _event_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--event",
+        type=Path,
+        metavar="EVENT",
+        help="the event file: the overview names its rooms, in its order, under its title",
+    )
+
+
 def _doc(function: Any) -> str:
     return str(function.__doc__ or "").strip()
 
@@ -315,19 +351,86 @@ def _positive(text: str) -> int:
     return value
 
 
-def _token_arguments(parser: argparse.ArgumentParser, default: str) -> None:
+def _token_arguments(
+    parser: argparse.ArgumentParser, default: str, *, whose: str = "presenter"
+) -> None:
+    variable = ORGANISER_TOKEN_ENV if whose == "organiser" else TOKEN_ENV
     tokens = parser.add_mutually_exclusive_group()
     tokens.add_argument(
         "--token",
-        help=f"the presenter token, at least 128 bits ({default}); visible to other "
-        f"users in 'ps': prefer ${TOKEN_ENV} or --token-file",
+        help=f"the {whose} token, at least 128 bits ({default}); visible to other "
+        f"users in 'ps': prefer ${variable} or --token-file",
     )
     tokens.add_argument(
         "--token-file",
         type=Path,
         metavar="FILE",
-        help="read the presenter token from FILE",
+        help=f"read the {whose} token from FILE",
     )
+
+
+def _trusted_proxy(text: str) -> str:
+    """An argparse type: an IP address or a CIDR network (kept as text, parsed again
+    by ``TrustedProxies.parse``, which gives the same message)."""
+    from livepoll.server.proxy import parse_network
+
+    try:
+        parse_network(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def _deployment_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options for a server on a venue machine or a VM: its own TLS, or a proxy's."""
+    parser.add_argument(
+        "--tls-cert",
+        type=Path,
+        metavar="FILE",
+        help="serve HTTPS and WSS with this PEM certificate chain (with --tls-key)",
+    )
+    parser.add_argument(
+        "--tls-key", type=Path, metavar="FILE", help="the certificate's PEM private key"
+    )
+    parser.add_argument(
+        "--trusted-proxy",
+        action="append",
+        type=_trusted_proxy,
+        default=[],
+        metavar="ADDR",
+        help="a reverse proxy (an IP address or a network such as 10.0.0.0/8) whose "
+        "X-Forwarded-For header names the phone's address; repeatable. From any other "
+        "peer the header is ignored",
+    )
+
+
+def _deployment(args: argparse.Namespace, config: Any) -> Any:
+    """``config`` with the TLS context and trusted proxies the options ask for, or None
+    after one line on standard error saying what is wrong with them."""
+    import dataclasses
+
+    from livepoll.server.proxy import TrustedProxies
+    from livepoll.server.tls import ServerTls, TlsError
+
+    if (args.tls_cert is None) != (args.tls_key is None):
+        given, missing = ("--tls-cert", "--tls-key")
+        if args.tls_cert is None:
+            given, missing = missing, given
+        print(
+            f"livepoll: {given} needs {missing} too: the certificate chain and its private "
+            "key go together",
+            file=sys.stderr,
+        )
+        return None
+    tls = None
+    if args.tls_cert is not None:
+        try:
+            tls = ServerTls(args.tls_cert, args.tls_key)
+        except TlsError as error:
+            print(f"livepoll: {error}", file=sys.stderr)
+            return None
+    proxies = TrustedProxies.parse(args.trusted_proxy)
+    return dataclasses.replace(config, tls=tls, trusted_proxies=proxies)
 
 
 def _server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -615,6 +718,9 @@ def _serve(args: argparse.Namespace) -> int:
     config = _server_config(args, token)
     if config is None:
         return 1
+    config = _deployment(args, config)
+    if config is None:
+        return 2
     setup_server_logging(args.log_file)
     attach = {
         "new": f"{TOKEN_ENV}={token} {_self_command()} present {{url}}",
@@ -655,6 +761,7 @@ async def _serve_until_stopped(
     from livepoll.store import StorageError
 
     stop = _stop_event()
+    _reload_tls_on_hangup(asyncio.get_running_loop(), config)
 
     def announce(server: Any) -> None:
         tune_process()  # open files and garbage collection, for thousands of phones
@@ -672,7 +779,6 @@ async def _serve_until_stopped(
         async with running_server(config) as server:
             announce(server)
             await stop.wait()
-
     except PortInUse as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 1
@@ -791,6 +897,9 @@ def _serve_event(args: argparse.Namespace) -> int:
     config = _server_config(args, secrets.token_urlsafe(24), event.rooms[0].decks[0])
     if config is None:
         return 1
+    config = _deployment(args, config)
+    if config is None:
+        return 2
     setup_server_logging(args.log_file)
     try:
         return asyncio.run(_serve_event_until_stopped(event, config, ready_json=args.ready_json))
@@ -809,6 +918,7 @@ async def _serve_event_until_stopped(event: Any, config: Any, *, ready_json: boo
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
+    _reload_tls_on_hangup(loop, config)
     try:
         async with running_conference(event, config) as front:
             tune_process()
@@ -917,13 +1027,27 @@ def _print_banner(server: Any, attach: str) -> None:
     lines = [
         f'livepoll {__version__}: "{deck.title}", {len(deck.questions)} questions',
         f"  join URL (for phones): {server.join_url}",
-        f"  presenter:  {attach.format(url=server.base_url)}",
+        f"  presenter:  {attach.format(url=_presenter_url(server))}",
         f"  screen (AV desk, read-only): {server.screen_url}",
         f"  database:   {server.store.path} (session {server.session_id}, {state})",
         *(f"  note: {notice}" for notice in server.notices),
         "  Ctrl-C stops the server.",
     ]
     print("\n".join(lines), flush=True)
+
+
+def _reload_tls_on_hangup(loop: asyncio.AbstractEventLoop, config: Any) -> None:
+    """With ``--tls-cert``, SIGHUP (``systemctl reload``) loads renewed certificate
+    files without dropping a phone (see ``livepoll.server.tls``)."""
+    if config.tls is not None:
+        with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
+            loop.add_signal_handler(signal.SIGHUP, config.tls.reload)
+
+
+def _presenter_url(server: Any) -> str:
+    """The URL the banner tells a console to attach to: the loopback one, unless the
+    server speaks TLS, whose certificate names the public host and not 127.0.0.1."""
+    return str(server.join_url if server.config.tls else server.base_url)
 
 
 def _self_command() -> str:
@@ -1027,7 +1151,34 @@ def _present(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    make_app(args.url, given[0], theme=args.theme).run()
+    make_app(args.url, given[0], theme=args.theme, watch=args.watch).run()
+    return 0
+
+
+def _control(args: argparse.Namespace) -> int:
+    """Open the organiser's control room of an event server ('livepoll serve
+    EVENT.toml'): one live row per room, with its deck, question, voting, phones,
+    answers in the last minute and whether its chair is attached. Enter opens a room's
+    console, w watches it read-only, n moves it to its next session; quitting leaves
+    every room running."""
+    from livepoll.tui.control import make_control_app
+    from livepoll.tui.link import channel_url
+
+    try:
+        given = chosen_token(args.token, args.token_file, ORGANISER_TOKEN_ENV)
+        channel_url(args.url, "control")
+    except (TokenError, ValueError) as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return 2
+    if given is None:
+        print(
+            f"livepoll: control needs the organiser token 'serve' printed (again: 'livepoll "
+            f"tokens EVENT --db FILE'): set ${ORGANISER_TOKEN_ENV}, or give --token-file "
+            "FILE (or --token, which other users can see in 'ps')",
+            file=sys.stderr,
+        )
+        return 2
+    make_control_app(args.url, given[0]).run()
     return 0
 
 
@@ -1036,11 +1187,19 @@ def _export(args: argparse.Namespace) -> int:
     (sessions, questions, option counts and responses) or an Excel workbook (xlsx:
     summary, a sheet and chart per question, cross-tabs, responses). Voters appear
     only as salted pseudonyms."""
-    from livepoll.export import ExportError, export
+    from livepoll.export import EVENT_REFUSAL, ExportError, export
 
     if not args.db.exists():
         print(f"livepoll: no database at {args.db}", file=sys.stderr)
         return 1
+    event = None
+    if args.event is not None:
+        if args.format != "json":
+            print(f"livepoll: {EVENT_REFUSAL}", file=sys.stderr)
+            return 1
+        event = _load_event(args.event)
+        if event is None:
+            return 1
     if args.format == "xlsx":
         return _export_xlsx(args)
     from livepoll.crosstabs import CrosstabError
@@ -1054,6 +1213,7 @@ def _export(args: argparse.Namespace) -> int:
                 room=args.room,
                 crosstabs=args.crosstab,
                 min_segment=args.min_segment,
+                event=event,
             )
         )
     except (ExportError, CrosstabError) as error:
@@ -1083,7 +1243,8 @@ def _write_output(path: Path, text: str, *, newline: str | None = None, note: st
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    """Join a running session as N simulated phones, to rehearse before the talk: they
+    """Join a running session (or, with --room or a room's URL, one room of an event
+    server) as N simulated phones, to rehearse before the talk: they
     speak the voting page's protocol, follow the chair, answer each question once after
     a think time (answers spread over 0-2x --think), and show what they saw."""
     from livepoll.simulate.command import run
@@ -1096,6 +1257,7 @@ def _simulate(args: argparse.Namespace) -> int:
         duration=args.duration,
         processes=args.processes,
         seed=args.seed,
+        room=args.room,
     )
 
 
@@ -1206,6 +1368,11 @@ def _report(args: argparse.Namespace) -> int:
     if not args.db.exists():
         print(f"livepoll: no database at {args.db}", file=sys.stderr)
         return 1
+    event = None
+    if args.event is not None:
+        event = _load_event(args.event)
+        if event is None:
+            return 1
     try:
         text = asyncio.run(
             build_report(
@@ -1214,6 +1381,7 @@ def _report(args: argparse.Namespace) -> int:
                 room=args.room,
                 crosstabs=args.crosstab,
                 min_segment=args.min_segment,
+                event=event,
             )
         )
     except (ExportError, CrosstabError) as error:

@@ -41,6 +41,14 @@ ROOM_ID_RULE = (
 
 # \Z, not $: "$" also matches before a trailing newline.
 _ROOM_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}\Z")
+
+
+def is_room_id(text: str) -> bool:
+    """Whether ``text`` may be a room's id (see :data:`ROOM_ID_RULE`); shared with the
+    tools that build a room's URL from an id, so they refuse what no event can hold."""
+    return bool(_ROOM_ID.match(text))
+
+
 _EVENT_KEYS = frozenset({"title", "rooms"})
 _ROOM_KEYS = frozenset({"id", "name", "join", "sessions"})
 

@@ -25,6 +25,7 @@ import dataclasses
 import io
 import json
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,12 +34,14 @@ from livepoll import __version__
 from livepoll.crosstabs import Pair, check_pairs, tables
 from livepoll.deck import Question
 from livepoll.engine import MIN_SEGMENT, Answer, Session, answer_to_json
+from livepoll.event import Event, Room
 from livepoll.spreadsheet import neutralise
 from livepoll.store import ResponseRow, SessionSummary, StorageError, Store, iso_utc
 from livepoll.words import Guard
 
 CSV_COLUMNS = (
     "session",
+    "room",
     "deck",
     "question_id",
     "question",
@@ -49,12 +52,174 @@ CSV_COLUMNS = (
     "last_answer_at",
     "detail",
 )
+CSV_CROSSTAB_REFUSAL = (
+    "--crosstab makes tables, and the CSV is one table of answers: use --format xlsx or "
+    "json, or livepoll report (the CSV's voter column already links one person's answers "
+    "in a session, for a pivot table of your own)"
+)
+"""Why the CSV refuses ``--crosstab`` rather than ignoring it or bolting a second
+table onto the file: an organiser who asks for a cross-tab wants the split table,
+with its bases and small segments held back, which the workbook, the JSON and the
+report all give; a CSV with two tables in it breaks every tool that reads CSV."""
+EVENT_REFUSAL = (
+    "--event names the rooms of the event overview, which the report and the JSON "
+    "export have and the CSV and the workbook do not: use --format json, or livepoll report"
+)
 MULTI_SEPARATOR = "; "
 RANK_SEPARATOR = " > "
 
 
 class ExportError(Exception):
     """The export cannot be made (no such session, unreadable database)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFigures:
+    """One session's line of an event's overview: the figures ``livepoll sessions``
+    lists, and the most phones connected while a question was open or closed."""
+
+    session: SessionSummary
+    asked: int
+    answers: int
+    voters: int
+    most_phones: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomFigures:
+    """One room's sessions in an event's overview, oldest first, with its totals.
+
+    Voters are not added up: a phone has a different pseudonym in each session (the
+    salt is per session), so nobody can tell how many people voted in two sessions.
+    The room's figure is its busiest session's voters, which is what it can honestly
+    say.
+    """
+
+    room: str | None
+    """The room's id; None gathers the sessions a one-room server ran."""
+    sessions: tuple[SessionFigures, ...]
+    name: str | None = None
+    """The room's name, when the event file is at hand (the database keeps ids only)."""
+
+    @property
+    def asked(self) -> int:
+        """Questions asked in all of the room's sessions."""
+        return sum(line.asked for line in self.sessions)
+
+    @property
+    def answers(self) -> int:
+        """Answers (and Q&A questions posted) in all of the room's sessions."""
+        return sum(line.answers for line in self.sessions)
+
+    @property
+    def most_voters(self) -> int:
+        """Distinct voters of the room's busiest session."""
+        return max((line.voters for line in self.sessions), default=0)
+
+    @property
+    def started_at(self) -> str:
+        """When the room's first session started."""
+        return min(line.session.started_at for line in self.sessions)
+
+    @property
+    def ended_at(self) -> str | None:
+        """When the room's last session ended; None while one has not ended."""
+        ends = [line.session.ended_at for line in self.sessions]
+        return None if None in ends else max(end for end in ends if end is not None)
+
+
+async def event_overview(store: Store, sessions: list[SessionSummary]) -> list[RoomFigures]:
+    """The chosen sessions gathered by room, rooms in the order their first session
+    started; empty when no session ran in an event's room, so that a one-room
+    laptop's report and export stay as they were."""
+    if all(session.room is None for session in sessions):
+        return []
+    rooms: dict[str | None, list[SessionFigures]] = {}
+    for session in sessions:
+        asked, answers, voters = await store.session_counts(session.id)
+        phones = [
+            event.phones for event in await store.events(session.id) if event.phones is not None
+        ]
+        rooms.setdefault(session.room, []).append(
+            SessionFigures(session, asked, answers, voters, max(phones, default=None))
+        )
+    return [RoomFigures(room, tuple(lines)) for room, lines in rooms.items()]
+
+
+def in_event_order(
+    rooms: list[RoomFigures], event: Event, database: Path
+) -> tuple[list[RoomFigures], list[Room]]:
+    """The overview's rooms named and in the order of ``event`` (rooms it does not
+    list, from a merged laptop, follow by id), and its rooms that have no session
+    among them.
+
+    Raises:
+        ExportError: no chosen session ran in any of the event's rooms: the wrong
+            event file, or the wrong database.
+    """
+    names = {room.id: room.name for room in event.rooms}
+    found = {figures.room for figures in rooms}
+    if not found & set(names):
+        there = ", ".join(sorted(r for r in found if r is not None))
+        ran = f"rooms: {there}" if there else "its sessions have no rooms"
+        raise ExportError(
+            f"{event.source} names none of the rooms of the sessions in {database} ({ran})"
+        )
+    order = {room_id: position for position, room_id in enumerate(names)}
+    named = [
+        dataclasses.replace(figures, name=names.get(figures.room or ""))
+        for figures in sorted(rooms, key=lambda f: order.get(f.room or "", len(order)))
+    ]
+    return named, [room for room in event.rooms if room.id not in found]
+
+
+def overview_json(
+    rooms: list[RoomFigures], event: Event | None = None, without: Sequence[Room] = ()
+) -> dict[str, Any]:
+    """The event overview as the JSON export carries it (see :func:`event_overview`);
+    with the ``event`` file its title, each room's name, and the event's rooms
+    ``without`` a session among those exported."""
+    named: dict[str, Any] = {}
+    if event is not None:
+        named = {
+            "event": event.title,
+            "rooms_without_sessions": [{"room": room.id, "name": room.name} for room in without],
+        }
+    return {
+        **named,
+        "rooms": [
+            {
+                "room": room.room,
+                **({"name": room.name} if room.name is not None else {}),
+                "started_at": room.started_at,
+                "ended_at": room.ended_at,
+                "questions_asked": room.asked,
+                "answers": room.answers,
+                "most_voters_in_a_session": room.most_voters,
+                "sessions": [
+                    {
+                        "id": line.session.id,
+                        "deck": line.session.deck.title,
+                        "started_at": line.session.started_at,
+                        "ended_at": line.session.ended_at,
+                        "questions_asked": line.asked,
+                        "voters": line.voters,
+                        "answers": line.answers,
+                        "most_phones": line.most_phones,
+                    }
+                    for line in room.sessions
+                ],
+            }
+            for room in rooms
+        ],
+        "totals": {
+            "rooms": sum(1 for room in rooms if room.room is not None),
+            "sessions": sum(len(room.sessions) for room in rooms),
+            "questions_asked": sum(room.asked for room in rooms),
+            "answers": sum(room.answers for room in rooms),
+            "most_voters_in_a_session": max(room.most_voters for room in rooms),
+        },
+    }
 
 
 def readable_answer(question: Question, answer: Answer) -> str:
@@ -131,23 +296,35 @@ async def export(
     room: str | None = None,
     crosstabs: Sequence[Pair] = (),
     min_segment: int = MIN_SEGMENT,
+    event: Event | None = None,
 ) -> str:
     """Render the chosen sessions (all by default) of ``database`` in ``format_name``.
 
     Args:
         room: only the sessions of this room (see :func:`chosen_sessions`).
-        crosstabs: (question, by) pairs the JSON carries besides the declared ones.
+        crosstabs: (question, by) pairs the JSON carries besides the declared ones;
+            the CSV refuses them (see :data:`CSV_CROSSTAB_REFUSAL`).
         min_segment: cross-tab segments with fewer respondents show no figures.
+        event: the event file the sessions ran under: the JSON's overview then names
+            the rooms, in the file's order (see :func:`in_event_order`).
 
     Raises:
-        ExportError: an unknown session id or an unusable database.
+        ExportError: an unknown session id, an unusable database, cross-tabs or an
+            event asked of the CSV, or an event none of whose rooms the sessions ran in.
         CrosstabError: a ``crosstabs`` pair that no chosen session's deck can make.
     """
+    if format_name == "csv" and crosstabs:
+        raise ExportError(CSV_CROSSTAB_REFUSAL)
+    if format_name == "csv" and event is not None:
+        raise ExportError(EVENT_REFUSAL)
     async with chosen_sessions(database, session_ids, room) as (store, sessions):
         if format_name == "csv":
             return await _csv(store, sessions)
         check_pairs((session.deck for session in sessions), crosstabs)
-        return await _json(store, sessions, crosstabs, min_segment)
+        # A chosen part of the event says nothing of its other rooms.
+        whole = room is None and not session_ids
+        named = _Naming(event, database, whole) if event is not None else None
+        return await _json(store, sessions, crosstabs, min_segment, named)
 
 
 def to_the_minute(stamp: str) -> str:
@@ -209,11 +386,13 @@ async def _csv(store: Store, sessions: list[SessionSummary]) -> str:
     for session in sessions:
         questions = {question.id: question for question in session.deck.questions}
         title = session.deck.title
+        room = session.room or ""
         for row in await _responses(store, session):
             question = questions[row.question_id]
             writer.writerow(
                 _cells(
                     session.id,
+                    room,
                     title,
                     question.id,
                     question.prompt,
@@ -231,6 +410,7 @@ async def _csv(store: Store, sessions: list[SessionSummary]) -> str:
             writer.writerow(
                 _cells(
                     session.id,
+                    room,
                     title,
                     question.id,
                     question.prompt,
@@ -308,8 +488,22 @@ def _question_summary(engine: Session, position: int, question: Question) -> dic
     return summary
 
 
+@dataclass(frozen=True, slots=True)
+class _Naming:
+    """The event file an export names its rooms from."""
+
+    event: Event
+    database: Path
+    whole: bool
+    """Whether every session is exported, so that rooms without one can be named."""
+
+
 async def _json(
-    store: Store, sessions: list[SessionSummary], crosstabs: Sequence[Pair], min_segment: int
+    store: Store,
+    sessions: list[SessionSummary],
+    crosstabs: Sequence[Pair],
+    min_segment: int,
+    naming: _Naming | None = None,
 ) -> str:
     exported = []
     for session in sessions:
@@ -372,9 +566,16 @@ async def _json(
                 ],
             }
         )
-    document = {
+    document: dict[str, Any] = {
         "generator": f"livepoll {__version__}",
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "sessions": exported,
     }
+    rooms = await event_overview(store, sessions)
+    if naming is not None:
+        rooms, without = in_event_order(rooms, naming.event, naming.database)
+        whole = without if naming.whole else []
+        document["overview"] = overview_json(rooms, naming.event, whole)
+    elif rooms:
+        document["overview"] = overview_json(rooms)
+    document["sessions"] = exported
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"

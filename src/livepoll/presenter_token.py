@@ -25,6 +25,8 @@ from pathlib import Path
 
 TOKEN_ENV = "LIVEPOLL_PRESENTER_TOKEN"
 """The environment variable that carries the presenter token."""
+ORGANISER_TOKEN_ENV = "LIVEPOLL_ORGANISER_TOKEN"
+"""The environment variable that carries an event's organiser token (the control room)."""
 MIN_TOKEN_BITS = 128
 """Tokens weaker than this are refused."""
 MAX_TOKEN_FILE_BYTES = 4096
@@ -104,9 +106,11 @@ def read_token_file(path: Path) -> str:
     return token
 
 
-def chosen_token(option: str | None, file: Path | None) -> tuple[str, str] | None:
+def chosen_token(
+    option: str | None, file: Path | None, environment: str = TOKEN_ENV
+) -> tuple[str, str] | None:
     """The token the chair gave, and where from (``--token``, the file, or the
-    environment), checked; None when none was given.
+    ``environment`` variable), checked; None when none was given.
 
     Raises:
         TokenError: the token given is unusable or too weak.
@@ -115,7 +119,7 @@ def chosen_token(option: str | None, file: Path | None) -> tuple[str, str] | Non
         return check_token(option), "--token"
     if file is not None:
         return check_token(read_token_file(file)), "file"
-    from_environment = os.environ.get(TOKEN_ENV)
+    from_environment = os.environ.get(environment)
     if from_environment:
         return check_token(from_environment.strip()), "environment"
     return None

@@ -21,7 +21,14 @@ from livepoll import __version__
 from livepoll.crosstabs import Pair, check_pairs, tables
 from livepoll.deck import Question
 from livepoll.engine import MIN_SEGMENT, Session
-from livepoll.export import chosen_sessions, replay
+from livepoll.event import Event
+from livepoll.export import (
+    RoomFigures,
+    chosen_sessions,
+    event_overview,
+    in_event_order,
+    replay,
+)
 from livepoll.store import EventRow, ResponseRow, SessionSummary, epoch
 
 WIDTH = 640
@@ -49,8 +56,10 @@ class SessionData:
 
     @property
     def label(self) -> str:
-        """How the session is named in comparisons: its number and start."""
-        return f"Session {self.summary.id} · {self.summary.started_at[:16].replace('T', ' ')}"
+        """How the session is named in comparisons: its number, room (one deck may run
+        in several rooms of an event) and start."""
+        room = f" · {self.summary.room}" if self.summary.room is not None else ""
+        return f"Session {self.summary.id}{room} · {_minute(self.summary.started_at)}"
 
     def turnout(self, question_id: str) -> tuple[int, int | None]:
         """Respondents and the most phones connected while the question was open."""
@@ -88,6 +97,7 @@ async def build_report(
     room: str | None = None,
     crosstabs: Sequence[Pair] = (),
     min_segment: int = MIN_SEGMENT,
+    event: Event | None = None,
 ) -> str:
     """The HTML report for the chosen sessions (all by default) of ``database``.
 
@@ -95,13 +105,32 @@ async def build_report(
         room: only the sessions of this room of an event.
         crosstabs: (question, by) pairs to show besides the deck's declared ones.
         min_segment: cross-tab segments with fewer respondents show no figures.
+        event: the event file the sessions ran under: the overview then names the
+            rooms, in the file's order, under the event's title.
 
     Raises:
-        ExportError: an unknown session id or an unusable database.
+        ExportError: an unknown session id, an unusable database, or an ``event``
+            none of whose rooms the chosen sessions ran in.
         CrosstabError: a ``crosstabs`` pair that no chosen session's deck can make.
     """
-    sessions = await load_sessions(database, session_ids, room, crosstabs)
-    return render(sessions, database.name, crosstabs=crosstabs, min_segment=min_segment)
+    sessions, rooms = await load_sessions(database, session_ids, room, crosstabs)
+    title: str | None = None
+    idle: list[str] = []
+    if event is not None:
+        rooms, without = in_event_order(rooms, event, database)
+        title = event.title
+        # A chosen part of the event says nothing of the other rooms.
+        if room is None and not session_ids:
+            idle = [f"{other.name} ({other.id})" for other in without]
+    return render(
+        sessions,
+        database.name,
+        rooms=rooms,
+        event_title=title,
+        idle_rooms=idle,
+        crosstabs=crosstabs,
+        min_segment=min_segment,
+    )
 
 
 async def load_sessions(
@@ -109,8 +138,9 @@ async def load_sessions(
     session_ids: Sequence[int] | None,
     room: str | None,
     crosstabs: Sequence[Pair],
-) -> list[SessionData]:
-    """The chosen sessions replayed, with their events and responses: what the report
+) -> tuple[list[SessionData], list[RoomFigures]]:
+    """The chosen sessions replayed, with their events and responses, and the event
+    overview of them by room (empty when none ran in an event's room): what the report
     and the workbook are both drawn from, so the two always show the same figures.
 
     Raises:
@@ -119,7 +149,7 @@ async def load_sessions(
     """
     async with chosen_sessions(database, session_ids, room) as (store, summaries):
         check_pairs((summary.deck for summary in summaries), crosstabs)
-        return [
+        sessions = [
             SessionData(
                 summary,
                 await replay(store, summary),
@@ -128,16 +158,21 @@ async def load_sessions(
             )
             for summary in summaries
         ]
+        return sessions, await event_overview(store, summaries)
 
 
 def render(
     sessions: list[SessionData],
     database_name: str,
     *,
+    rooms: Sequence[RoomFigures] = (),
+    event_title: str | None = None,
+    idle_rooms: Sequence[str] = (),
     crosstabs: Sequence[Pair] = (),
     min_segment: int = MIN_SEGMENT,
 ) -> str:
-    """The whole HTML document: sessions of the same deck are compared side by side."""
+    """The whole HTML document: the event overview when sessions ran in rooms, then
+    each deck's results, sessions of the same deck compared side by side."""
     groups: dict[str, list[SessionData]] = {}
     for data in sessions:
         groups.setdefault(data.summary.deck.fingerprint, []).append(data)
@@ -155,6 +190,8 @@ def render(
     ]
     if not sessions:
         parts.append("<p>No sessions in this database yet.</p>")
+    if rooms:
+        parts.append(_overview(rooms, event_title, idle_rooms))
     for group in groups.values():
         parts.append(_deck_section(group, crosstabs, min_segment))
     parts.append("</body></html>")
@@ -167,15 +204,17 @@ def _deck_section(group: list[SessionData], crosstabs: Sequence[Pair], min_segme
     if len(group) > 1:
         parts.append(
             f"<p class=meta>Run in {len(group)} sessions: "
-            + "; ".join(esc(data.label) for data in group)
+            + "; ".join(
+                f"<span id=session-{data.summary.id}>{esc(data.label)}</span>" for data in group
+            )
             + ". Each question compares them side by side.</p>"
         )
     else:
         data = group[0]
         ended = data.summary.ended_at or "not ended"
         parts.append(
-            f"<p class=meta>{esc(data.label)} · ended {esc(ended[:16].replace('T', ' '))}"
-            f" · join mode: {esc(data.summary.join_mode)}</p>"
+            f"<p class=meta id=session-{data.summary.id}>{esc(data.label)} · ended "
+            f"{esc(_minute(ended))} · join mode: {esc(data.summary.join_mode)}</p>"
         )
     for position, question in enumerate(deck.questions, start=1):
         parts.append(_question_section(position, question, group))
@@ -392,6 +431,118 @@ def crosstab_svg(table: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def _overview(rooms: Sequence[RoomFigures], title: str | None, idle: Sequence[str]) -> str:
+    """The event at a glance: a table of each room's sessions with their figures, room
+    totals and the event's, every session linking to its results further down."""
+    sessions = sum(len(room.sessions) for room in rooms)
+    named = sum(1 for room in rooms if room.room is not None)
+    answers = sum(room.answers for room in rooms)
+    busiest = max(room.most_voters for room in rooms)
+    ends = [room.ended_at for room in rooms]
+    ended = None if None in ends else max(end for end in ends if end is not None)
+    parts = [
+        "<section class=overview aria-labelledby=overview><h2 id=overview>"
+        + (f"{esc(title)}: event overview" if title else "Event overview")
+        + "</h2>",
+        _stats(
+            ("Rooms", named),
+            ("Sessions", sessions),
+            ("Answers", answers),
+            ("Most voters in a session", busiest),
+        ),
+        "<p class=meta>Voters are counted per session: a phone has a different pseudonym "
+        "in each session, so one person voting in two sessions cannot be told from two "
+        "people. Room and event totals give the busiest session's voters, not a sum.</p>",
+        "<table class=overview><caption>Sessions by room, oldest first; each session "
+        "links to its results below</caption><thead><tr>"
+        + "".join(
+            f"<th scope=col{' class=num' if number else ''}>{name}</th>"
+            for name, number in OVERVIEW_COLUMNS
+        )
+        + "</tr></thead>",
+    ]
+    for room in rooms:
+        name = f"Room {room.room}" if room.room is not None else "Sessions without a room"
+        if room.name is not None:
+            name = f"{room.name} ({room.room})"
+        parts.append(
+            f"<tbody><tr class=room><th scope=rowgroup colspan={len(OVERVIEW_COLUMNS)}>"
+            f"{esc(name)}</th></tr>"
+        )
+        for line in room.sessions:
+            summary = line.session
+            parts.append(
+                f'<tr><th scope=row><a href="#session-{summary.id}">Session {summary.id}</a>'
+                f"</th><td>{esc(summary.deck.title)}</td><td>{esc(_minute(summary.started_at))}"
+                f"</td><td>{esc(_minute(summary.ended_at or 'not ended'))}</td>"
+                f"<td class=num>{line.asked} of {len(summary.deck.questions)}</td>"
+                f"<td class=num>{line.voters}</td>"
+                f"<td class=num>{'–' if line.most_phones is None else line.most_phones}</td>"
+                f"<td class=num>{line.answers}</td></tr>"
+            )
+        count = len(room.sessions)
+        parts.append(
+            _total_row(
+                "Room total",
+                f"{count} session{'' if count == 1 else 's'}",
+                room.started_at,
+                room.ended_at,
+                room.asked,
+                room.most_voters,
+                room.answers,
+            )
+            + "</tbody>"
+        )
+    started = min(room.started_at for room in rooms)
+    rooms_text = f"{named} room{'' if named == 1 else 's'}, " if named else ""
+    parts.append(
+        "<tfoot>"
+        + _total_row(
+            "Event total",
+            f"{rooms_text}{sessions} session{'' if sessions == 1 else 's'}",
+            started,
+            ended,
+            sum(room.asked for room in rooms),
+            busiest,
+            answers,
+        )
+        + "</tfoot></table>"
+    )
+    if idle:
+        parts.append(f"<p class=meta>No session recorded in: {esc(', '.join(idle))}.</p>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+OVERVIEW_COLUMNS = (
+    ("Session", False),
+    ("Deck", False),
+    ("Started (UTC)", False),
+    ("Ended (UTC)", False),
+    ("Questions asked", True),
+    ("Voters", True),
+    ("Most phones", True),
+    ("Answers", True),
+)
+
+
+def _total_row(
+    label: str, what: str, started: str, ended: str | None, asked: int, voters: int, answers: int
+) -> str:
+    return (
+        f"<tr class=total><th scope=row>{label}</th><td>{esc(what)}</td>"
+        f"<td>{esc(_minute(started))}</td>"
+        f"<td>{esc(_minute(ended or 'not ended'))}</td>"
+        f"<td class=num>{asked}</td><td class=num>{voters}<br><small>busiest session</small></td>"
+        f"<td></td><td class=num>{answers}</td></tr>"
+    )
+
+
+def _minute(stamp: str) -> str:
+    """A stored ISO time to the minute, as the report shows times (``2026-12-01 09:30``)."""
+    return stamp[:16].replace("T", " ")
+
+
 def _percent(count: int, total: int) -> str:
     return f"{round(100 * count / total)}%" if total else "0%"
 
@@ -563,6 +714,11 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0;font-size:.9rem}
 th,td{border-bottom:1px solid var(--line);padding:.25rem .4rem;text-align:left;
 vertical-align:top}
 .num{text-align:right;font-variant-numeric:tabular-nums}
+tr.room th{background:#f3f4f6;padding-top:.5rem}tr.total{font-weight:600}
+tr.total small{font-weight:400;color:var(--muted)}
+table.overview{font-size:.85rem;overflow-wrap:break-word}
+table.overview td.num{white-space:nowrap}
+table.overview a{color:#1d4ed8}
 code{font-size:.9em}
 @page{size:A4;margin:14mm}
 @media print{body{padding:0;font-size:11pt}h2{break-before:auto}

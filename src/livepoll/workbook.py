@@ -197,6 +197,7 @@ def _summary_sheet(writer: _Writer, sessions: list[SessionData]) -> None:
     sheet = writer.sheet("Summary")
     columns = (
         "Session",
+        "Room",
         "Deck",
         "Started (UTC)",
         "Ended (UTC)",
@@ -217,6 +218,7 @@ def _summary_sheet(writer: _Writer, sessions: list[SessionData]) -> None:
             state = data.engine.states[question.id]
             cells: list[Any] = [
                 summary.id,
+                summary.room,  # a blank cell for a one-room server's session
                 summary.deck.title,
                 _utc(summary.started_at),
                 _utc(summary.ended_at),
@@ -229,7 +231,8 @@ def _summary_sheet(writer: _Writer, sessions: list[SessionData]) -> None:
             ]
             for column, cell in enumerate(cells):
                 writer.value(sheet, row, column, cell)
-            writer.value(sheet, row, 10, respondents / phones if phones else None, writer.percent)
+            turnout = respondents / phones if phones else None
+            writer.value(sheet, row, len(cells), turnout, writer.percent)
             row += 1
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, max(row - 1, 1), len(columns) - 1)
@@ -372,7 +375,7 @@ async def build_workbook(
         ExportError: an unknown session id or an unusable database.
         CrosstabError: a ``crosstabs`` pair that no chosen session's deck can make.
     """
-    sessions = await load_sessions(database, session_ids, room, crosstabs)
+    sessions, _ = await load_sessions(database, session_ids, room, crosstabs)
     csv_text = await export(database, "csv", session_ids, room=room)
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(

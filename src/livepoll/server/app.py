@@ -53,7 +53,9 @@ from livepoll.server.capacity import Capacity
 from livepoll.server.guard import PRESENTER_LIMITS, FailureGuard
 from livepoll.server.limits import FrameLimiter, RecentCounter
 from livepoll.server.network import join_url, url_host
+from livepoll.server.proxy import FORWARDED_FOR, NO_PROXIES, TrustedProxies
 from livepoll.server.screen import SCREEN_SOCKET, ScreenChannel
+from livepoll.server.tls import ServerTls
 from livepoll.server.web import (
     PAGE_METHODS,
     REASONS,
@@ -165,6 +167,11 @@ class ServerConfig:
     organiser_token: str | None = None
     """The event's organiser token, which opens this room's console too (the control
     room attaches with it); None on a one-room server."""
+    tls: ServerTls | None = None
+    """Serve HTTPS and WSS (``--tls-cert``/``--tls-key``, see ``livepoll.server.tls``);
+    None serves plain HTTP, for a laptop or behind a proxy."""
+    trusted_proxies: TrustedProxies = NO_PROXIES
+    """Peers whose X-Forwarded-For names the phone's address (see ``server.proxy``)."""
 
 
 class PortInUse(Exception):
@@ -263,7 +270,9 @@ class LivepollServer:
     @property
     def base_url(self) -> str:
         """The loopback URL of this server, for clients on the same machine."""
-        return f"http://{loopback_url_host(self.config.host)}:{self.port}{self.config.path_prefix}/"
+        scheme = "https" if self.config.tls else "http"
+        host = loopback_url_host(self.config.host)
+        return f"{scheme}://{host}:{self.port}{self.config.path_prefix}/"
 
     @property
     def screen_url(self) -> str:
@@ -273,14 +282,16 @@ class LivepollServer:
     @property
     def audience_url(self) -> str:
         """Loopback WebSocket URL of the audience channel."""
+        scheme = "wss" if self.config.tls else "ws"
         host = loopback_url_host(self.config.host)
-        return f"ws://{host}:{self.port}{self.config.path_prefix}{AUDIENCE_PATH}"
+        return f"{scheme}://{host}:{self.port}{self.config.path_prefix}{AUDIENCE_PATH}"
 
     @property
     def presenter_url(self) -> str:
         """Loopback WebSocket URL of the presenter channel."""
+        scheme = "wss" if self.config.tls else "ws"
         host = loopback_url_host(self.config.host)
-        return f"ws://{host}:{self.port}{self.config.path_prefix}{PRESENTER_PATH}"
+        return f"{scheme}://{host}:{self.port}{self.config.path_prefix}{PRESENTER_PATH}"
 
     # HTTP
 
@@ -889,8 +900,12 @@ class _Connection(ServerConnection):
     """A connection whose library-built error responses also say ``nosniff``.
 
     websockets answers some malformed requests (a request line or headers too long)
-    itself, before ``process_request`` or ``process_response`` see anything.
+    itself, before ``process_request`` or ``process_response`` see anything. It also
+    carries the server's trusted proxies, to find the phone's address behind them.
     """
+
+    trusted_proxies: TrustedProxies = NO_PROXIES
+    """Set per server by :func:`_connection_class`."""
 
     def __init__(self, protocol: ServerProtocol, *args: Any, **kwargs: Any) -> None:
         reject = protocol.reject
@@ -900,6 +915,12 @@ class _Connection(ServerConnection):
 
         protocol.reject = reject_nosniff  # type: ignore[method-assign]
         super().__init__(protocol, *args, **kwargs)
+
+
+def _connection_class(trusted_proxies: TrustedProxies) -> type[_Connection]:
+    """The connection class for one server: websockets takes a class, not an instance
+    or a factory with arguments, so the server's trusted proxies ride on a subclass."""
+    return type("_Connection", (_Connection,), {"trusted_proxies": trusted_proxies})
 
 
 def refuse_repeated_header(connection: ServerConnection, request: Request) -> Response | None:
@@ -958,9 +979,14 @@ def page_file(static: StaticFiles, path: str, request: Request) -> Response:
 
 
 def _address(connection: ServerConnection) -> str:
-    """The remote IP of a connection, for the per-address cap only."""
+    """The phone's IP address, for the per-address cap, the guards and log lines: the
+    TCP peer's, or the one a trusted proxy forwarded (``livepoll.server.proxy``)."""
     remote = connection.remote_address
-    return str(remote[0]) if remote else "?"
+    peer = str(remote[0]) if remote else "?"
+    if not isinstance(connection, _Connection) or connection.request is None:
+        return peer
+    forwarded = connection.request.headers.get_all(FORWARDED_FOR)
+    return connection.trusted_proxies.client_address(peer, forwarded)
 
 
 def stored_state(state: QuestionState) -> StoredQuestionState:
@@ -995,7 +1021,8 @@ async def _listen(server: Listener, config: ServerConfig) -> Server:
                 port,
                 process_request=server.process_request,
                 process_response=server.process_response,
-                create_connection=_Connection,
+                create_connection=_connection_class(config.trusted_proxies),
+                ssl=config.tls.context if config.tls else None,
                 compression=None,
                 max_size=MAX_WEBSOCKET_MESSAGE,
                 max_queue=8,
@@ -1079,7 +1106,9 @@ async def running_server(config: ServerConfig) -> AsyncIterator[LivepollServer]:
         websocket_server = await _listen(server, config)
         sockets = websocket_server.sockets
         server.port = int(sockets[0].getsockname()[1]) if sockets else config.port
-        server.join_url, warning = join_url(config.host, server.port, config.public_url)
+        server.join_url, warning = join_url(
+            config.host, server.port, config.public_url, tls=config.tls is not None
+        )
         if server.port != config.port and config.port != 0:
             server.notices.append(f"port {config.port} was taken; using {server.port}")
         if warning:

@@ -389,7 +389,9 @@ async def running_conference(event: Event, config: ServerConfig) -> AsyncIterato
         websocket_server = await listen(front, config)
         sockets = websocket_server.sockets
         front.port = int(sockets[0].getsockname()[1]) if sockets else config.port
-        front.join_url, warning = join_url(config.host, front.port, config.public_url)
+        front.join_url, warning = join_url(
+            config.host, front.port, config.public_url, tls=config.tls is not None
+        )
         for room_id, served in rooms.items():
             served.port = front.port
             served.join_url = f"{front.join_url}r/{room_id}/"

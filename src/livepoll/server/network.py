@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from urllib.parse import urlsplit
 
 _ROUTE_PROBES = (
     # Documentation-only addresses (RFC 5737 / RFC 3849): never contacted, because a
@@ -45,26 +46,40 @@ def url_host(host: str) -> str:
     return host
 
 
-def join_url(bind_host: str | None, port: int, public_url: str | None) -> tuple[str, str | None]:
+def join_url(
+    bind_host: str | None, port: int, public_url: str | None, *, tls: bool = False
+) -> tuple[str, str | None]:
     """The URL attendees open, and a warning for the chair when it may not work.
 
     Args:
         bind_host: the address the server listens on (None or a wildcard: all).
         port: the port it listens on.
-        public_url: the chair's explicit choice (a tunnel, a venue DNS name).
+        public_url: the chair's explicit choice (a tunnel, a venue DNS name, the
+            ``https://`` name of a reverse proxy), used as given.
+        tls: the server speaks HTTPS itself, so a URL it makes up says ``https``.
     """
+    scheme = "https" if tls else "http"
     if public_url:
-        return (public_url if public_url.endswith("/") else public_url + "/"), None
+        url = public_url if public_url.endswith("/") else public_url + "/"
+        if tls and urlsplit(url).scheme.lower() == "http":
+            return url, "--public-url says http:// but this server speaks only HTTPS"
+        return url, None
+    no_name = (
+        "phones will be warned unless the certificate names this address: "
+        "give its host name with --public-url https://NAME:PORT/"
+    )
     if bind_host is None or bind_host in WILDCARD_HOSTS:
         address = lan_address()
         if address is None:
             no_network = "no network found: phones cannot reach this laptop; use --public-url"
-            return f"http://127.0.0.1:{port}/", no_network
-        return f"http://{url_host(address)}:{port}/", None
+            return f"{scheme}://127.0.0.1:{port}/", no_network
+        return f"{scheme}://{url_host(address)}:{port}/", no_name if tls else None
     warning: str | None = None
     try:
         if ipaddress.ip_address(bind_host).is_loopback:
             warning = f"listening on {bind_host} only: phones cannot reach it (use --host 0.0.0.0)"
+        elif tls:
+            warning = no_name  # a certificate names a host; an address rarely
     except ValueError:
-        pass
-    return f"http://{url_host(bind_host)}:{port}/", warning
+        pass  # a host name, as the certificate would have it
+    return f"{scheme}://{url_host(bind_host)}:{port}/", warning

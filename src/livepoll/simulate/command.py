@@ -34,19 +34,21 @@ def run(
     duration: float | None = None,
     processes: int | None = None,
     seed: int | None = None,
+    room: str | None = None,
     stream: TextIO | None = None,
 ) -> int:
     """Run the simulation until ``duration`` elapses or Ctrl-C; returns the exit code.
 
-    The exit code is 1 when the arguments are wrong or no phone ever connected.
+    ``room`` is an event room's id: the phones join ``/r/ROOM/`` on the server of
+    ``url``. The exit code is 1 when the arguments are wrong or no phone ever connected.
     """
     out = stream or sys.stdout
-    problem = _check(url, voters, ramp, think, duration, processes)
+    problem = _check(url, room, voters, ramp, think, duration, processes)
     if problem:
         print(f"livepoll simulate: {problem}", file=sys.stderr)
         return 1
     config = SimulationConfig(
-        url=url,
+        url=audience_url(url, room),
         voters=voters,
         ramp=ramp,
         behaviour=Behaviour(think=think),
@@ -64,6 +66,7 @@ def run(
 
 def _check(
     url: str,
+    room: str | None,
     voters: int,
     ramp: float,
     think: float,
@@ -71,7 +74,7 @@ def _check(
     processes: int | None,
 ) -> str | None:
     try:
-        audience_url(url)
+        audience_url(url, room)
     except SimulationError as error:
         return str(error)
     if voters < 1:

@@ -21,6 +21,7 @@ import contextlib
 import math
 import multiprocessing
 import os
+import re
 import signal
 import threading
 import time
@@ -33,6 +34,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from livepoll.event import ROOM_ID_RULE, is_room_id
 from livepoll.simulate.phones import Behaviour, GroupSpec, PhoneGroup
 from livepoll.simulate.stats import Counts, Samples, Stats
 
@@ -49,16 +51,23 @@ class SimulationError(Exception):
     """The simulation cannot run (a bad URL, a worker that would not start)."""
 
 
-def audience_url(url: str) -> str:
+def audience_url(url: str, room: str | None = None) -> str:
     """The audience WebSocket URL for a join URL, as the voting page derives it.
 
     ``http://host:port/`` becomes ``ws://host:port/ws`` (``https`` gives ``wss``);
     a join URL with a path prefix keeps it (``https://venue.example/poll/`` gives
     ``wss://venue.example/poll/ws``); a ``ws://`` or ``wss://`` URL is used as
-    given, with ``/ws`` added when it has no path.
+    given, with ``/ws`` added when it has no path. A room's join URL on an event
+    server (``http://host/r/main-hall/``, the final slash optional) gives that
+    room's socket, ``ws://host/r/main-hall/ws``.
+
+    Args:
+        room: an event room's id: the socket of ``/r/ROOM/`` on the server ``url``
+            names (its address, or any of its rooms' URLs).
 
     Raises:
-        SimulationError: not an http(s) or ws(s) URL with a host.
+        SimulationError: not an http(s) or ws(s) URL with a host, a room id no event
+            can have, or a room URL that names another room than ``room``.
     """
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
@@ -66,12 +75,27 @@ def audience_url(url: str) -> str:
         raise SimulationError(
             f"{url!r} is not a join URL (expected e.g. http://192.168.1.20:8321/)"
         )
-    if scheme in ("ws", "wss"):
+    if room is not None and not is_room_id(room):
+        raise SimulationError(f"--room {room!r}: a room id {ROOM_ID_RULE}")
+    socket_scheme = {"http": "ws", "https": "wss"}.get(scheme, scheme)
+    named = _ROOM_PATH.match(parts.path)
+    if named:
+        prefix, in_url = named.group("prefix"), named.group("room")
+        if room is not None and room != in_url:
+            raise SimulationError(f"{url!r} is the URL of room {in_url!r}, not of --room {room!r}")
+        return urlunsplit((socket_scheme, parts.netloc, f"{prefix}r/{in_url}/ws", "", ""))
+    if scheme in ("ws", "wss") and room is None:
         path = parts.path if parts.path not in ("", "/") else "/ws"
         return urlunsplit((scheme, parts.netloc, path, parts.query, ""))
     directory = parts.path[: parts.path.rfind("/") + 1] if "/" in parts.path else "/"
-    socket_scheme = "wss" if scheme == "https" else "ws"
+    if room is not None:
+        return urlunsplit((socket_scheme, parts.netloc, f"{directory}r/{room}/ws", "", ""))
     return urlunsplit((socket_scheme, parts.netloc, f"{directory}ws", "", ""))
+
+
+_ROOM_PATH = re.compile(r"^(?P<prefix>(?:/[^/]*)*?/)r/(?P<room>[^/]+)(?:/[^/]*)?\Z")
+"""A room's page or socket on an event server: ``PREFIX/r/ROOM``, optionally followed
+by one more part (``/``, ``/index.html``, ``/ws``)."""
 
 
 def process_count(voters: int, requested: int | None = None) -> int:

@@ -47,6 +47,7 @@ from livepoll.tui.screens import (
     LeaderboardScreen,
     LinkStatus,
     MainScreen,
+    NextSessionScreen,
     QuitScreen,
     RotateChoice,
     RotateScreen,
@@ -68,8 +69,18 @@ its keys listed), not run."""
 
 _SET_ASIDE_WHILE_MODERATING = frozenset({"toggle_results", "join_screen"})
 
-_TWINS = {"show_help": "help", "show_join_screen": "join_screen"}
+_TWINS = {
+    "show_help": "help",
+    "show_join_screen": "join_screen",
+    "press_next_session": "next_session",
+}
 """Keys that work where their footer twin is left out for room: listed once, as the twin."""
+
+_WATCHING_ALLOWS = frozenset({"page"})
+"""The only command a watching console sends: turning its own moderation page (the
+server allows it; it changes nothing for the room)."""
+
+WATCHING_REFUSAL = "This console is watching, read-only: its keys do not change the room."
 
 _MODERATION = {"approve": "visible", "hide": "hidden", "answered": "answered"}
 """The chair's moderation keys and the item state each one asks the server for."""
@@ -94,9 +105,20 @@ _KEY_HELP = {
     "moderate('answered')": ("Mark answered", "the question under the cursor"),
     "stop_moderating": ("Stop moderating", "back to the room's view"),
     "leaderboard": ("Quiz leaderboard", "the top 10 full screen, after a quiz closes"),
+    "next_session": ("Next session", "ends this deck; the room's next one starts, phones follow"),
     "help": ("Help", "the keys that apply now"),
 }
 """Each key's title and a line on what it does, for the help screen and the palette."""
+
+
+def _same_question(old: PresenterState, new: PresenterState) -> bool:
+    """Whether two states show the same question of the same session: in an event room
+    the next deck may reuse a question id, and nothing of the old deck may stay."""
+    return (
+        old.question.id == new.question.id
+        and old.title == new.title
+        and old.programme == new.programme
+    )
 
 
 def _board_applies(state: PresenterState | None) -> bool:
@@ -146,6 +168,10 @@ class PresenterApp(App[None]):
         Binding("escape", "stop_moderating", "Done", key_display="esc"),
         # After a quiz closes: its leaderboard full screen.
         Binding("l", "leaderboard", "Leaders"),
+        # In an event room: end this session and start the programme's next deck (in the
+        # footer when there is room, working always: press_next_session).
+        Binding("e", "next_session", "Next deck"),
+        Binding("e", "press_next_session", "Next deck", show=False),
         # Help: in the footer when there is room (not while moderating), working always.
         Binding("question_mark,f1", "help", "Help", key_display="?"),
         Binding("question_mark,f1", "show_help", "Help", key_display="? F1", show=False),
@@ -186,8 +212,11 @@ class PresenterApp(App[None]):
         """Where the session lives; None when running offline."""
         self.read_only = link.read_only if link is not None else None
         """Set when showing a past session: what it is (shown on screen); None when live."""
+        self.watching = isinstance(link, WebSocketLink) and link.watching
+        """The console watches a live room (``present --watch``): its keys change nothing."""
         self._main = MainScreen()
         self._main.read_only = self.read_only
+        self._main.watching = self.watching
         self._turning: PageTurn | None = None
         """The moderation page asked for and where the cursor lands on it, until it comes."""
 
@@ -219,7 +248,7 @@ class PresenterApp(App[None]):
 
     def watch_state(self, old: PresenterState | None, state: PresenterState | None) -> None:
         """Hand the new state to the screens, and update which keys apply."""
-        if state is None or old is None or state.question.id != old.question.id:
+        if state is None or old is None or not _same_question(old, state):
             # Moderation belongs to one Q&A: moving on ends it.
             self.qa_cursor = None
             self._turning = None
@@ -240,6 +269,10 @@ class PresenterApp(App[None]):
 
     def watch_welcome(self, welcome: Welcome | None) -> None:
         """Hand the join URL and database path to the screens that show them."""
+        if welcome is not None and welcome.read_only:
+            # The server says it watches, whatever this console asked for.
+            self.watching = True
+            self._main.watching = True
         self._main.welcome = welcome
         self._update_join_screens()
 
@@ -258,7 +291,7 @@ class PresenterApp(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, LeaderboardScreen):
                 if _board_applies(state) and screen.state is not None and state is not None:
-                    if state.question.id == screen.state.question.id:
+                    if _same_question(state, screen.state):
                         screen.state = state
                         continue
                 if screen is self.screen:
@@ -326,6 +359,9 @@ class PresenterApp(App[None]):
     ) -> None:
         """Send a command; the screen changes only when the server's state says so."""
         link = self.session_link
+        if self.watching and action not in _WATCHING_ALLOWS:
+            self._say_watching()
+            return
         if link is None:
             self.notify(
                 "Not connected to the server: the key had no effect.",
@@ -337,6 +373,10 @@ class PresenterApp(App[None]):
             await link.send(encode_command(action, item=item, state=item_state, offset=offset))
         except LinkUnavailable as error:
             self.notify(str(error), severity="warning", markup=False)
+
+    def _say_watching(self) -> None:
+        """Tell the organiser the key did nothing, and why."""
+        self.notify(WATCHING_REFUSAL, title="Watching", severity="warning", markup=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Offer each key only where it applies, so the footer fits 80 columns.
@@ -365,9 +405,19 @@ class PresenterApp(App[None]):
             return self.qa_cursor is not None
         if action == "leaderboard":
             return _board_applies(state)
+        if action == "press_next_session":
+            return state is not None and state.programme is not None
+        if action == "next_session":
+            # In the footer only when it has room (before help); e works always.
+            return (
+                state is not None
+                and state.programme is not None
+                and self._footer_width(without={"next_session", "help"}) + len(" e Next deck")
+                <= FOOTER_WIDTH
+            )
         if action == "help":
             # In the footer only when it has room; ? and F1 work always (show_help).
-            return self._footer_width(without="help") + len(" ? Help") <= FOOTER_WIDTH
+            return self._footer_width(without={"help"}) + len(" ? Help") <= FOOTER_WIDTH
         if action in _SET_ASIDE_WHILE_MODERATING:
             # The moderation keys need the footer's room; esc gives these back.
             return self.qa_cursor is None
@@ -379,6 +429,9 @@ class PresenterApp(App[None]):
 
     def action_rotate_code(self) -> None:
         """Ask how to replace the room code, then do it (see RotateScreen)."""
+        if self.watching:
+            self._say_watching()
+            return
         if isinstance(self.screen, RotateScreen):
             return
         self.push_screen(RotateScreen(), self._rotate_answered)
@@ -390,6 +443,35 @@ class PresenterApp(App[None]):
             await self._send("rotate_code")
         elif choice == "readmit":
             await self._send("rotate_code_readmit")
+
+    def action_next_session(self) -> None:
+        """End this session and start the programme's next deck, once the chair confirms
+        in a dialog naming it; on the last session, say so instead."""
+        state = self.state
+        if state is None or state.programme is None:
+            return
+        if self.watching:
+            self._say_watching()
+            return
+        programme = state.programme
+        if programme.next_title is None:
+            self.notify(
+                f"“{state.title}” is the last session of the programme in {programme.room} "
+                f"({programme.position} of {programme.length}): there is no next deck.",
+                title="Last session",
+                markup=False,
+            )
+            return
+        if isinstance(self.screen, NextSessionScreen):
+            return
+        self.push_screen(
+            NextSessionScreen(programme.room, state.title, programme.next_title),
+            self._next_session_answered,
+        )
+
+    async def _next_session_answered(self, move_on: bool | None) -> None:
+        if move_on:
+            await self._send("next_session")
 
     async def action_segment(self) -> None:
         """Split the results by an earlier question's answers; again for the next one,
@@ -473,14 +555,14 @@ class PresenterApp(App[None]):
         screen.state = self.state
         self.push_screen(screen)
 
-    def _footer_width(self, without: str) -> int:
+    def _footer_width(self, without: set[str]) -> int:
         """Columns the footer's keys take (``key description`` each, a space between),
-        leaving out the action ``without``."""
+        leaving out the actions ``without`` (the ones shown only if they still fit)."""
         width = -1
         seen: set[str] = set()
         for binding in Binding.make_bindings(self.BINDINGS):
             _, name, parameters = parse_action(binding.action)
-            if not binding.show or name == without or binding.action in seen:
+            if not binding.show or name in without or binding.action in seen:
                 continue
             if self.check_action(name, parameters):
                 seen.add(binding.action)
@@ -515,6 +597,10 @@ class PresenterApp(App[None]):
         """The join screen, from ``j`` where the footer has no room to offer it."""
         self.action_join_screen()
 
+    def action_press_next_session(self) -> None:
+        """The same next session, from ``e`` when the footer has no room to offer it."""
+        self.action_next_session()
+
     def action_show_help(self) -> None:
         """The same help, from ``?`` or F1 when the footer has no room to offer it."""
         self.action_help()
@@ -546,7 +632,12 @@ class PresenterApp(App[None]):
         """Quit, asking first while voting is open (the room would lose its bars)."""
         if isinstance(self.screen, QuitScreen):
             return
-        if self.state is not None and self.state.status == "open" and self.read_only is None:
+        if (
+            self.state is not None
+            and self.state.status == "open"
+            and self.read_only is None
+            and not self.watching
+        ):
             self.push_screen(QuitScreen(stops_server=self.stops_server), self._quit_answered)
             return
         self.exit()
@@ -557,14 +648,22 @@ class PresenterApp(App[None]):
 
 
 def make_app(
-    url: str, token: str, *, stops_server: bool = False, theme: ThemeChoice = "dark"
+    url: str,
+    token: str,
+    *,
+    stops_server: bool = False,
+    theme: ThemeChoice = "dark",
+    watch: bool = False,
 ) -> PresenterApp:
     """The console connected to the server at ``url`` (``http://host:port/``);
-    ``stops_server`` when quitting it ends the server too (``livepoll run``).
+    ``stops_server`` when quitting it ends the server too (``livepoll run``);
+    ``watch`` to look at the room read-only (an event's organiser).
 
     The one factory the CLI, the Pilot tests and previews share.
     """
-    return PresenterApp(link=WebSocketLink(url, token), stops_server=stops_server, theme=theme)
+    return PresenterApp(
+        link=WebSocketLink(url, token, watch=watch), stops_server=stops_server, theme=theme
+    )
 
 
 def make_replay_app(

@@ -13,6 +13,10 @@ command frames (:meth:`PresenterLink.send`). Two links implement it:
 The URL rules and the backoff curve are plain functions, unit-tested without a
 terminal or a socket.
 
+The reconnecting loop itself (:class:`ReconnectingSocket`) is shared with the
+organiser's control room (:mod:`livepoll.tui.control`), which follows another
+channel of the same server with the same backoff.
+
 The live link survives any frame a server can send: the server's frames are
 bounded by construction (:data:`livepoll.protocol.MAX_PRESENTER_FRAME_BYTES`) and the
 link accepts frames several times larger; a frame it cannot decode is skipped; a
@@ -29,6 +33,7 @@ import random
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -79,7 +84,18 @@ def presenter_url(base_url: str) -> str:
     Accepts what a chair may type or the server may print: ``http://host:port/``,
     ``https://poll.example.org/sub/``, ``ws://host:port``, a URL that already ends
     in ``/presenter``, or a bare ``host:port``. A path prefix is kept (a server
-    behind a reverse proxy); query and fragment are dropped.
+    behind a reverse proxy, or a room of an event server); query and fragment are
+    dropped.
+
+    Raises:
+        ValueError: the scheme is not http, https, ws or wss, or there is no host.
+    """
+    return channel_url(base_url, PRESENTER_PATH)
+
+
+def channel_url(base_url: str, channel: str) -> str:
+    """The WebSocket URL of ``channel`` (``presenter``, ``control``) below a server's
+    base URL, by the rules of :func:`presenter_url`.
 
     Raises:
         ValueError: the scheme is not http, https, ws or wss, or there is no host.
@@ -94,8 +110,8 @@ def presenter_url(base_url: str) -> str:
     if not parts.hostname:
         raise ValueError(f"no host in {base_url!r}")
     path = parts.path.rstrip("/")
-    if not path.endswith(f"/{PRESENTER_PATH}"):
-        path = f"{path}/{PRESENTER_PATH}"
+    if not path.endswith(f"/{channel}"):
+        path = f"{path}/{channel}"
     return urlunsplit((scheme, parts.netloc, path, "", ""))
 
 
@@ -157,18 +173,27 @@ class PresenterLink(ABC):
         """
 
 
-class WebSocketLink(PresenterLink):
-    """The live server's presenter channel, kept up for as long as events are read.
+Frame = TypeVar("Frame")
+"""What a channel's frames decode to."""
+
+
+class ReconnectingSocket(Generic[Frame]):
+    """A WebSocket channel kept up for as long as its events are read.
 
     Runs on the app's event loop (websockets' asyncio client must live on the loop
     that uses it). Each failure is reported as :class:`LinkDown`, waited out with
-    backoff and retried; only cancellation (the app exiting) ends it.
+    backoff (:func:`reconnect_delay`) and retried; only cancellation (the app
+    exiting) ends it. Subclasses say how a frame decodes and whose token it is.
 
     Args:
-        url: the server's base URL (``http://host:port/``) or presenter URL.
-        token: the presenter secret, sent as a bearer token.
+        url: the channel's WebSocket URL.
+        token: the secret, sent as a bearer token.
         rng: randomness for the backoff jitter (a seeded one in tests).
+        max_size: the largest frame accepted at first.
     """
+
+    token_name = "presenter token"
+    """Whose token the server refuses on a 401, for the banner."""
 
     def __init__(
         self,
@@ -178,15 +203,19 @@ class WebSocketLink(PresenterLink):
         rng: random.Random | None = None,
         max_size: int = MAX_FRAME,
     ) -> None:
-        self.url = presenter_url(url)
-        """The presenter channel's WebSocket URL."""
+        self.url = url
+        """The channel's WebSocket URL."""
         self.max_size = max_size
         """The largest frame accepted now; it grows when the server sends a larger one."""
         self._token = token
         self._rng = rng or random.Random()
         self._socket: ClientConnection | None = None
 
-    async def events(self) -> AsyncIterator[LinkEvent]:
+    def decode(self, frame: str | bytes) -> Frame | None:
+        """One frame, decoded; None for a frame to skip (this version cannot read it)."""
+        raise NotImplementedError
+
+    async def events(self) -> AsyncIterator[LinkUp | LinkDown | Frame]:
         """Connect, yield every decoded frame, and reconnect whenever the link drops."""
         attempt = 0
         while True:
@@ -203,23 +232,19 @@ class WebSocketLink(PresenterLink):
                     self._socket = socket
                     yield LinkUp()
                     async for frame in socket:
-                        decoded = _decode(frame)
+                        decoded = self.decode(frame)
                         if decoded is not None:
                             # The link works: a later drop is retried at once again.
                             attempt = 0
                             yield decoded
             except InvalidStatus as error:
-                status = error.response.status_code
-                if status in (401, 403):
-                    detail = f"the server refused the presenter token (HTTP {status})"
-                else:
-                    detail = f"the server answered HTTP {status}"
+                detail = self._refused(error.response.status_code)
             except (OSError, TimeoutError, InvalidHandshake) as error:
                 detail = _describe(error)
             except ConnectionClosed as error:
                 detail = self._too_large(error) or "connection lost"
             except Exception as error:  # the console must keep trying, whatever broke
-                logger.exception("presenter link failed")
+                logger.exception("link to %s failed", self.url)
                 detail = f"unexpected error: {error}"
             finally:
                 self._socket = None
@@ -227,6 +252,14 @@ class WebSocketLink(PresenterLink):
             attempt += 1
             yield LinkDown(detail, delay)
             await asyncio.sleep(delay)
+
+    def _refused(self, status: int) -> str:
+        """Why the handshake was answered with ``status``, for the banner."""
+        if status in (401, 403):
+            return f"the server refused the {self.token_name} (HTTP {status})"
+        if status == 429:
+            return "the server refuses this address for a while after too many wrong tokens"
+        return f"the server answered HTTP {status}"
 
     def _too_large(self, error: ConnectionClosed) -> str | None:
         """If the link closed because a frame was over its limit, raise the limit (up to
@@ -240,7 +273,11 @@ class WebSocketLink(PresenterLink):
         return f"the server sent a frame over {_size(limit)}; retrying with a larger limit"
 
     async def send(self, command: str) -> None:
-        """Send on the current connection, if there is one."""
+        """Send on the current connection, if there is one.
+
+        Raises:
+            LinkUnavailable: there is no connection right now, or it dropped.
+        """
         socket = self._socket
         if socket is None:
             raise LinkUnavailable("Not connected to the server: the key had no effect.")
@@ -250,6 +287,39 @@ class WebSocketLink(PresenterLink):
             raise LinkUnavailable(
                 "The link dropped before the command was sent; try again once reconnected."
             ) from None
+
+
+class WebSocketLink(ReconnectingSocket[PresenterState | Welcome | ProtocolError], PresenterLink):
+    """The live server's presenter channel, kept up for as long as events are read.
+
+    Args:
+        url: the server's base URL (``http://host:port/``) or presenter URL.
+        token: the presenter secret (or the event's organiser token), sent as a
+            bearer token.
+        rng: randomness for the backoff jitter (a seeded one in tests).
+        watch: dial the channel read-only (``?watch=1``): the organiser looking at a
+            room without running it; the server refuses this console's commands.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        rng: random.Random | None = None,
+        max_size: int = MAX_FRAME,
+        watch: bool = False,
+    ) -> None:
+        channel = presenter_url(url)
+        super().__init__(
+            channel + "?watch=1" if watch else channel, token, rng=rng, max_size=max_size
+        )
+        self.watching = watch
+        """The console only watches: the server refuses its commands."""
+
+    def decode(self, frame: str | bytes) -> PresenterState | Welcome | ProtocolError | None:
+        """A presenter frame (see :func:`_decode`)."""
+        return _decode(frame)
 
 
 def _decode(frame: str | bytes) -> PresenterState | Welcome | ProtocolError | None:

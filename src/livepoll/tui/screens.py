@@ -24,7 +24,7 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Digits, Footer, Label, Static
 
-from livepoll.protocol import PresenterState, Welcome
+from livepoll.protocol import PresenterState, Programme, Welcome
 from livepoll.tui.bars import ResultsBars
 from livepoll.tui.bigtext import BigParagraph, BigText, display_form
 from livepoll.tui.cloud import WordCloud
@@ -68,6 +68,15 @@ def format_seconds(seconds: float) -> str:
     return f"{whole // 60}:{whole % 60:02d}"
 
 
+def programme_line(programme: Programme) -> str:
+    """Where an event's room is in its programme, for the console's title bar:
+    ``Session 1 of 2 · next: Closing`` (``· last`` on the last session)."""
+    where = f"Session {programme.position} of {programme.length}"
+    if programme.next_title is None:
+        return f"{where} · last"
+    return f"{where} · next: {programme.next_title}"
+
+
 def join_details(
     welcome: Welcome | None, state: PresenterState | None
 ) -> tuple[str, str, str | None]:
@@ -102,13 +111,18 @@ class MainScreen(Screen[None]):
     read_only: reactive[str | None] = reactive(None, init=False)
     """Set when a past session is shown: what it is. No join panel, no phones."""
 
+    watching: reactive[bool] = reactive(False, init=False)
+    """The console watches a live room it does not run (``present --watch``)."""
+
     def compose(self) -> ComposeResult:
         """Lay out the console; the stylesheet sizes it for small and large screens."""
         yield Static(id="read-only-banner", classes="banner")
+        yield Static(id="watch-banner", classes="banner")
         yield Static(id="link-banner", classes="banner")
         yield Static(id="storage-banner", classes="banner")
         with Horizontal(id="top-bar"):
             yield Static(id="deck-title")
+            yield Static(id="programme")
             yield Static(id="position")
         with Horizontal(id="body"):
             with Vertical(id="question-pane"):
@@ -142,6 +156,7 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         """Draw whatever the app already knew before this screen existed."""
         self._show_read_only(self.read_only)
+        self._show_watching(self.watching)
         self._show_state(self.state)
         self._show_welcome(self.welcome)
         self._show_link(self.link)
@@ -183,6 +198,19 @@ class MainScreen(Screen[None]):
         banner.update(Text(read_only or ""))
         self.set_class(read_only is not None, "-read-only")
 
+    def watch_watching(self, watching: bool) -> None:
+        """Say that this console watches and changes nothing."""
+        with self._drawing() as ready:
+            if ready:
+                self._show_watching(watching)
+
+    def _show_watching(self, watching: bool) -> None:
+        banner = self.query_one("#watch-banner", Static)
+        banner.display = watching
+        banner.update(
+            Text("WATCHING — READ-ONLY: this console shows the room; its keys change nothing")
+        )
+
     def watch_welcome(self, welcome: Welcome | None) -> None:
         """Redraw the join panel and the session line."""
         with self._drawing() as ready:
@@ -202,6 +230,8 @@ class MainScreen(Screen[None]):
         results_label = self.query_one("#results-state", Label)
         prompt = self.query_one("#prompt", BigParagraph)
         storage = self.query_one("#storage-banner", Static)
+        programme = self.query_one("#programme", Static)
+        programme.display = state is not None and state.programme is not None
         if state is None:
             title.update(Text("livepoll"))
             position.update("")
@@ -214,6 +244,8 @@ class MainScreen(Screen[None]):
             storage.display = False
             return
         title.update(Text(state.title))
+        if state.programme is not None:
+            programme.update(Text(programme_line(state.programme)))
         position.update(Text(f"Question {state.index + 1} / {state.count}"))
         labels = _VOTING_LABELS if self.read_only is None else _PAST_LABELS
         voting.update(labels[state.status])
@@ -609,3 +641,83 @@ class RotateScreen(ModalScreen[RotateChoice | None]):
     @on(Button.Pressed, "#rotate-cancel")
     def _cancel(self) -> None:
         self.dismiss(None)
+
+
+class NextSessionScreen(ModalScreen[bool]):
+    """Asks before moving a room to the next deck of its programme; True to move on.
+
+    Moving on ends the session for good (its answers stay in the database) and phones
+    follow to the new one by themselves, so the dialog names both decks: a wrong key
+    must not cost a room its session. Used by the chair's console and by the
+    organiser's control room, so it carries its own styles.
+    """
+
+    DEFAULT_CSS = """
+    NextSessionScreen {
+        align: center middle;
+    }
+    NextSessionScreen #next-dialog {
+        width: 64;
+        max-width: 100%;
+        height: auto;
+        padding: 1 2;
+        border: thick $warning;
+        background: $surface;
+    }
+    NextSessionScreen #next-title {
+        text-style: bold;
+        margin-bottom: 1;
+    }
+    NextSessionScreen #next-buttons {
+        height: auto;
+        margin-top: 1;
+    }
+    NextSessionScreen Button {
+        margin-right: 2;
+    }
+    """
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Move on"),
+        Binding("n,escape", "answer(False)", "Stay"),
+    ]
+
+    AUTO_FOCUS = "#next-no"
+
+    def __init__(self, room: str, current: str, next_title: str) -> None:
+        """Args:
+        room: the room's name.
+        current: the deck running now.
+        next_title: the deck that starts.
+        """
+        super().__init__()
+        self.room = room
+        self.current = current
+        self.next_title = next_title
+
+    def compose(self) -> ComposeResult:
+        """Which room, which deck ends and which starts; Stay has the focus."""
+        with Vertical(id="next-dialog"):
+            yield Label(Text(f"Move {self.room} to its next session?"), id="next-title")
+            yield Label(
+                Text(
+                    f"“{self.current}” ends (its answers are kept) and "
+                    f"“{self.next_title}” starts. Phones follow by themselves."
+                ),
+                id="next-question",
+            )
+            with Horizontal(id="next-buttons"):
+                yield Button("Move on (y)", variant="warning", id="next-yes")
+                yield Button("Stay (n)", variant="primary", id="next-no")
+
+    def action_answer(self, move_on: bool) -> None:
+        """Close the dialog with the answer."""
+        self.dismiss(move_on)
+
+    @on(Button.Pressed, "#next-yes")
+    def _yes(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#next-no")
+    def _no(self) -> None:
+        self.dismiss(False)
