@@ -22,6 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+from clients import new_voter_token
 
 REDIS_SERVER = "/usr/bin/redis-server"
 
@@ -155,3 +159,68 @@ def run_livepoll(
         env=env,
         check=False,
     )
+
+
+class Phones:
+    """Phones that each vote and change their vote once, and keep trying, from gateway
+    to gateway, until both are acked."""
+
+    def __init__(self, count: int) -> None:
+        self.tokens = [new_voter_token() for _ in range(count)]
+        self.answers = {token: index % 4 for index, token in enumerate(self.tokens)}
+        self.acked: dict[str, float] = {}
+        """When each token's ack arrived (monotonic)."""
+        self.notices: list[str] = []
+        self.resent: set[str] = set()
+        """Tokens whose phone reconnected and resent what was not yet acknowledged."""
+        self.on_ack: list[tuple[int, asyncio.Event]] = []
+
+    def when_acked(self, count: int) -> asyncio.Event:
+        """An event set once ``count`` votes are acked."""
+        event = asyncio.Event()
+        self.on_ack.append((count, event))
+        return event
+
+    async def vote(self, token: str, urls: list[str], delay: float = 0.0) -> None:
+        """Say hello, vote, and change the vote (seq 1 and 2); after any drop, on the next
+        gateway, resend what was not acknowledged, as the page does."""
+        await asyncio.sleep(delay)
+        final = self.answers[token]
+        votes = {1: (final + 1) % 4, 2: final}
+        unacked = set(votes)
+        for attempt in range(200):
+            url = urls[attempt % len(urls)]
+            if attempt:
+                self.resent.add(token)
+            try:
+                async with connect(url, open_timeout=5, close_timeout=1) as phone:
+                    await phone.send(json.dumps({"type": "hello", "voter": token}))
+                    for seq in sorted(unacked):
+                        vote = {"type": "vote", "q": "q1", "answer": votes[seq], "seq": seq}
+                        await phone.send(json.dumps(vote))
+                    async for frame in phone:
+                        message = json.loads(frame)
+                        if message["type"] == "notice":
+                            self.notices.append(message["code"])
+                        if message.get("seq") not in unacked:
+                            continue
+                        assert message["type"] == "ack", message
+                        unacked.discard(message["seq"])
+                        if unacked:
+                            continue
+                        self.acked[token] = time.monotonic()
+                        for count, event in self.on_ack:
+                            if len(self.acked) >= count:
+                                event.set()
+                        return
+            except (ConnectionClosed, InvalidHandshake, OSError, TimeoutError):
+                pass
+            await asyncio.sleep(0.2)
+        raise AssertionError("a vote was never acknowledged")
+
+    def burst(self, urls: list[str], spread: float) -> list[asyncio.Task[None]]:
+        """Every phone votes, spread evenly over ``spread`` seconds."""
+        return [
+            asyncio.create_task(self.vote(token, urls, delay=i * spread / len(self.tokens)))
+            for i, token in enumerate(self.tokens)
+        ]

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.exceptions import ConnectionClosed
 
 from clients import new_voter_token
 from livepoll import protocol
@@ -30,7 +30,14 @@ from livepoll.server.owner import claimed_room
 from livepoll.server.redis_bus import RedisSettings, RedisSetupError
 from livepoll.server.redis_bus import connect as connect_redis
 from livepoll.store import voter_key
-from redis_helpers import RedisProcess, free_port, gateway_process, redis_server, run_livepoll
+from redis_helpers import (
+    Phones,
+    RedisProcess,
+    free_port,
+    gateway_process,
+    redis_server,
+    run_livepoll,
+)
 from serving import serve_process
 
 __all__ = ["redis_server"]  # the fixture, used by name
@@ -71,71 +78,6 @@ async def presenter_state(port: int) -> dict[str, Any]:
         await presenter.recv()
         state: dict[str, Any] = json.loads(await presenter.recv())
     return state
-
-
-class Phones:
-    """Phones that each vote and change their vote once, and keep trying, from gateway
-    to gateway, until both are acked."""
-
-    def __init__(self, count: int) -> None:
-        self.tokens = [new_voter_token() for _ in range(count)]
-        self.answers = {token: index % 4 for index, token in enumerate(self.tokens)}
-        self.acked: dict[str, float] = {}
-        """When each token's ack arrived (monotonic)."""
-        self.notices: list[str] = []
-        self.resent: set[str] = set()
-        """Tokens whose phone reconnected and resent what was not yet acknowledged."""
-        self.on_ack: list[tuple[int, asyncio.Event]] = []
-
-    def when_acked(self, count: int) -> asyncio.Event:
-        """An event set once ``count`` votes are acked."""
-        event = asyncio.Event()
-        self.on_ack.append((count, event))
-        return event
-
-    async def vote(self, token: str, urls: list[str], delay: float = 0.0) -> None:
-        """Say hello, vote, and change the vote (seq 1 and 2); after any drop, on the next
-        gateway, resend what was not acknowledged, as the page does."""
-        await asyncio.sleep(delay)
-        final = self.answers[token]
-        votes = {1: (final + 1) % 4, 2: final}
-        unacked = set(votes)
-        for attempt in range(200):
-            url = urls[attempt % len(urls)]
-            if attempt:
-                self.resent.add(token)
-            try:
-                async with connect(url, open_timeout=5, close_timeout=1) as phone:
-                    await phone.send(json.dumps({"type": "hello", "voter": token}))
-                    for seq in sorted(unacked):
-                        vote = {"type": "vote", "q": "q1", "answer": votes[seq], "seq": seq}
-                        await phone.send(json.dumps(vote))
-                    async for frame in phone:
-                        message = json.loads(frame)
-                        if message["type"] == "notice":
-                            self.notices.append(message["code"])
-                        if message.get("seq") not in unacked:
-                            continue
-                        assert message["type"] == "ack", message
-                        unacked.discard(message["seq"])
-                        if unacked:
-                            continue
-                        self.acked[token] = time.monotonic()
-                        for count, event in self.on_ack:
-                            if len(self.acked) >= count:
-                                event.set()
-                        return
-            except (ConnectionClosed, InvalidHandshake, OSError, TimeoutError):
-                pass
-            await asyncio.sleep(0.2)
-        raise AssertionError("a vote was never acknowledged")
-
-    def burst(self, urls: list[str], spread: float) -> list[asyncio.Task[None]]:
-        """Every phone votes, spread evenly over ``spread`` seconds."""
-        return [
-            asyncio.create_task(self.vote(token, urls, delay=i * spread / len(self.tokens)))
-            for i, token in enumerate(self.tokens)
-        ]
 
 
 async def frames_until_closed(url: str) -> list[dict[str, Any]]:
@@ -595,19 +537,3 @@ def test_redis_options_that_cannot_work_are_refused_with_one_line(tmp_path: Path
     )
     assert settings == RedisSettings("redis://10.0.0.5:6380/2", "livepoll", "s3cret")
     assert settings.where == "10.0.0.5:6380"
-
-
-def test_an_event_server_with_redis_is_refused(tmp_path: Path) -> None:
-    """'serve EVENT.toml --redis URL' says an owner serves one deck, and starts nothing."""
-    event = Path(__file__).resolve().parent.parent / "polls" / "socitm-spring-event.toml"
-    env = {k: v for k, v in os.environ.items() if k != "LIVEPOLL_PRESENTER_TOKEN"}
-    result = run_livepoll(
-        "serve", str(event), "--db", str(tmp_path / "e.db"), "--redis", "redis://127.0.0.1/",
-        env=env,
-    )  # fmt: skip
-    assert result.returncode == 2
-    assert result.stderr == (
-        "livepoll: --redis owns one room for gateways: serve one deck with it "
-        "(--room names the room), not an event\n"
-    )
-    assert not (tmp_path / "e.db").exists()

@@ -304,9 +304,10 @@ def _redis_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None
     )
     parser.add_argument(
         "--room",
-        default="default",
+        default=None,
         metavar="ID",
-        help="the room's id in Redis (default: default)",
+        help="the room's id in Redis (default: default; a gateway without it serves every "
+        "room of the event an event server published there, if one did)",
     )
 
 
@@ -706,10 +707,10 @@ def _serve(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-        if args.redis is not None:
+        if args.room is not None:
             print(
-                "livepoll: --redis owns one room for gateways: serve one deck with it "
-                "(--room names the room), not an event",
+                "livepoll: an event names its own rooms: drop --room (each room of the "
+                "event is owned on Redis under its id)",
                 file=sys.stderr,
             )
             return 2
@@ -736,7 +737,11 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(
             _serve_until_stopped(
-                config, ready_json=args.ready_json, attach=attach, redis=redis, room=args.room
+                config,
+                ready_json=args.ready_json,
+                attach=attach,
+                redis=redis,
+                room=args.room or "default",
             )
         )
     except KeyboardInterrupt:
@@ -817,20 +822,26 @@ def _gateway(args: argparse.Namespace) -> int:
     setup_server_logging(None)
     config = GatewayConfig(
         redis=redis,
-        room=args.room,
+        room=args.room or "default",
         host=args.host,
         port=args.port,
         max_per_address=args.max_per_address,
         **({"rate_limit": args.rate_limit} if args.rate_limit else {}),
     )
     try:
-        return asyncio.run(_gateway_until_stopped(config, ready_json=args.ready_json))
+        return asyncio.run(
+            _gateway_until_stopped(config, ready_json=args.ready_json, event=args.room is None)
+        )
     except KeyboardInterrupt:
         return 0
 
 
-async def _gateway_until_stopped(config: Any, *, ready_json: bool) -> int:
-    from livepoll.server.gateway import running_gateway
+async def _gateway_until_stopped(config: Any, *, ready_json: bool, event: bool) -> int:
+    """Run the gateway; with ``event``, for every room an event owner published in
+    Redis, if one did (else for the one room, as with ``--room default``)."""
+    from redis.exceptions import RedisError
+
+    from livepoll.server.gateway import published_rooms, running_gateway
     from livepoll.server.redis_bus import RedisSetupError, connect
     from livepoll.server.tuning import tune_process
 
@@ -840,16 +851,30 @@ async def _gateway_until_stopped(config: Any, *, ready_json: bool) -> int:
     except RedisSetupError as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 1
+    listing = None
+    if event:
+        try:
+            listing = await published_rooms(client)
+        except (RedisError, OSError, ValueError) as error:
+            await client.aclose()
+            print(f"livepoll: cannot read the event's rooms from Redis: {error}", file=sys.stderr)
+            return 1
     try:
-        async with running_gateway(config, client) as gateway:
+        async with running_gateway(config, client, listing) as gateway:
             tune_process()
+            served = list(listing.rooms) if listing is not None else [config.room]
             if ready_json:
-                print(json.dumps({"port": gateway.port, "gateway": gateway.identity}), flush=True)
+                ready = {"port": gateway.port, "gateway": gateway.identity, "rooms": served}
+                print(json.dumps(ready), flush=True)
             else:
+                what = (
+                    f"room {config.room!r}"
+                    if listing is None
+                    else f"the {len(served)} rooms of {listing.title!r}"
+                )
                 print(
-                    f"livepoll {__version__} gateway {gateway.identity} for room "
-                    f"{config.room!r} on {gateway.base_url} (Redis at {config.redis.where}); "
-                    "Ctrl-C stops it.",
+                    f"livepoll {__version__} gateway {gateway.identity} for {what} on "
+                    f"{gateway.base_url} (Redis at {config.redis.where}); Ctrl-C stops it.",
                     flush=True,
                 )
             await stop.wait()
@@ -900,14 +925,23 @@ def _serve_event(args: argparse.Namespace) -> int:
     config = _deployment(args, config)
     if config is None:
         return 2
+    redis = None
+    if args.redis is not None:
+        redis = _redis_settings(args)
+        if redis is None:
+            return 2
     setup_server_logging(args.log_file)
     try:
-        return asyncio.run(_serve_event_until_stopped(event, config, ready_json=args.ready_json))
+        return asyncio.run(
+            _serve_event_until_stopped(event, config, ready_json=args.ready_json, redis=redis)
+        )
     except KeyboardInterrupt:
         return 0
 
 
-async def _serve_event_until_stopped(event: Any, config: Any, *, ready_json: bool) -> int:
+async def _serve_event_until_stopped(
+    event: Any, config: Any, *, ready_json: bool, redis: Any = None
+) -> int:
     from livepoll.server.app import PortInUse
     from livepoll.server.conference import running_conference
     from livepoll.server.tuning import tune_process
@@ -919,30 +953,39 @@ async def _serve_event_until_stopped(event: Any, config: Any, *, ready_json: boo
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     _reload_tls_on_hangup(loop, config)
+
+    def announce(front: Any) -> None:
+        tune_process()
+        if ready_json:
+            ready = {
+                "port": front.port,
+                "base_url": front.base_url,
+                "join_url": front.join_url,
+                "database": str(front.store.path),
+                "organiser_token": front.organiser_token,
+                "rooms": {
+                    room_id: {
+                        "join_url": room.join_url,
+                        "base_url": room.base_url,
+                        "token": room.token,
+                        "screen_url": room.screen_url,
+                        "session": room.session_id,
+                    }
+                    for room_id, room in front.rooms.items()
+                },
+            }
+            print(json.dumps(ready), flush=True)
+        else:
+            _print_event_banner(front)
+
+    if redis is not None:
+        # Imported only here: an event server without --redis never loads Redis's client.
+        from livepoll.server.owner import serve_event_owning
+
+        return await serve_event_owning(event, config, redis, announce, stop)
     try:
         async with running_conference(event, config) as front:
-            tune_process()
-            if ready_json:
-                ready = {
-                    "port": front.port,
-                    "base_url": front.base_url,
-                    "join_url": front.join_url,
-                    "database": str(front.store.path),
-                    "organiser_token": front.organiser_token,
-                    "rooms": {
-                        room_id: {
-                            "join_url": room.join_url,
-                            "base_url": room.base_url,
-                            "token": room.token,
-                            "screen_url": room.screen_url,
-                            "session": room.session_id,
-                        }
-                        for room_id, room in front.rooms.items()
-                    },
-                }
-                print(json.dumps(ready), flush=True)
-            else:
-                _print_event_banner(front)
+            announce(front)
             await stop.wait()
     except (PortInUse, StorageError) as error:
         print(f"livepoll: {error}", file=sys.stderr)

@@ -781,6 +781,8 @@ class LivepollServer:
         for phone in list(self.audience):
             self._close_soon(phone, "next session", code=1012)
         self.audience.clear()
+        if self.relay is not None:
+            self.relay.restart_phones("next session")
         self._push_presenter_state()
         return None
 

@@ -15,11 +15,16 @@ them without importing each other.
 
 from __future__ import annotations
 
+import json
 from typing import Protocol
 
 CLOSE_PREFIX = "!close "
 """A broadcast starting with this is an order to gateways (close every phone, for the
 reason after it), not a frame for phones: frames are JSON and start with ``{``."""
+RESTART_PREFIX = "!restart "
+"""A broadcast starting with this tells gateways to close every phone with "service
+restart" (1012), as the server closes its own when the room moves to its next session:
+the page reconnects at once and says hello to the new session."""
 RESEND_PREFIX = "!resend "
 """A broadcast starting with this tells gateways that an owner (re)started: phones with
 messages still unanswered reconnect, so that they resend them. A restarted owner may
@@ -27,6 +32,50 @@ have committed them and died before publishing their acks; it does not read them
 again, so without the resend those phones would wait for acks forever."""
 DEFAULT_ROOM = "default"
 """The room id of a plain ``livepoll serve DECK`` (an event server names its rooms)."""
+
+
+EVENT_KEY = "livepoll:event"
+"""The rooms of the event whose owner uses this Redis: its title and each room's id and
+name, as JSON (see :func:`encode_rooms`), written by ``serve EVENT.toml --redis`` when
+it starts. A gateway started without ``--room`` reads it to serve every room."""
+
+
+class RoomsListing:
+    """An event's title and rooms (id → name, in the event file's order), as gateways
+    need them to route phones and list the rooms, without the event's decks."""
+
+    def __init__(self, title: str, rooms: dict[str, str]) -> None:
+        self.title = title
+        self.rooms = rooms
+
+    def encode(self) -> str:
+        """The listing as the JSON text kept at :data:`EVENT_KEY`."""
+        return json.dumps(
+            {"title": self.title, "rooms": [[room, name] for room, name in self.rooms.items()]}
+        )
+
+    @classmethod
+    def decode(cls, text: str) -> RoomsListing:
+        """The listing kept at :data:`EVENT_KEY`.
+
+        Raises:
+            ValueError: the text is not a listing (written by something else).
+        """
+        raw = json.loads(text)
+        if not isinstance(raw, dict) or not isinstance(raw.get("title"), str):
+            raise ValueError(f"{EVENT_KEY} does not hold an event's rooms")
+        rooms: dict[str, str] = {}
+        for item in raw.get("rooms", []):
+            if not (
+                isinstance(item, list)
+                and len(item) == 2
+                and all(isinstance(part, str) for part in item)
+            ):
+                raise ValueError(f"{EVENT_KEY} does not hold an event's rooms")
+            rooms[item[0]] = item[1]
+        if not rooms:
+            raise ValueError(f"{EVENT_KEY} names no rooms")
+        return cls(raw["title"], rooms)
 
 
 class PhoneRelay(Protocol):
@@ -43,6 +92,10 @@ class PhoneRelay(Protocol):
 
     def close_phones(self, reason: str) -> None:
         """Close every phone's connection (they reconnect and say hello anew)."""
+        ...
+
+    def restart_phones(self, reason: str) -> None:
+        """Close every phone's connection as a service restart (the room moved on)."""
         ...
 
 

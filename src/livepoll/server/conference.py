@@ -130,6 +130,61 @@ async def programme_position(store: Store, room: Room) -> tuple[int, SessionMode
     return last, "resume"
 
 
+def plain_response(
+    status: int, content_type: str, body: bytes, *, policy: bool = False
+) -> Response:
+    """A response of the event's own (the rooms page, a redirect, the health check)."""
+    headers = Headers()
+    headers["Content-Type"] = content_type
+    headers["Content-Length"] = str(len(body))
+    headers["Cache-Control"] = "no-cache"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    if policy:
+        headers["Content-Security-Policy"] = _ROOMS_POLICY
+    return Response(status, REASONS.get(status, "OK"), headers, body)
+
+
+def rooms_response(status: int, page: str) -> Response:
+    """The rooms page (from :func:`rooms_page`) as a response, with its policy."""
+    return plain_response(status, "text/html; charset=utf-8", page.encode(), policy=True)
+
+
+def rooms_page(
+    title: str, rooms: dict[str, str], missing_room: str | None, *, missing_path: bool = False
+) -> str:
+    """The list of ``rooms`` (id → name) of the event ``title``, as a page; with a
+    sentence first when the address asked for a room (or a page) that does not exist.
+
+    The event server and the gateways of an event on Redis both answer with it, so a
+    phone meets the same page whichever process holds it.
+    """
+    escaped = html.escape(title)
+    if missing_room is not None:
+        heading = "This room does not exist"
+        lead = (
+            f"<p>There is no room “{html.escape(missing_room)}” at {escaped}. "
+            "Check the address on the screen, or choose your room:</p>"
+        )
+    elif missing_path:
+        heading = "Page not found"
+        lead = f"<p>There is no such page at {escaped}. Choose your room:</p>"
+    else:
+        heading = escaped
+        lead = "<p>Choose your room to vote:</p>"
+    items = "".join(
+        f'<li><a href="{ROOMS_PREFIX}{html.escape(room_id)}/">{html.escape(name)}</a></li>'
+        for room_id, name in rooms.items()
+    )
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(heading)}</title><style>{_ROOMS_STYLE}</style></head>"
+        f"<body><main><h1>{html.escape(heading)}</h1>{lead}"
+        f'<nav aria-label="Rooms"><ul>{items}</ul></nav></main></body></html>\n'
+    )
+
+
 class ConferenceServer:
     """The front of an event server: routes each request to its room, or answers it."""
 
@@ -219,49 +274,16 @@ class ConferenceServer:
         return response
 
     def _page(self, status: int, body: str) -> Response:
-        return self._respond(status, "text/html; charset=utf-8", body.encode(), policy=True)
+        return rooms_response(status, body)
 
     def _respond(
         self, status: int, content_type: str, body: bytes, *, policy: bool = False
     ) -> Response:
-        headers = Headers()
-        headers["Content-Type"] = content_type
-        headers["Content-Length"] = str(len(body))
-        headers["Cache-Control"] = "no-cache"
-        headers["X-Content-Type-Options"] = "nosniff"
-        headers["Referrer-Policy"] = "no-referrer"
-        if policy:
-            headers["Content-Security-Policy"] = _ROOMS_POLICY
-        return Response(status, REASONS.get(status, "OK"), headers, body)
+        return plain_response(status, content_type, body, policy=policy)
 
     def _rooms_page(self, missing_room: str | None, *, missing_path: bool = False) -> str:
-        """The list of rooms, as a page; with a sentence first when the address asked
-        for a room (or a page) that does not exist."""
-        title = html.escape(self.event.title)
-        if missing_room is not None:
-            heading = "This room does not exist"
-            lead = (
-                f"<p>There is no room “{html.escape(missing_room)}” at {title}. "
-                "Check the address on the screen, or choose your room:</p>"
-            )
-        elif missing_path:
-            heading = "Page not found"
-            lead = f"<p>There is no such page at {title}. Choose your room:</p>"
-        else:
-            heading = title
-            lead = "<p>Choose your room to vote:</p>"
-        items = "".join(
-            f'<li><a href="{ROOMS_PREFIX}{html.escape(room_id)}/">'
-            f"{html.escape(room.config.room_name or room_id)}</a></li>"
-            for room_id, room in self.rooms.items()
-        )
-        return (
-            '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{html.escape(heading)}</title><style>{_ROOMS_STYLE}</style></head>"
-            f"<body><main><h1>{html.escape(heading)}</h1>{lead}"
-            f'<nav aria-label="Rooms"><ul>{items}</ul></nav></main></body></html>\n'
-        )
+        rooms = {room_id: room.config.room_name or room_id for room_id, room in self.rooms.items()}
+        return rooms_page(self.event.title, rooms, missing_room, missing_path=missing_path)
 
     def _control_handshake(self, connection: ServerConnection, request: Request) -> Response | None:
         """The organiser: the token, with wrong ones limited and logged per address."""

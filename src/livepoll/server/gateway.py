@@ -28,7 +28,7 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
@@ -54,8 +54,17 @@ from livepoll.server.app import (
     respond,
 )
 from livepoll.server.assets import StaticFiles
-from livepoll.server.bus import CLOSE_PREFIX, DEFAULT_ROOM, RESEND_PREFIX, RoomKeys
+from livepoll.server.bus import (
+    CLOSE_PREFIX,
+    DEFAULT_ROOM,
+    EVENT_KEY,
+    RESEND_PREFIX,
+    RESTART_PREFIX,
+    RoomKeys,
+    RoomsListing,
+)
 from livepoll.server.capacity import Capacity
+from livepoll.server.conference import ROOMS_PREFIX, plain_response, rooms_page, rooms_response
 from livepoll.server.limits import FrameLimiter
 from livepoll.server.redis_bus import RedisSettings, explain
 from livepoll.server.web import PAGE_METHODS, WEBSOCKET_METHODS, method_not_allowed, without_body
@@ -126,11 +135,13 @@ class _Outbox:
 class Gateway:
     """A running gateway: its phones, its Redis client, its place in the room."""
 
-    def __init__(self, config: GatewayConfig, client: aioredis.Redis) -> None:
+    def __init__(
+        self, config: GatewayConfig, client: aioredis.Redis, identity: str | None = None
+    ) -> None:
         self.config = config
         self.client = client
         self.keys = RoomKeys(config.room)
-        self.identity = secrets.token_hex(6)
+        self.identity = identity or secrets.token_hex(6)
         self._static = StaticFiles.load()
         self._capacity = Capacity()
         self._phones: dict[str, _Phone] = {}
@@ -167,7 +178,12 @@ class Gateway:
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         """The page and its files, the health check, and the audience handshake."""
-        path = urlsplit(request.path).path
+        return self.route_request(connection, request, urlsplit(request.path).path)
+
+    def route_request(
+        self, connection: ServerConnection, request: Request, path: str
+    ) -> Response | None:
+        """Answer a request for ``path``, the part of the URL below this room."""
         if path == AUDIENCE_PATH:
             if request.method not in WEBSOCKET_METHODS:
                 return method_not_allowed(WEBSOCKET_METHODS)
@@ -202,7 +218,12 @@ class Gateway:
 
     async def handle(self, connection: ServerConnection) -> None:
         """One phone's connection: checked frames go to Redis, replies come back."""
-        path = urlsplit(connection.request.path if connection.request else "").path
+        await self.route(
+            connection, urlsplit(connection.request.path if connection.request else "").path
+        )
+
+    async def route(self, connection: ServerConnection, path: str) -> None:
+        """Serve a connection for ``path``, the part of the URL below this room."""
         if path != AUDIENCE_PATH:
             await connection.close(1008, "unknown path")
             return
@@ -415,6 +436,11 @@ class Gateway:
             for phone in list(self._phones.values()):
                 self._close_soon(phone.connection, 1008, reason)
             return
+        if frame.startswith(RESTART_PREFIX):
+            reason = frame[len(RESTART_PREFIX) :]
+            for phone in list(self._phones.values()):
+                self._close_soon(phone.connection, 1012, reason)
+            return
         if frame.startswith(RESEND_PREFIX):
             for phone in list(self._phones.values()):
                 if phone.waiting > 0:
@@ -463,8 +489,125 @@ class Gateway:
                 self._lost(error)
             await asyncio.sleep(REPORT_SECONDS)
 
+    async def forget(self) -> None:
+        """Remove this gateway's phone count (it stops): the owner's turnout drops it."""
+        with contextlib.suppress(RedisError, OSError):
+            await self.client.hdel(self.keys.phones, self.identity)
 
-async def _listen(gateway: Gateway, config: GatewayConfig) -> Server:
+
+class EventGateway:
+    """A gateway for every room of an event: each room's phones below ``/r/<id>/``.
+
+    Each room is a :class:`Gateway` of its own (its stream, its reply and broadcast
+    channels, its phones, its watch on Redis), all on one port and one Redis client;
+    this front routes each request to its room, and answers ``/`` with the rooms page
+    and an unknown room with the same "room does not exist" page the event server
+    gives (``server.conference``).
+    """
+
+    def __init__(
+        self, config: GatewayConfig, client: aioredis.Redis, listing: RoomsListing
+    ) -> None:
+        self.config = config
+        self.listing = listing
+        self.identity = secrets.token_hex(6)
+        self.rooms = {
+            room: Gateway(replace(config, room=room), client, self.identity)
+            for room in listing.rooms
+        }
+        """Room id → its gateway, in the event file's order."""
+        self._port = 0
+
+    @property
+    def port(self) -> int:
+        """The port every room listens on."""
+        return self._port
+
+    @port.setter
+    def port(self, port: int) -> None:
+        self._port = port
+        for room in self.rooms.values():
+            room.port = port
+
+    @property
+    def phones(self) -> int:
+        """Phones whose hello an owner answered, in every room."""
+        return sum(room.phones for room in self.rooms.values())
+
+    @property
+    def base_url(self) -> str:
+        """The loopback URL of the rooms page."""
+        return f"http://{loopback_url_host(self.config.host)}:{self.port}/"
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Send a request to its room, or answer with the rooms page or the health check."""
+        path = urlsplit(request.path).path
+        if path.startswith(ROOMS_PREFIX):
+            room_id, slash, rest = path[len(ROOMS_PREFIX) :].partition("/")
+            room = self.rooms.get(room_id)
+            if room is not None and slash:
+                return room.route_request(connection, request, "/" + rest)
+            if request.method not in PAGE_METHODS:
+                return method_not_allowed(PAGE_METHODS)
+            if room is None:
+                response = self._page(404, room_id)
+            else:
+                response = plain_response(301, "text/plain; charset=utf-8", b"Moved.\n")
+                response.headers["Location"] = f"{ROOMS_PREFIX}{room_id}/"
+        elif request.method not in PAGE_METHODS:
+            return method_not_allowed(PAGE_METHODS)
+        elif path == "/healthz":
+            problems = sorted({room.problem for room in self.rooms.values() if room.problem})
+            body = (json.dumps({"status": problems[0] if problems else "ok"}) + "\n").encode()
+            response = respond(503 if problems else 200, "application/json", body)
+        elif path == "/":
+            response = rooms_response(200, rooms_page(self.listing.title, self._names(), None))
+        else:
+            response = rooms_response(
+                404, rooms_page(self.listing.title, self._names(), None, missing_path=True)
+            )
+        return without_body(response) if request.method == "HEAD" else response
+
+    def _names(self) -> dict[str, str]:
+        return dict(self.listing.rooms)
+
+    def _page(self, status: int, missing_room: str) -> Response:
+        return rooms_response(status, rooms_page(self.listing.title, self._names(), missing_room))
+
+    async def handle(self, connection: ServerConnection) -> None:
+        """Route a phone's connection to its room."""
+        path = urlsplit(connection.request.path if connection.request else "").path
+        room_id, _, rest = path.removeprefix(ROOMS_PREFIX).partition("/")
+        room = self.rooms.get(room_id) if path.startswith(ROOMS_PREFIX) else None
+        if room is None:
+            await connection.close(1008, "unknown path")
+            return
+        await room.route(connection, "/" + rest)
+
+    async def run(self) -> None:
+        """Forward, relay and report for every room until cancelled."""
+        await asyncio.gather(*(room.run() for room in self.rooms.values()))
+
+    async def forget(self) -> None:
+        """Remove this gateway's phone counts (it stops)."""
+        for room in self.rooms.values():
+            await room.forget()
+
+
+async def published_rooms(client: aioredis.Redis) -> RoomsListing | None:
+    """The rooms an event owner published in this Redis, if one did.
+
+    Raises:
+        ValueError: the key holds something else.
+        RedisError: Redis failed.
+    """
+    text = await client.get(EVENT_KEY)
+    if text is None:
+        return None
+    return RoomsListing.decode(text.decode() if isinstance(text, bytes) else str(text))
+
+
+async def _listen(gateway: Gateway | EventGateway, config: GatewayConfig) -> Server:
     return await serve(
         gateway.handle,
         config.host,
@@ -485,9 +628,14 @@ async def _listen(gateway: Gateway, config: GatewayConfig) -> Server:
 
 
 @contextlib.asynccontextmanager
-async def running_gateway(config: GatewayConfig, client: aioredis.Redis) -> AsyncIterator[Gateway]:
-    """Start a gateway and stop it when the block ends (its phones then reconnect)."""
-    gateway = Gateway(config, client)
+async def running_gateway(
+    config: GatewayConfig, client: aioredis.Redis, listing: RoomsListing | None = None
+) -> AsyncIterator[Gateway | EventGateway]:
+    """Start a gateway, for ``config``'s room or every room of ``listing``, and stop it
+    when the block ends (its phones then reconnect)."""
+    gateway: Gateway | EventGateway = (
+        Gateway(config, client) if listing is None else EventGateway(config, client, listing)
+    )
     server = await _listen(gateway, config)
     sockets = server.sockets
     gateway.port = int(sockets[0].getsockname()[1]) if sockets else config.port
@@ -500,5 +648,4 @@ async def running_gateway(config: GatewayConfig, client: aioredis.Redis) -> Asyn
             await task
         server.close()
         await server.wait_closed()
-        with contextlib.suppress(RedisError, OSError):
-            await client.hdel(gateway.keys.phones, gateway.identity)
+        await gateway.forget()

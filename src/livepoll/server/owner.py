@@ -41,6 +41,7 @@ from redis.exceptions import RedisError
 
 from livepoll import protocol
 from livepoll.engine import Rejection
+from livepoll.event import Event
 from livepoll.server.app import (
     STORAGE_PROBLEM_NOTICE,
     LivepollServer,
@@ -48,7 +49,15 @@ from livepoll.server.app import (
     ServerConfig,
     running_server,
 )
-from livepoll.server.bus import CLOSE_PREFIX, RESEND_PREFIX, RoomKeys
+from livepoll.server.bus import (
+    CLOSE_PREFIX,
+    EVENT_KEY,
+    RESEND_PREFIX,
+    RESTART_PREFIX,
+    RoomKeys,
+    RoomsListing,
+)
+from livepoll.server.conference import ConferenceServer, running_conference
 from livepoll.server.redis_bus import RedisSettings, RedisSetupError, connect, explain
 from livepoll.store import StorageError, UnstorableValue, voter_key
 
@@ -144,12 +153,24 @@ class RedisRelay:
         """Tell every gateway to close its phones (a room code rotated, re-admitting)."""
         self._owner.outbox.put_nowait(_Outgoing(None, [("*", "", CLOSE_PREFIX + reason)]))
 
+    def restart_phones(self, reason: str) -> None:
+        """Tell every gateway to close its phones as a service restart (next session)."""
+        self._owner.outbox.put_nowait(_Outgoing(None, [("*", "", RESTART_PREFIX + reason)]))
+
 
 class RoomOwner:
     """Owns one room on Redis for a running :class:`LivepollServer`."""
 
-    def __init__(self, client: aioredis.Redis, settings: RedisSettings, room: str) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        settings: RedisSettings,
+        room: str,
+        remedy: str = "give this server another --room",
+    ) -> None:
         self._server: LivepollServer | None = None
+        self._remedy = remedy
+        """What else the user may do when the room is taken (beside stopping its owner)."""
         self.client = client
         self.settings = settings
         self.keys = RoomKeys(room)
@@ -167,6 +188,8 @@ class RoomOwner:
         """Tokens with a bound ticket (checked once: a binding is never undone)."""
         self._voters: dict[str, str] = {}
         """Voter keys by phone token, so the keyed hash is not recomputed per vote."""
+        self._voters_salt = b""
+        """The session salt the keys in :attr:`_voters` were made with."""
         self.redis_problem: str | None = None
         """Why Redis failed last, while it does (logged once, not per retry)."""
         self.task: asyncio.Task[None] | None = None
@@ -204,7 +227,7 @@ class RoomOwner:
             return
         raise OwnerRefused(
             f"room {keys.room!r} already has an owner ({holder or 'unknown'}) on Redis at "
-            f"{self.settings.where}: stop it first, or give this server another --room; "
+            f"{self.settings.where}: stop it first, or {self._remedy}; "
             f"an owner that died elsewhere frees the room within {LEASE_MS // 1000} s"
         )
 
@@ -222,7 +245,7 @@ class RoomOwner:
         server.relay = self.relay
         # Acks of a previous owner's last commits may never have been published.
         self.outbox.put_nowait(_Outgoing(None, [("*", "", RESEND_PREFIX + "owner started")]))
-        self.task = asyncio.create_task(self._run(), name="livepoll-owner")
+        self.task = asyncio.create_task(self._run(), name=f"livepoll-owner-{self.keys.room}")
         try:
             yield
         finally:
@@ -348,11 +371,16 @@ class RoomOwner:
         self.outbox.put_nowait(out)
 
     def _voter(self, token: str) -> str:
+        salt = self.server._salt
+        if salt != self._voters_salt:
+            # A new session (the room moved on) keys its voters with its own salt.
+            self._voters.clear()
+            self._voters_salt = salt
         voter = self._voters.get(token)
         if voter is None:
             if len(self._voters) >= 200_000:
                 self._voters.clear()
-            voter = self._voters[token] = voter_key(self.server._salt, token)
+            voter = self._voters[token] = voter_key(salt, token)
         return voter
 
     def _apply_line(
@@ -534,7 +562,10 @@ class RoomOwner:
 
 @contextlib.asynccontextmanager
 async def claimed_room(
-    client: aioredis.Redis, settings: RedisSettings, room: str
+    client: aioredis.Redis,
+    settings: RedisSettings,
+    room: str,
+    remedy: str = "give this server another --room",
 ) -> AsyncIterator[RoomOwner]:
     """Hold ``room``'s lease while the block runs (renewed), and give it back after.
 
@@ -544,7 +575,7 @@ async def claimed_room(
     Raises:
         OwnerRefused: the room has another owner.
     """
-    owner = RoomOwner(client, settings, room)
+    owner = RoomOwner(client, settings, room, remedy)
     await owner.acquire()
     lease = asyncio.create_task(owner._keep_lease(), name="livepoll-owner-lease")
     owner.lease_task = lease
@@ -575,16 +606,70 @@ async def serve_owning(
         async with claimed_room(client, settings, room) as owner:
             async with running_server(config) as server, owner.serve(server):
                 announce(server)
-                assert owner.task is not None
-                assert owner.lease_task is not None
-                stopped = asyncio.create_task(stop.wait())
-                done, _ = await asyncio.wait(
-                    [stopped, owner.task, owner.lease_task], return_when=asyncio.FIRST_COMPLETED
+                await _until_stopped(stop, [owner])
+    except (OwnerRefused, PortInUse, StorageError) as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return 1
+    except RedisError as error:
+        print(f"livepoll: {explain(error, settings)}", file=sys.stderr)
+        return 1
+    finally:
+        await client.aclose()
+    return 0
+
+
+async def _until_stopped(stop: asyncio.Event, owners: list[RoomOwner]) -> None:
+    """Wait for ``stop``, or for an owner to fail (a bug) or lose its lease (raised)."""
+    watched: list[asyncio.Task[None]] = []
+    for owner in owners:
+        assert owner.task is not None
+        assert owner.lease_task is not None
+        watched += [owner.task, owner.lease_task]
+    stopped = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([stopped, *watched], return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    for task in done:
+        if task is not stopped:
+            task.result()
+
+
+async def serve_event_owning(
+    event: Event,
+    config: ServerConfig,
+    settings: RedisSettings,
+    announce: Callable[[ConferenceServer], None],
+    stop: asyncio.Event,
+) -> int:
+    """``livepoll serve EVENT.toml --redis URL``: the event server, owning every room
+    of the event for gateways, until ``stop`` is set; returns the exit code.
+
+    Every room's lease is taken before the database is opened, so an owner refused for
+    one room (another owner runs the event, or that room) touches nothing. Each room
+    then consumes its own stream and commits its own position with its votes, exactly
+    as a one-room owner does; the presenter channels, the control room and the screens
+    stay in this process. The rooms' ids and names are published for the gateways
+    (:data:`~livepoll.server.bus.EVENT_KEY`).
+    """
+    try:
+        client = await connect(settings)
+    except RedisSetupError as error:
+        print(f"livepoll: {error}", file=sys.stderr)
+        return 1
+    remedy = "run one event per Redis (or rename the room in the event file)"
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            owners: dict[str, RoomOwner] = {}
+            for room in event.rooms:
+                owners[room.id] = await stack.enter_async_context(
+                    claimed_room(client, settings, room.id, remedy)
                 )
-                stopped.cancel()
-                for task in done:
-                    if task is not stopped:
-                        task.result()
+            listing = RoomsListing(event.title, {room.id: room.name for room in event.rooms})
+            await client.set(EVENT_KEY, listing.encode())
+            front = await stack.enter_async_context(running_conference(event, config))
+            for room_id, owner in owners.items():
+                await stack.enter_async_context(owner.serve(front.rooms[room_id]))
+            announce(front)
+            await _until_stopped(stop, list(owners.values()))
     except (OwnerRefused, PortInUse, StorageError) as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 1

@@ -1,0 +1,292 @@
+"""An event's rooms on Redis: one owner for every room, gateways that serve them all.
+
+Each test runs a private Debian ``redis-server``, the event server as the owner of
+every room (``livepoll serve EVENT.toml --redis URL``) and gateways (``livepoll
+gateway --redis URL``, which learn the rooms the owner published) as real processes,
+with real WebSocket phones and the real SQLite file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sqlite3
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from clients import new_voter_token
+from livepoll import protocol
+from livepoll.store import voter_key
+from redis_helpers import (
+    Phones,
+    RedisProcess,
+    gateway_process,
+    redis_server,
+    run_livepoll,
+    stop_process,
+)
+
+__all__ = ["redis_server"]  # the fixture, used by name
+
+DECK = """title = "{title}"
+[[questions]]
+id = "q1"
+type = "single"
+prompt = "Which?"
+options = ["A", "B", "C", "D"]
+"""
+EVENT = """title = "Gateway Conference"
+[[rooms]]
+id = "hall"
+name = "Main hall"
+sessions = ["first.toml", "second.toml"]
+[[rooms]]
+id = "side"
+name = "Side room"
+sessions = ["first.toml"]
+"""
+
+
+@pytest.fixture
+def event(tmp_path: Path) -> Path:
+    """An event of two rooms; the hall runs two decks, one after the other."""
+    (tmp_path / "first.toml").write_text(DECK.format(title="First deck"), encoding="utf-8")
+    (tmp_path / "second.toml").write_text(DECK.format(title="Second deck"), encoding="utf-8")
+    path = tmp_path / "event.toml"
+    path.write_text(EVENT, encoding="utf-8")
+    return path
+
+
+def _environment() -> dict[str, str]:
+    """The tests' environment without a presenter token (an event makes its own)."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("LIVEPOLL_PRESENTER_TOKEN", "PYTHONASYNCIODEBUG")
+    }
+
+
+@contextlib.asynccontextmanager
+async def event_owner(
+    event: Path, database: Path, redis_url: str, log: Path
+) -> AsyncIterator[dict[str, Any]]:
+    """Run ``livepoll serve EVENT --redis URL`` and yield its ready line."""
+    command = [sys.executable, "-m", "livepoll", "serve", str(event), "--db", str(database)]
+    command += ["--host", "127.0.0.1", "--port", "0", "--ready-json", "--redis", redis_url]
+    with log.open("ab") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.PIPE, stderr=stderr, env=_environment()
+        )
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(60):
+            line = await process.stdout.readline()
+        assert line, f"the event server did not start; see {log}"
+        ready: dict[str, Any] = json.loads(line)
+        yield ready
+    finally:
+        await stop_process(process)
+
+
+async def open_voting(owner: dict[str, Any], room: str) -> None:
+    """Open voting on a room's current question through its presenter channel."""
+    url = f"ws://127.0.0.1:{owner['port']}/r/{room}/presenter"
+    headers = {"Authorization": f"Bearer {owner['rooms'][room]['token']}"}
+    async with connect(url, additional_headers=headers) as presenter:
+        await presenter.recv()
+        await presenter.recv()
+        await presenter.send(protocol.encode_command("open"))
+        while (state := json.loads(await presenter.recv())).get("type") != "state":
+            pass
+        assert state["status"] == "open"
+
+
+def phone_url(gateway: dict[str, Any], room: str) -> str:
+    """A room's audience socket on a gateway."""
+    return f"ws://127.0.0.1:{gateway['port']}/r/{room}/ws"
+
+
+def sessions_of(database: Path, room: str) -> list[tuple[int, bytes, str]]:
+    """A room's sessions in order: (id, salt, deck title)."""
+    connection = sqlite3.connect(database)
+    try:
+        rows = connection.execute(
+            "SELECT id, salt, deck_title FROM sessions WHERE room = ? ORDER BY id", (room,)
+        ).fetchall()
+    finally:
+        connection.close()
+    return [(session, bytes(salt), title) for session, salt, title in rows]
+
+
+def votes_in(database: Path, session: int) -> dict[str, tuple[list[int], int]]:
+    """The stored answers to q1 in one session: voter key → (answer, changes)."""
+    connection = sqlite3.connect(database)
+    try:
+        rows = connection.execute(
+            "SELECT voter, answer, changes FROM responses "
+            "WHERE session_id = ? AND question_id = 'q1'",
+            (session,),
+        ).fetchall()
+    finally:
+        connection.close()
+    return {voter: (json.loads(answer), changes) for voter, answer, changes in rows}
+
+
+def assert_stored_once(database: Path, session: int, salt: bytes, phones: Phones) -> None:
+    """Each phone's last answer is in ``session`` once, changed once (or, for a phone
+    that resent both votes after a reconnect, three times), and nothing else is."""
+    stored = votes_in(database, session)
+    assert len(stored) == len(phones.tokens)
+    for token in phones.tokens:
+        answer, changes = stored[voter_key(salt, token)]
+        assert answer == [phones.answers[token]]
+        assert changes in ((1, 3) if token in phones.resent else (1,)), changes
+
+
+def http_get(url: str) -> tuple[int, str]:
+    """Status and body of a GET (an error status is an answer, not an exception)."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback)
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+async def test_phones_in_two_rooms_over_two_gateways_are_stored_once_in_their_room(
+    redis_server: RedisProcess, event: Path, tmp_path: Path
+) -> None:
+    """Phones of both rooms, spread over two gateways, are acked; each vote is stored
+    once in its own room's session, and the gateways list the rooms as the event
+    server does."""
+    database = tmp_path / "event.db"
+    log = tmp_path / "log.txt"
+    async with (
+        event_owner(event, database, redis_server.url, log) as owner,
+        gateway_process(redis_server.url, log=log) as first,
+        gateway_process(redis_server.url, log=log) as second,
+    ):
+        assert first["rooms"] == second["rooms"] == ["hall", "side"]
+        await open_voting(owner, "hall")
+        await open_voting(owner, "side")
+        rooms = {"hall": Phones(120), "side": Phones(120)}
+        tasks = [
+            asyncio.create_task(phones.vote(token, [phone_url((first, second)[i % 2], room)]))
+            for room, phones in rooms.items()
+            for i, token in enumerate(phones.tokens)
+        ]
+        async with asyncio.timeout(90):
+            await asyncio.gather(*tasks)
+
+        base = f"http://127.0.0.1:{first['port']}"
+        status, page = await asyncio.to_thread(http_get, f"{base}/")
+        assert status == 200
+        assert '<a href="/r/hall/">Main hall</a>' in page
+        assert '<a href="/r/side/">Side room</a>' in page
+        status, page = await asyncio.to_thread(http_get, f"{base}/r/nope/")
+        assert status == 404
+        assert "This room does not exist" in page
+        assert "There is no room “nope” at Gateway Conference" in page
+        assert '<a href="/r/side/">Side room</a>' in page
+        status, page = await asyncio.to_thread(http_get, f"{base}/r/side/")
+        assert (status, "<!doctype html>") == (200, page[:15].lower())
+    for room, phones in rooms.items():
+        ((session, salt, _),) = sessions_of(database, room)
+        assert_stored_once(database, session, salt, phones)
+
+
+async def test_a_room_moving_on_takes_the_phones_on_gateways_to_its_next_session(
+    redis_server: RedisProcess, event: Path, tmp_path: Path
+) -> None:
+    """The organiser moves the hall on: its phones on a gateway are closed, reconnect,
+    get the second deck, and their votes go to the new session (keyed with its salt);
+    the side room's phone stays where it was."""
+    database = tmp_path / "event.db"
+    log = tmp_path / "log.txt"
+    hall_token, side_token = new_voter_token(), new_voter_token()
+    async with (
+        event_owner(event, database, redis_server.url, log) as owner,
+        gateway_process(redis_server.url, log=log) as gateway,
+        connect(phone_url(gateway, "hall")) as hall,
+        connect(phone_url(gateway, "side")) as side,
+    ):
+        for phone, token in ((hall, hall_token), (side, side_token)):
+            await phone.send(json.dumps({"type": "hello", "voter": token}))
+        async with asyncio.timeout(15):
+            first_state = json.loads(await hall.recv())
+            assert json.loads(await side.recv())["type"] == "state"
+        assert first_state["title"] == "First deck"
+
+        control = f"ws://127.0.0.1:{owner['port']}/control"
+        headers = {"Authorization": f"Bearer {owner['organiser_token']}"}
+        async with connect(control, additional_headers=headers) as organiser:
+            await organiser.recv()
+            await organiser.send(protocol.encode_control_command("next_session", "hall"))
+            # The gateway closes the hall's phone as the event server closes its own.
+            async with asyncio.timeout(15):
+                with contextlib.suppress(ConnectionClosed):
+                    async for _frame in hall:
+                        pass
+        assert (hall.close_code, hall.close_reason) == (1012, "next session")
+
+        await open_voting(owner, "hall")
+        async with asyncio.timeout(15), connect(phone_url(gateway, "hall")) as again:
+            await again.send(json.dumps({"type": "hello", "voter": hall_token}))
+            state = json.loads(await again.recv())
+            assert (state["title"], state["status"]) == ("Second deck", "open")
+            await again.send(json.dumps({"type": "vote", "q": "q1", "answer": 2, "seq": 1}))
+            while (reply := json.loads(await again.recv())).get("seq") != 1:
+                pass
+            assert reply["type"] == "ack"
+        assert side.close_code is None, "the other room's phone was left alone"
+
+    (_, first_salt, first), (session, salt, second) = sessions_of(database, "hall")
+    assert (first, second) == ("First deck", "Second deck")
+    assert votes_in(database, session) == {voter_key(salt, hall_token): ([2], 0)}
+    assert voter_key(first_salt, hall_token) not in votes_in(database, session)
+
+
+async def test_a_second_owner_of_the_event_is_refused_naming_the_room(
+    redis_server: RedisProcess, event: Path, tmp_path: Path
+) -> None:
+    """While an event has its owner, another 'serve EVENT --redis' says which room is
+    taken and exits before opening a database."""
+    log = tmp_path / "log.txt"
+    async with event_owner(event, tmp_path / "a.db", redis_server.url, log):
+        env = dict(_environment(), LIVEPOLL_REDIS_PASSWORD=redis_server.password)
+        result = await asyncio.to_thread(
+            run_livepoll,
+            "serve", str(event), "--db", str(tmp_path / "b.db"), "--host", "127.0.0.1",
+            "--port", "0", "--redis", redis_server.url,
+            env=env,
+        )  # fmt: skip
+    assert result.returncode == 1
+    first_line, *_ = result.stderr.splitlines()
+    assert first_line.startswith("livepoll: room 'hall' already has an owner (")
+    assert "run one event per Redis" in first_line
+    assert len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "b.db").exists(), "a refused owner opens no database"
+
+
+def test_an_event_with_a_room_option_is_refused(event: Path, tmp_path: Path) -> None:
+    """An event names its rooms; --room beside it is refused in one line."""
+    result = run_livepoll(
+        "serve", str(event), "--db", str(tmp_path / "e.db"),
+        "--redis", "redis://127.0.0.1/", "--room", "hall",
+        env=_environment(),
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr == (
+        "livepoll: an event names its own rooms: drop --room (each room of the event is "
+        "owned on Redis under its id)\n"
+    )
+    assert not (tmp_path / "e.db").exists()
