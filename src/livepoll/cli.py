@@ -88,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
 
     gateway = commands.add_parser(
         "gateway",
-        help="hold phones for a room owned by 'serve --redis' (many gateways, one room)",
+        help="hold phones for a room, or an event's rooms, owned by 'serve --redis'",
         description=_doc(_gateway),
     )
     _redis_arguments(gateway, required=True)
@@ -811,8 +811,10 @@ def ready_line(server: Any) -> str:
 def _gateway(args: argparse.Namespace) -> int:
     """Hold phones for a room whose owner runs elsewhere ('livepoll serve DECK --redis
     URL'): serve the voting page, check and forward each phone's messages through
-    Redis, and relay acks and results back. Start as many as the phones need; on one
-    machine they share the port. Stop with Ctrl-C."""
+    Redis, and relay acks and results back. Without --room it serves every room of
+    the event whose server ('livepoll serve EVENT.toml --redis URL') published them
+    in Redis, below /r/ID/. Start as many as the phones need; on one machine they
+    share the port. Stop with Ctrl-C."""
     from livepoll.logfile import setup_server_logging
     from livepoll.server.gateway import GatewayConfig
 
