@@ -22,10 +22,13 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from clients import new_voter_token
 from livepoll import protocol
+from livepoll.server.bus import EVENT_KEY
+from livepoll.server.redis_bus import RedisSettings
+from livepoll.server.redis_bus import connect as connect_redis
 from livepoll.store import voter_key
 from redis_helpers import (
     Phones,
@@ -290,3 +293,37 @@ def test_an_event_with_a_room_option_is_refused(event: Path, tmp_path: Path) -> 
         "owned on Redis under its id)\n"
     )
     assert not (tmp_path / "e.db").exists()
+
+
+async def test_a_gateway_caps_an_address_across_the_rooms(
+    redis_server: RedisProcess, event: Path, tmp_path: Path
+) -> None:
+    """--max-per-address counts an address's phones in every room of the gateway: a
+    second phone from it is refused in the other room too."""
+    log = tmp_path / "log.txt"
+    async with (
+        event_owner(event, tmp_path / "event.db", redis_server.url, log),
+        gateway_process(redis_server.url, "--max-per-address", "1", log=log) as gateway,
+        connect(phone_url(gateway, "hall")),
+    ):
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(phone_url(gateway, "side")):
+                pass
+        assert refused.value.response.status_code == 429
+
+
+async def test_a_gateway_refuses_an_event_listing_it_cannot_read(
+    redis_server: RedisProcess, tmp_path: Path
+) -> None:
+    """Something else at livepoll:event stops a gateway with one line, not a traceback."""
+    client = await connect_redis(RedisSettings(redis_server.url, None, redis_server.password))
+    try:
+        await client.set(EVENT_KEY, "not an event")
+    finally:
+        await client.aclose()
+    result = await asyncio.to_thread(
+        run_livepoll, "gateway", "--redis", redis_server.url, "--port", "0", env=_environment()
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("livepoll: cannot read the event's rooms from Redis: ")
+    assert len(result.stderr.splitlines()) == 1

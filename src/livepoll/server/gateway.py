@@ -136,18 +136,27 @@ class Gateway:
     """A running gateway: its phones, its Redis client, its place in the room."""
 
     def __init__(
-        self, config: GatewayConfig, client: aioredis.Redis, identity: str | None = None
+        self,
+        config: GatewayConfig,
+        client: aioredis.Redis,
+        identity: str | None = None,
+        static: StaticFiles | None = None,
+        per_address: Counter[str] | None = None,
     ) -> None:
+        """``identity``, ``static`` and ``per_address`` are shared by the rooms of an
+        :class:`EventGateway`: one name in Redis, one copy of the page's files, and
+        one count of phones per address for the whole process (``--max-per-address``
+        caps an address, not an address per room)."""
         self.config = config
         self.client = client
         self.keys = RoomKeys(config.room)
         self.identity = identity or secrets.token_hex(6)
-        self._static = StaticFiles.load()
+        self._static = static or StaticFiles.load()
         self._capacity = Capacity()
         self._phones: dict[str, _Phone] = {}
         """Open audience connections by the id the owner's replies name them with."""
         self._next_id = 0
-        self._per_address: Counter[str] = Counter()
+        self._per_address: Counter[str] = Counter() if per_address is None else per_address
         self._outbox = _Outbox()
         self._up = asyncio.Event()
         self._up.set()
@@ -511,8 +520,10 @@ class EventGateway:
         self.config = config
         self.listing = listing
         self.identity = secrets.token_hex(6)
+        static = StaticFiles.load()
+        per_address: Counter[str] = Counter()
         self.rooms = {
-            room: Gateway(replace(config, room=room), client, self.identity)
+            room: Gateway(replace(config, room=room), client, self.identity, static, per_address)
             for room in listing.rooms
         }
         """Room id → its gateway, in the event file's order."""
@@ -561,18 +572,17 @@ class EventGateway:
             body = (json.dumps({"status": problems[0] if problems else "ok"}) + "\n").encode()
             response = respond(503 if problems else 200, "application/json", body)
         elif path == "/":
-            response = rooms_response(200, rooms_page(self.listing.title, self._names(), None))
+            response = rooms_response(200, rooms_page(self.listing.title, self.listing.rooms, None))
         else:
             response = rooms_response(
-                404, rooms_page(self.listing.title, self._names(), None, missing_path=True)
+                404, rooms_page(self.listing.title, self.listing.rooms, None, missing_path=True)
             )
         return without_body(response) if request.method == "HEAD" else response
 
-    def _names(self) -> dict[str, str]:
-        return dict(self.listing.rooms)
-
     def _page(self, status: int, missing_room: str) -> Response:
-        return rooms_response(status, rooms_page(self.listing.title, self._names(), missing_room))
+        return rooms_response(
+            status, rooms_page(self.listing.title, self.listing.rooms, missing_room)
+        )
 
     async def handle(self, connection: ServerConnection) -> None:
         """Route a phone's connection to its room."""
