@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -83,7 +84,8 @@ def _environment() -> dict[str, str]:
 async def event_owner(
     event: Path, database: Path, redis_url: str, log: Path
 ) -> AsyncIterator[dict[str, Any]]:
-    """Run ``livepoll serve EVENT --redis URL`` and yield its ready line."""
+    """Run ``livepoll serve EVENT --redis URL`` and yield its ready line plus
+    ``"process"``, the child itself."""
     command = [sys.executable, "-m", "livepoll", "serve", str(event), "--db", str(database)]
     command += ["--host", "127.0.0.1", "--port", "0", "--ready-json", "--redis", redis_url]
     with log.open("ab") as stderr:
@@ -96,6 +98,7 @@ async def event_owner(
             line = await process.stdout.readline()
         assert line, f"the event server did not start; see {log}"
         ready: dict[str, Any] = json.loads(line)
+        ready["process"] = process
         yield ready
     finally:
         await stop_process(process)
@@ -332,3 +335,43 @@ async def test_a_gateway_refuses_an_event_listing_it_cannot_read(
     assert result.returncode == 1
     assert result.stderr.startswith("livepoll: cannot read the event's rooms from Redis: ")
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_an_event_server_without_redis_imports_nothing_of_redis(
+    event: Path, tmp_path: Path
+) -> None:
+    """'livepoll serve EVENT.toml' without --redis never loads the redis package, the
+    owner or the gateway, through the CLI's own path."""
+    code = f"""
+import asyncio, sys
+from livepoll import cli
+from livepoll.event import from_file
+from livepoll.server.app import ServerConfig
+
+async def main():
+    event = from_file({str(event)!r})
+    config = ServerConfig(deck=event.rooms[0].decks[0], database={str(tmp_path / "e.db")!r},
+                          host="127.0.0.1", port=0)
+    loop = asyncio.get_running_loop()
+    loop.call_later(1.0, lambda: [task.cancel() for task in asyncio.all_tasks()
+                                  if task.get_name() == "serving"])
+    await cli._serve_event_until_stopped(event, config, ready_json=True)
+
+async def run():
+    task = asyncio.create_task(main(), name="serving")
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+
+asyncio.run(run())
+print(",".join(sorted(m for m in sys.modules
+    if m.split(".")[0] == "redis" or m.startswith(("livepoll.server.owner",
+        "livepoll.server.gateway", "livepoll.server.redis_bus")))))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    ready, modules, *_ = result.stdout.split("\n")
+    assert json.loads(ready)["rooms"].keys() == {"hall", "side"}, "the event server ran"
+    assert modules == ""

@@ -9,6 +9,10 @@ they are for, state and results to all its phones (one encode per frame, by
 (``SO_REUSEPORT``: the kernel spreads new connections across them) or sit behind a
 load balancer on many.
 
+Started without ``--room``, a gateway serves every room of the event whose server
+(``serve EVENT.toml --redis``) published the rooms in Redis (:class:`EventGateway`):
+each room below ``/r/<id>/`` as its own :class:`Gateway`, ``/`` the rooms page.
+
 Its Redis client does not retry (``RedisSettings.client(retry=False)``): a dropped
 connection, even one the client could have restored, may have lost replies, so it
 counts as Redis being away. While Redis is unreachable a gateway cannot know what the

@@ -18,6 +18,10 @@ presenter channel, its own phones) and also owns its room for the gateways:
   room's broadcast channel, through :class:`RedisRelay`, the :class:`PhoneRelay` the
   server uses without knowing Redis.
 
+``livepoll serve EVENT.toml --redis URL`` does all this for every room of the event
+at once (:func:`serve_event_owning`): one lease, one stream and one stream position
+per room, in the one event server.
+
 Phone tokens reach the owner in stream entries (the owner keys voters by them, as a
 server alone does); the presenter and screen tokens never leave this process.
 """
