@@ -422,24 +422,8 @@ class LivepollServer:
         limiter = FrameLimiter(self.config.rate_limit, RATE_BURST_SECONDS)
         try:
             async for frame in connection:
-                fate = limiter.check(time.monotonic())
-                if fate != "pass":
-                    if fate == "warn":
-                        await connection.send(
-                            protocol.encode_error("rate_limited", limiter.warning())
-                        )
-                    elif fate == "flood":
-                        # The close frame goes out at once; the handshake then waits at
-                        # most close_timeout, since a flooder's unread frames fill the queue.
-                        await connection.close(1008, "too many messages")
-                        return
-                    continue
-                try:
-                    message = protocol.decode_audience(frame)
-                except protocol.ProtocolError as error:
-                    await connection.send(
-                        protocol.encode_error(error.code, error.message, error.seq)
-                    )
+                message = await screen_phone_frame(connection, limiter, frame)
+                if message is None:
                     continue
                 if isinstance(message, protocol.Hello):
                     silent.cancel()
@@ -896,6 +880,32 @@ class LivepollServer:
             logger.warning(
                 "disconnected %d phone(s) that read nothing for %g s", dropped, PHONE_STALL_SECONDS
             )
+
+
+async def screen_phone_frame(
+    connection: ServerConnection, limiter: FrameLimiter, frame: str | bytes
+) -> protocol.AudienceMessage | None:
+    """A phone's frame through the rate limit, the flood rule and decoding, as both the
+    server alone and a gateway take it.
+
+    Returns:
+        The message; None when the frame was dropped, answered with an error frame, or
+        when the phone was disconnected for flooding (its handler's next read ends it).
+    """
+    fate = limiter.check(time.monotonic())
+    if fate != "pass":
+        if fate == "warn":
+            await connection.send(protocol.encode_error("rate_limited", limiter.warning()))
+        elif fate == "flood":
+            # The close frame goes out at once; the handshake then waits at most
+            # close_timeout, since a flooder's unread frames fill the queue.
+            await connection.close(1008, "too many messages")
+        return None
+    try:
+        return protocol.decode_audience(frame)
+    except protocol.ProtocolError as error:
+        await connection.send(protocol.encode_error(error.code, error.message, error.seq))
+        return None
 
 
 class _Connection(ServerConnection):

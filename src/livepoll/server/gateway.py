@@ -56,6 +56,7 @@ from livepoll.server.app import (
     loopback_url_host,
     page_file,
     respond,
+    screen_phone_frame,
 )
 from livepoll.server.assets import StaticFiles
 from livepoll.server.bus import (
@@ -251,22 +252,8 @@ class Gateway:
         limiter = FrameLimiter(self.config.rate_limit, RATE_BURST_SECONDS)
         try:
             async for frame in connection:
-                fate = limiter.check(time.monotonic())
-                if fate != "pass":
-                    if fate == "warn":
-                        await connection.send(
-                            protocol.encode_error("rate_limited", limiter.warning())
-                        )
-                    elif fate == "flood":
-                        await connection.close(1008, "too many messages")
-                        return
-                    continue
-                try:
-                    message = protocol.decode_audience(frame)
-                except protocol.ProtocolError as error:
-                    await connection.send(
-                        protocol.encode_error(error.code, error.message, error.seq)
-                    )
+                message = await screen_phone_frame(connection, limiter, frame)
+                if message is None:
                     continue
                 text = frame if isinstance(frame, str) else frame.decode()
                 if isinstance(message, protocol.Hello):
