@@ -496,6 +496,10 @@ def test_control_frames_round_trip_and_refuse_nonsense() -> None:
     )
     decoded = protocol.decode_event_frame(protocol.encode_event_summary("T", [row], "disk"))
     assert decoded == protocol.EventSummary("T", (row,), "disk")
+    cut_off = protocol.encode_event_summary("T", [row], None, "cannot reach Redis")
+    assert protocol.decode_event_frame(cut_off) == protocol.EventSummary(
+        "T", (row,), None, "cannot reach Redis"
+    )
     with pytest.raises(protocol.ProtocolError):
         protocol.decode_event_frame('{"type": "event", "title": "T", "rooms": [{"id": 1}]}')
     with pytest.raises(protocol.ProtocolError):

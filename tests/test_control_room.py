@@ -402,6 +402,51 @@ async def test_the_control_room_survives_any_frame() -> None:
             assert app.link.phase == "up"
 
 
+async def test_the_control_room_says_while_phones_on_gateways_are_cut_off() -> None:
+    """An event owned on Redis that cannot reach it shows a banner naming the problem;
+    the next summary without it takes the banner away."""
+    problem = "cannot reach Redis at 10.0.0.5:6379: Connection refused"
+    room = protocol.RoomSummary(
+        id="a",
+        name="Room A",
+        url="http://127.0.0.1/r/a/",
+        deck="Deck",
+        position=1,
+        length=1,
+        next_title=None,
+        question="Q?",
+        index=0,
+        count=1,
+        status="open",
+        phones=7,
+        answers_last_minute=5,
+        chair_attached=True,
+        session=1,
+    )
+    healthy = asyncio.Event()
+
+    async def handler(connection: ServerConnection) -> None:
+        await connection.send(protocol.encode_event_summary("Event", [room], None, problem))
+        await healthy.wait()
+        await connection.send(protocol.encode_event_summary("Event", [room], None, None))
+        await connection.wait_closed()
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        app = make_control_app(f"http://127.0.0.1:{port}/", "t")
+        async with app.run_test(size=(200, 30)) as pilot:
+            await wait_until(pilot, lambda: app.summary is not None)
+            await pilot.pause()
+            assert f"PHONES ON GATEWAYS CUT OFF: {problem}" in screen_text(app)
+            assert "Storage: healthy" in screen_text(app)
+            healthy.set()
+            await wait_until(
+                pilot, lambda: app.summary is not None and not app.summary.gateway_problem
+            )
+            await pilot.pause()
+            assert "CUT OFF" not in screen_text(app)
+
+
 async def test_help_lists_the_control_rooms_keys(front: ConferenceServer) -> None:
     """? shows every key with what it does; the palette offers the same by name."""
     async with control_room(front) as (app, pilot):

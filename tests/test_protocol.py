@@ -416,6 +416,21 @@ def test_presenter_state_round_trips() -> None:
     )
 
 
+def test_the_presenter_state_carries_why_phones_on_gateways_are_cut_off() -> None:
+    """An owner on Redis that cannot reach it says why in the chair's state; a server
+    alone (no gateways) sends none."""
+    session = Session(Deck("T", (MULTI,)))
+    cut_off = protocol.encode_presenter_state(
+        session, phones=0, now=0.0, gateway_problem="cannot reach Redis at 10.0.0.5:6379"
+    )
+    decoded = decode_presenter_frame(cut_off)
+    assert isinstance(decoded, PresenterState)
+    assert decoded.gateway_problem == "cannot reach Redis at 10.0.0.5:6379"
+    alone = decode_presenter_frame(protocol.encode_presenter_state(session, phones=0, now=0.0))
+    assert isinstance(alone, PresenterState)
+    assert alone.gateway_problem is None
+
+
 def test_presenter_state_percentages_are_of_respondents() -> None:
     """percent() is the share of respondents per option; total_choices sums all picks."""
     state = PresenterState("T", 0, 1, MULTI, "open", False, (1, 2, 0), 2, 3)

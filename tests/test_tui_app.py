@@ -483,6 +483,22 @@ async def test_storage_problem_shows_a_banner() -> None:
         assert screen_text(app).splitlines()[0].startswith(" ⚠  STORAGE PROBLEM")
 
 
+async def test_phones_cut_off_from_their_gateways_show_a_banner_until_they_are_back() -> None:
+    """An owner on Redis that cannot reach it says so at the top; the banner goes when
+    the next state says the gateways' phones reach the room again."""
+    problem = "cannot reach Redis at 10.0.0.5:6379: Connection refused"
+    app = PresenterApp(url=None)
+    async with app.run_test(size=(200, 40)) as pilot:
+        app.apply_state(dataclasses.replace(_markup_state(), gateway_problem=problem))
+        await pilot.pause()
+        text = screen_text(app)
+        assert f"PHONES ON GATEWAYS CUT OFF: {problem}" in text
+        assert "sent once Redis answers again; tell the organiser." in text
+        app.apply_state(dataclasses.replace(_markup_state(), storage_problem=None))
+        await pilot.pause()
+        assert "CUT OFF" not in screen_text(app)
+
+
 async def test_keys_without_a_server_do_not_crash() -> None:
     """Offline, each session key only warns, on screen, that nothing was sent."""
     app = PresenterApp(url=None)

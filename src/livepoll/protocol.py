@@ -616,6 +616,7 @@ def encode_presenter_state(
     phones: int,
     now: float,
     storage_problem: str | None = None,
+    gateway_problem: str | None = None,
     join: JoinInfo | None = None,
     qa_offset: int = 0,
     programme: Programme | None = None,
@@ -654,6 +655,7 @@ def encode_presenter_state(
             ),
             "phones": phones,
             "storage_problem": storage_problem,
+            "gateway_problem": gateway_problem,
             "join": (
                 {"url": join.url, "mode": join.mode, "room_code": join.room_code} if join else None
             ),
@@ -765,6 +767,9 @@ class PresenterState:
     respondents: int
     phones: int
     storage_problem: str | None = None
+    gateway_problem: str | None = None
+    """Why the phones on gateways cannot reach the room (a room owned on Redis that
+    cannot reach it); None on a server alone and while they can."""
     results: dict[str, Any] = field(default_factory=dict)
     """The type's summary: see the ``summary`` of each tally in :mod:`livepoll.engine`."""
     time_left: float | None = None
@@ -856,6 +861,7 @@ def decode_presenter_frame(frame: str | bytes) -> PresenterState | Welcome | Pro
                 respondents=int(data["respondents"]),
                 phones=int(data["phones"]),
                 storage_problem=data.get("storage_problem"),
+                gateway_problem=data.get("gateway_problem"),
                 results=dict(data.get("results") or {}),
                 time_left=data.get("time_left"),
                 items=tuple(data.get("items") or ()),
@@ -941,11 +947,13 @@ class RoomSummary:
 
 @dataclass(frozen=True, slots=True)
 class EventSummary:
-    """The control room's frame: the event, its rooms, and the storage's health."""
+    """The control room's frame: the event, its rooms, the storage's health and, for an
+    event owned on Redis, whether its gateways' phones reach it."""
 
     title: str
     rooms: tuple[RoomSummary, ...]
     storage_problem: str | None = None
+    gateway_problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -957,7 +965,10 @@ class ControlCommand:
 
 
 def encode_event_summary(
-    title: str, rooms: Sequence[RoomSummary], storage_problem: str | None = None
+    title: str,
+    rooms: Sequence[RoomSummary],
+    storage_problem: str | None = None,
+    gateway_problem: str | None = None,
 ) -> str:
     """The control room's frame; a handful of rooms, so always small."""
     return _dumps(
@@ -966,6 +977,7 @@ def encode_event_summary(
             "title": title,
             "rooms": [room.to_dict() for room in rooms],
             "storage_problem": storage_problem,
+            "gateway_problem": gateway_problem,
         }
     )
 
@@ -1008,8 +1020,12 @@ def decode_event_frame(frame: str | bytes) -> EventSummary | ProtocolError:
                     )
                 )
             problem = data.get("storage_problem")
+            cut_off = data.get("gateway_problem")
             return EventSummary(
-                str(data["title"]), tuple(rooms), None if problem is None else str(problem)
+                str(data["title"]),
+                tuple(rooms),
+                None if problem is None else str(problem),
+                None if cut_off is None else str(cut_off),
             )
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
         raise ProtocolError("bad_frame", f"unexpected frame from the server: {error}") from None

@@ -216,6 +216,7 @@ class LivepollServer:
         self._sent_version = -1
         self._sent_phones = -1
         self._sent_problem: str | None = None
+        self._sent_gateway_problem: str | None = None
         self._sent_results_version = -1
         self._behind: dict[ServerConnection, float] = {}
         """Phones over the send-buffer bound, with when they were first seen over it."""
@@ -261,6 +262,12 @@ class LivepollServer:
         if self.relay is None:
             return len(self._voters)
         return len(self._voters) + self.relay.phones
+
+    @property
+    def gateway_problem(self) -> str | None:
+        """Why the phones on gateways cannot reach this room now (Redis fails); None
+        while they can, and always on a server alone, which has no gateways."""
+        return None if self.relay is None else self.relay.problem
 
     def _count_voter(self, voter: str, change: int) -> None:
         self._voters[voter] += change
@@ -330,12 +337,9 @@ class LivepollServer:
         return page_file(self._static, path, request)
 
     def _health(self) -> Response:
-        """200 while votes are being saved; 503 naming the problem while they are not."""
-        problem = self.store.problem
-        if problem is None:
-            return respond(200, "application/json", b'{"status":"ok"}\n')
-        body = json.dumps({"status": "storage_problem", "problem": problem}) + "\n"
-        return respond(503, "application/json", body.encode())
+        """200 while every phone's votes can reach the room and be saved; 503 naming
+        the problem while they cannot (see :func:`health_response`)."""
+        return health_response(self.store.problem, self.gateway_problem)
 
     def _audience_handshake(
         self, connection: ServerConnection, request: Request
@@ -673,11 +677,13 @@ class LivepollServer:
         self._sent_version = self.session.version
         self._sent_phones = self.phones
         self._sent_problem = self.store.problem
+        self._sent_gateway_problem = self.gateway_problem
         return protocol.encode_presenter_state(
             self.session,
             phones=self._sent_phones,
             now=time.time(),
             storage_problem=self._sent_problem,
+            gateway_problem=self._sent_gateway_problem,
             join=self.join_info(),
             qa_offset=qa_offset,
             programme=self.programme(),
@@ -821,6 +827,7 @@ class LivepollServer:
                 self.session.version != self._sent_version
                 or self.phones != self._sent_phones
                 or self.store.problem != self._sent_problem
+                or self.gateway_problem != self._sent_gateway_problem
                 or (timer_running and ticks % TICKS_PER_PHONE_UPDATE == 0)
             ):
                 self._push_presenter_state()
@@ -974,6 +981,23 @@ def respond(
     if policy is not None:
         headers["Content-Security-Policy"] = policy
     return Response(status, REASONS.get(status, "OK"), headers, body)
+
+
+def health_response(storage_problem: str | None, gateway_problem: str | None) -> Response:
+    """``/healthz``: 200 ``{"status":"ok"}`` while every phone's votes reach the room and
+    are saved; otherwise 503 naming the problem, the disk's first (a vote that cannot
+    be saved matters more than one that cannot arrive): ``storage_problem``, or
+    ``redis_problem`` when an owner on Redis cannot reach it (its gateways' phones are
+    then cut off, though its own still vote). A monitor reads the status code; a
+    person reads the sentence."""
+    if storage_problem is not None:
+        status, problem = "storage_problem", storage_problem
+    elif gateway_problem is not None:
+        status, problem = "redis_problem", gateway_problem
+    else:
+        return respond(200, "application/json", b'{"status":"ok"}\n')
+    body = json.dumps({"status": status, "problem": problem}) + "\n"
+    return respond(503, "application/json", body.encode())
 
 
 def page_file(static: StaticFiles, path: str, request: Request) -> Response:

@@ -86,6 +86,12 @@ class PhoneRelay(Protocol):
         """Phones that said hello on every gateway, as last reported."""
         ...
 
+    @property
+    def problem(self) -> str | None:
+        """Why the phones held elsewhere cannot reach the room now (the transport is
+        down), in one sentence for the chair and the health check; None while they can."""
+        ...
+
     def send_to_phones(self, message: str) -> None:
         """Broadcast an encoded frame (state, results, a notice) to every phone."""
         ...

@@ -28,7 +28,6 @@ import contextlib
 import hashlib
 import hmac
 import html
-import json
 import logging
 import math
 import time
@@ -48,6 +47,7 @@ from livepoll.presenter_token import derived_token
 from livepoll.server.app import (
     LivepollServer,
     ServerConfig,
+    health_response,
     open_room,
     refuse_repeated_header,
 )
@@ -259,11 +259,18 @@ class ConferenceServer:
         return add_nosniff(response)
 
     def _health(self) -> Response:
-        problem = self.store.problem
-        if problem is None:
-            return self._respond(200, "application/json", b'{"status":"ok"}\n')
-        body = json.dumps({"status": "storage_problem", "problem": problem}) + "\n"
-        return self._respond(503, "application/json", body.encode())
+        """The event's health: its one store's, then any room's link to its gateways."""
+        return health_response(self.store.problem, self.gateway_problem)
+
+    @property
+    def gateway_problem(self) -> str | None:
+        """Why the gateways' phones cannot reach the rooms (every room of an event owned
+        on Redis shares one client, so one sentence says it); None while they can."""
+        for room in self.rooms.values():
+            problem = room.gateway_problem
+            if problem is not None:
+                return problem
+        return None
 
     def _no_such_room(self, room_id: str) -> Response:
         return self._page(404, self._rooms_page(room_id))
@@ -359,6 +366,7 @@ class ConferenceServer:
             self.event.title,
             [room.summary(now) for room in self.rooms.values()],
             self.store.problem,
+            self.gateway_problem,
         )
 
     def _push_summary(self) -> None:

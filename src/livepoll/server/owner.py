@@ -149,6 +149,12 @@ class RedisRelay:
         self.phones = 0
         """Phones on every gateway, as they last reported (see :data:`PHONES_SECONDS`)."""
 
+    @property
+    def problem(self) -> str | None:
+        """Why Redis fails, while it does: the gateways' phones are then cut off (their
+        gateways tell them to reconnect), though the owner's own phones still vote."""
+        return self._owner.redis_problem
+
     def send_to_phones(self, message: str) -> None:
         """Publish a frame for every gateway's phones (in order with the acks)."""
         self._owner.outbox.put_nowait(_Outgoing(None, [("*", "", message)]))

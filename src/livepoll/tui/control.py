@@ -57,7 +57,13 @@ from livepoll.tui.link import (
     ReconnectingSocket,
     channel_url,
 )
-from livepoll.tui.screens import HelpScreen, KeyHelp, LinkStatus, NextSessionScreen
+from livepoll.tui.screens import (
+    HelpScreen,
+    KeyHelp,
+    LinkStatus,
+    NextSessionScreen,
+    gateway_line,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +224,7 @@ class ControlScreen(Screen[None]):
         yield Static(id="event-title")
         yield Static(id="link-banner", classes="banner")
         yield Static(id="storage")
+        yield Static(id="gateways", classes="banner")
         table: DataTable[str] = DataTable(id="rooms", cursor_type="row", zebra_stripes=True)
         for key, heading in COLUMNS:
             table.add_column(heading, key=key)
@@ -264,10 +271,12 @@ class ControlScreen(Screen[None]):
     def _show_summary(self, summary: EventSummary | None) -> None:
         title = self.query_one("#event-title", Static)
         storage = self.query_one("#storage", Static)
+        gateways = self.query_one("#gateways", Static)
         table: DataTable[str] = self.query_one("#rooms", DataTable)
         if summary is None:
             title.update(Text("livepoll control room · waiting for the event's rooms…"))
             storage.update("")
+            gateways.display = False
             return
         rooms = len(summary.rooms)
         title.update(
@@ -275,6 +284,9 @@ class ControlScreen(Screen[None]):
         )
         storage.update(Text(storage_line(summary.storage_problem)))
         storage.set_class(summary.storage_problem is not None, "-problem")
+        gateways.display = summary.gateway_problem is not None
+        if summary.gateway_problem is not None:
+            gateways.update(Text(gateway_line(summary.gateway_problem) + "."))
         wanted = [room.id for room in summary.rooms]
         if list(self._drawn) != wanted:
             # Rooms came or went (another event on the same address): start afresh.

@@ -38,6 +38,15 @@ LinkPhase = Literal["offline", "connecting", "up", "down"]
 """``offline``: no server configured (snapshots); ``down``: lost, reconnecting."""
 
 
+def gateway_line(problem: str) -> str:
+    """What the chair and the organiser read while the gateways' phones are cut off
+    (the owner cannot reach Redis): what happens to those votes, and what to do."""
+    return (
+        f"⚠  PHONES ON GATEWAYS CUT OFF: {problem} — their votes wait on the phones "
+        "and are sent once Redis answers again"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class LinkStatus:
     """Where the presenter link stands, and why it is down when it is."""
@@ -120,6 +129,7 @@ class MainScreen(Screen[None]):
         yield Static(id="watch-banner", classes="banner")
         yield Static(id="link-banner", classes="banner")
         yield Static(id="storage-banner", classes="banner")
+        yield Static(id="gateway-banner", classes="banner")
         with Horizontal(id="top-bar"):
             yield Static(id="deck-title")
             yield Static(id="programme")
@@ -230,6 +240,7 @@ class MainScreen(Screen[None]):
         results_label = self.query_one("#results-state", Label)
         prompt = self.query_one("#prompt", BigParagraph)
         storage = self.query_one("#storage-banner", Static)
+        gateways = self.query_one("#gateway-banner", Static)
         programme = self.query_one("#programme", Static)
         programme.display = state is not None and state.programme is not None
         if state is None:
@@ -242,6 +253,7 @@ class MainScreen(Screen[None]):
             self._show_results(None)
             self._show_crosstab(None)
             storage.display = False
+            gateways.display = False
             return
         title.update(Text(state.title))
         if state.programme is not None:
@@ -280,6 +292,9 @@ class MainScreen(Screen[None]):
                     " — answers may not be saved; tell the organiser.",
                 )
             )
+        gateways.display = bool(state.gateway_problem)
+        if state.gateway_problem:
+            gateways.update(Text(gateway_line(state.gateway_problem) + "; tell the organiser."))
 
     def _show_results(self, view: ResultsView | None) -> None:
         """Words go to the cloud, everything else to the bars; the other one is hidden."""
