@@ -220,6 +220,29 @@ def test_present_without_a_token_says_where_to_put_it(tmp_path: Path) -> None:
     assert f"set ${TOKEN_ENV}, or give --token-file FILE" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://", "no host in 'http://'"),
+        ("ftp://poll.example.org/", "unsupported scheme 'ftp'"),
+        ("http://[::1/", "'http://[::1/' is not a URL livepoll can use: Invalid IPv6 URL"),
+        ("http://127.0.0.1:99999/", "Port out of range"),
+        ("http://127.0.0.1:0/", "port 0 in 'http://127.0.0.1:0/' is no server's port"),
+    ],
+)
+def test_present_with_a_url_it_cannot_use_says_why_in_one_line(
+    url: str, problem: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A console given a URL that cannot name a server exits with one line, not a
+    traceback, before drawing anything."""
+    monkeypatch.setenv(TOKEN_ENV, "a-strong-enough-presenter-token-for-tests")
+    assert cli.main(["present", url]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("livepoll: ")
+    assert problem in error
+    assert error.count("\n") == 1
+
+
 def test_presenter_token_strength_is_judged_by_its_alphabet() -> None:
     """22 base64url or 32 hex characters pass; fewer, or digits only, do not."""
     assert check_token(secrets.token_urlsafe(16))

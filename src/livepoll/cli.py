@@ -1183,10 +1183,12 @@ def _present(args: argparse.Namespace) -> int:
     """Attach the presenter console to a running server (started with
     'livepoll serve'). Quitting the console leaves the server running."""
     from livepoll.tui.app import make_app
+    from livepoll.tui.link import presenter_url
 
     try:
         given = chosen_token(args.token, args.token_file)
-    except TokenError as error:
+        presenter_url(args.url)
+    except (TokenError, ValueError) as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 2
     if given is None:

@@ -98,17 +98,24 @@ def channel_url(base_url: str, channel: str) -> str:
     base URL, by the rules of :func:`presenter_url`.
 
     Raises:
-        ValueError: the scheme is not http, https, ws or wss, or there is no host.
+        ValueError: the URL cannot be read, its scheme is not http, https, ws or wss,
+            it has no host, or its port is not a port; the message names the URL.
     """
     text = base_url.strip()
     if "://" not in text:
         text = f"http://{text}"
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as error:
+        raise ValueError(f"{base_url!r} is not a URL livepoll can use: {error}") from None
     scheme = _SCHEMES.get(parts.scheme.lower())
     if scheme is None:
         raise ValueError(f"unsupported scheme {parts.scheme!r} in {base_url!r}")
     if not parts.hostname:
         raise ValueError(f"no host in {base_url!r}")
+    if port == 0:
+        raise ValueError(f"port 0 in {base_url!r} is no server's port")
     path = parts.path.rstrip("/")
     if not path.endswith(f"/{channel}"):
         path = f"{path}/{channel}"
