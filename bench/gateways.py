@@ -1,7 +1,7 @@
 """livepoll split over gateways on Redis, beside the server alone: one command, one run.
 
     python bench/gateways.py [--phones 3000] [--gateways 1,2,3] [--sustain 5]
-                             [--connect 30000] [--json PATH]
+                             [--connect 30000] [--json PATH] [--redis-server PATH]
 
 Needs Debian's ``redis-server`` (``apt install redis-server``) and the ``redis``
 package (``livepoll[redis]``). For each number of gateways G it starts, as child
@@ -15,15 +15,29 @@ simulated phones (``livepoll.simulate``), split evenly over the gateways, throug
 2. steady (q1): every phone changes its answer 0-0.5 s after each ack for
    ``--sustain`` seconds: durable votes a second, and CPU per 1,000 votes summed
    over every process (owner, gateways, Redis), with each one's share.
-3. rate (q2): every phone answers once, spread so that 2,000 votes arrive each
-   second: vote → visible to the presenter, and ack latency, while the owner
-   publishes the state to every gateway.
+3. rate (q2, 2,000 phones or more): every phone answers once, spread so that 2,000
+   votes arrive each second: vote → visible to the presenter, and ack latency, while
+   the owner publishes the state to every gateway.
+4. live results (q4, at any size): the same on a question whose results the phones
+   see live (the owner publishes them at 2 Hz; each gateway broadcasts them to its
+   phones), the votes spread over at least a second when there are fewer than 2,000
+   phones: vote → visible on the phones, results frames per phone per second, CPU
+   per 1,000 votes over every process, and whether every phone on every gateway
+   received results at all (a gateway that dropped them would show here).
+
+Vote → visible on the phones is ``bench/run.py``'s definition (see its docstring),
+with eight observer phones on each gateway: the room's votes in ack order, the k-th
+visible on an observer once that phone received a results frame counting at least
+k answers. The delay is pooled over every vote and every observer of every gateway
+(p50, p95, max), and kept per gateway in the JSON; an observer whose frames never
+counted every acked vote is reported, not averaged away.
 
 The same phases run against ``livepoll serve`` alone (``bench/run.py``'s
-measurement, which adds its burst and live-results phases), so the price of the
-split per vote is read off one table. ``--connect N`` then starts three gateways
-and connects N phones across them (each gateway its own port, so the kernel's
-ephemeral ports suffice for 28,000 per gateway), all voting once.
+measurement, which adds its burst phase, and runs its live-results phase here at
+any size), so the price of the split per vote is read off one table.
+``--connect N`` then starts three gateways and connects N phones across them (each
+gateway its own port, so the kernel's ephemeral ports suffice for 28,000 per
+gateway), all voting once.
 
 Everything talks to 127.0.0.1 only; every wait is bounded. The phones share the
 machine's cores with the servers: run it on an otherwise idle machine.
@@ -48,10 +62,11 @@ from typing import Any
 
 from livepoll.simulate import Behaviour, Simulation, SimulationConfig, percentile
 from livepoll.simulate.phones import raise_open_file_limit
-from livepoll.simulate.stats import Samples
+from livepoll.simulate.stats import Samples, Sightings
 from run import (
     DECK,
     HOST,
+    OBSERVERS,
     PRESENTER_RATE,
     STEADY_THINK,
     Presenter,
@@ -70,6 +85,8 @@ from run import (
     settled,
     stored,
     visibility,
+    visible_on_phones,
+    watch_think,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -92,6 +109,7 @@ class Cluster:
 
     workdir: Path
     gateways: int
+    redis_server: str = "redis-server"
     password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     gateway_ports: list[int] = field(default_factory=list)
@@ -111,7 +129,7 @@ class Cluster:
         redis_port = free_port()
         self._spawn(
             "redis",
-            ["redis-server", "--bind", HOST, "--port", str(redis_port), "--requirepass",
+            [self.redis_server, "--bind", HOST, "--port", str(redis_port), "--requirepass",
              self.password, "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
             dict(os.environ),
         )  # fmt: skip
@@ -187,6 +205,7 @@ class Phones:
                     behaviour=Behaviour(think=think),
                     time_limit=900,
                     processes=1 if count <= 2000 else 2,
+                    observers=OBSERVERS,
                 )
             )
             for port, count in zip(ports, share, strict=True)
@@ -227,6 +246,22 @@ class Phones:
             totals["rejected"] += counts.rejected
         return totals
 
+    def received_results(self, question_id: str) -> list[int]:
+        """Phones on each gateway that received live results of ``question_id``."""
+        return [s.stats.counts.question(question_id).watched for s in self.simulations]
+
+    def results_frames(self) -> int:
+        return sum(s.stats.counts.results for s in self.simulations)
+
+    def sightings_marks(self) -> list[int]:
+        return [s.stats.sightings.mark() for s in self.simulations]
+
+    def sightings_since(self, marks: list[int]) -> list[Sightings]:
+        """Each gateway's observers' results frames since ``marks``."""
+        return [
+            s.stats.sightings.since(mark) for s, mark in zip(self.simulations, marks, strict=True)
+        ]
+
     async def set_behaviour(self, behaviour: Behaviour) -> None:
         await asyncio.gather(*(s.set_behaviour(behaviour) for s in self.simulations))
 
@@ -243,10 +278,15 @@ def spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]
 
 
 async def measure_cluster(
-    gateways: int, phones: int, workdir: Path, deck: Path, sustain: float
+    gateways: int,
+    phones: int,
+    workdir: Path,
+    deck: Path,
+    sustain: float,
+    redis_server: str = "redis-server",
 ) -> dict[str, Any]:
     """The phases against the owner and ``gateways`` gateways; returns the figures."""
-    cluster = Cluster(workdir, gateways)
+    cluster = Cluster(workdir, gateways, redis_server)
     cluster.start(deck)
     assert cluster.owner is not None
     result: dict[str, Any] = {"server": f"{gateways} gateway(s)", "phones": phones}
@@ -331,12 +371,15 @@ async def measure_cluster(
                 else None,
             }
             await presenter.command("close", is_closed)
+
+        result["watch"] = await live_results(cluster, presenter, simulation, "rate" in result)
         await simulation.stop()
         assert cluster.owner.database is not None
         rows, changes = stored(cluster.owner.database, "q1")
         result["steady"]["stored"] = rows + changes
         if "rate" in result:
             result["rate"]["stored"], _ = stored(cluster.owner.database, "q2")
+        result["watch"]["stored"], _ = stored(cluster.owner.database, "q4")
     finally:
         await simulation.stop()
         await presenter.close()
@@ -344,9 +387,56 @@ async def measure_cluster(
     return result
 
 
-async def connect_many(phones: int, workdir: Path, deck: Path) -> dict[str, Any]:
+async def live_results(
+    cluster: Cluster, presenter: Presenter, simulation: Phones, after_rate: bool
+) -> dict[str, Any]:
+    """q4, results live on the phones, while they vote once each at 2,000 a second."""
+    phones = sum(simulation.expected)
+    log(f"{cluster.gateways} gateway(s): live results")
+    think = watch_think(phones)
+    await simulation.set_behaviour(Behaviour(think=think))
+    for index in range(2 if after_rate else 1, 4):
+        await presenter.command("next", is_pending(index))
+    connected = simulation.connected()
+    marks, sightings = simulation.marks(), simulation.sightings_marks()
+    frames, cpu = simulation.results_frames(), cluster.cpu()
+    opened = await presenter.command("open", is_open(3))
+    done = await simulation.wait_until(
+        [settled("q4", n) for n in simulation.expected], within=2 * think + 60
+    )
+    await asyncio.sleep(1.0)  # the last results pushes
+    cpu, elapsed = spent(cpu, cluster.cpu()), time.monotonic() - opened
+    received = simulation.results_frames() - frames
+    watch = simulation.since(marks)
+    q4 = simulation.question("q4")
+    by_gateway = simulation.received_results("q4")
+    await presenter.command("close", is_closed)
+    return {
+        "complete": done,
+        **q4,
+        "phones": connected,
+        "received_results": sum(by_gateway),
+        "received_results_by_gateway": by_gateway,
+        "results_frames": received,
+        "results_frames_per_phone_per_s": received / max(1, connected) / elapsed,
+        "cpu_per_1000_s": 1000 * sum(cpu.values()) / max(1, q4["acked"]),
+        "cpu_per_1000_by_process_s": {
+            name: 1000 * seconds / max(1, q4["acked"]) for name, seconds in cpu.items()
+        },
+        "latency": latency_figures(watch),
+        "visible_on_phones": visible_on_phones(
+            watch.acked_at,
+            watch.sent_at,
+            list(zip(simulation.sightings_since(sightings), simulation.expected, strict=True)),
+        ),
+    }
+
+
+async def connect_many(
+    phones: int, workdir: Path, deck: Path, redis_server: str = "redis-server"
+) -> dict[str, Any]:
     """``phones`` phones across three gateways: connected, refused, memory, one vote each."""
-    cluster = Cluster(workdir, 3)
+    cluster = Cluster(workdir, 3, redis_server)
     cluster.start(deck)
     assert cluster.owner is not None
     presenter = await Presenter.attach(cluster.owner)
@@ -398,6 +488,10 @@ async def connect_many(phones: int, workdir: Path, deck: Path) -> dict[str, Any]
     return result
 
 
+SHOWN = ("watch", "visible_on_phones")
+CPU_WATCH = ("watch", "cpu_per_1000_s")
+
+
 def markdown(report: dict[str, Any]) -> str:
     rows = report["results"]
 
@@ -420,6 +514,18 @@ def markdown(report: dict[str, Any]) -> str:
         ("2,000 votes/s: vote → presenter p95, ms", ("rate", "visible", "p95"), 1000, 0),
         ("2,000 votes/s: ack p95, ms", ("rate", "latency", "p95"), 1000, 0),
         ("2,000 votes/s: CPU per 1,000 votes, ms", ("rate", "cpu_per_1000_s"), 1000, 0),
+        ("live results: vote → visible on phones p50, ms", (*SHOWN, "p50"), 1000, 0),
+        ("live results: vote → visible on phones p95, ms", (*SHOWN, "p95"), 1000, 0),
+        ("live results: vote → visible on phones max, ms", (*SHOWN, "max"), 1000, 0),
+        ("live results: from the send, p95, ms", (*SHOWN, "from_send_p95"), 1000, 0),
+        (
+            "live results: results frames per phone per s",
+            ("watch", "results_frames_per_phone_per_s"),
+            1.0,
+            2,
+        ),
+        ("live results: CPU per 1,000 votes, all processes, ms", CPU_WATCH, 1000, 0),
+        ("live results: ack p95, ms", ("watch", "latency", "p95"), 1000, 0),
     ]
     for name, path, scale, digits in figures:
         lines.append(
@@ -427,12 +533,30 @@ def markdown(report: dict[str, Any]) -> str:
             + " | ".join(cell(r, *path, scale=scale, digits=digits) for r in rows)
             + " |"
         )
-    lines += ["", "Steady CPU per 1,000 votes by process, ms:", ""]
-    for result in rows:
-        shares = result.get("steady", {}).get("cpu_per_1000_by_process_s")
-        if shares:
-            text = ", ".join(f"{name} {1000 * value:.0f}" for name, value in shares.items())
-            lines.append(f"* {result['server']}: {text}")
+
+    def reached(result: dict[str, Any]) -> str:
+        watch = result.get("watch")
+        if not watch:
+            return "-"
+        shown = watch.get("visible_on_phones") or {}
+        return (
+            f"{watch['received_results']:,} of {watch['phones']:,}; "
+            + ("every" if shown.get("every_observer_saw_every_vote") else "NOT every")
+            + f" vote on all {shown.get('observers', 0)}"
+        )
+
+    lines.append(
+        "| live results: phones that received results; observers shown every vote | "
+        + " | ".join(reached(r) for r in rows)
+        + " |"
+    )
+    for phase, title in (("steady", "Steady"), ("watch", "Live-results")):
+        lines += ["", f"{title} CPU per 1,000 votes by process, ms:", ""]
+        for result in rows:
+            shares = result.get(phase, {}).get("cpu_per_1000_by_process_s")
+            if shares:
+                text = ", ".join(f"{name} {1000 * value:.0f}" for name, value in shares.items())
+                lines.append(f"* {result['server']}: {text}")
     if report.get("connect"):
         c = report["connect"]
         lines += [
@@ -455,15 +579,26 @@ async def main_async(arguments: argparse.Namespace) -> dict[str, Any]:
         deck.write_text(DECK, encoding="utf-8")
         report: dict[str, Any] = {"phones": arguments.phones, "results": []}
         log(f"server alone, {arguments.phones:,} phones")
-        alone = await measure("livepoll", arguments.phones, workdir, deck, arguments.sustain)
+        alone = await measure(
+            "livepoll", arguments.phones, workdir, deck, arguments.sustain, live_results=True
+        )
         alone["server"] = "server alone"
         report["results"].append(alone)
         for gateways in (int(g) for g in arguments.gateways.split(",") if g):
             report["results"].append(
-                await measure_cluster(gateways, arguments.phones, workdir, deck, arguments.sustain)
+                await measure_cluster(
+                    gateways,
+                    arguments.phones,
+                    workdir,
+                    deck,
+                    arguments.sustain,
+                    arguments.redis_server,
+                )
             )
         if arguments.connect:
-            report["connect"] = await connect_many(arguments.connect, workdir, deck)
+            report["connect"] = await connect_many(
+                arguments.connect, workdir, deck, arguments.redis_server
+            )
     return report
 
 
@@ -474,6 +609,9 @@ def main() -> int:
     parser.add_argument("--gateways", default="1,2,3", help="gateway counts to measure")
     parser.add_argument("--sustain", type=float, default=5.0, help="seconds of the steady phase")
     parser.add_argument("--connect", type=int, default=0, help="phones for the connect phase")
+    parser.add_argument(
+        "--redis-server", default="redis-server", help="the Redis server program to start"
+    )
     parser.add_argument(
         "--json", type=Path, default=HERE / "gateways-last-run.json", help="figures as JSON"
     )

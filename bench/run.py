@@ -18,7 +18,21 @@ the same simulator (:mod:`livepoll.simulate`) with the same phases:
 4. rate (q3, N >= 2,000): the phones answer once, spread so that 2,000 votes
    arrive per second; vote → visible to the presenter (livepoll only).
 5. watch (q4, N >= 2,000): the same on a question whose results phones see live
-   (livepoll pushes them at 2 Hz to every phone; the baseline pushes nothing).
+   (livepoll pushes them at 2 Hz to every phone; the baseline pushes nothing):
+   results frames per phone per second, CPU per 1,000 votes, whether every phone
+   received results, and vote → visible on the phones (below).
+
+Vote → visible on the phones: the votes are ordered by ack time; the k-th is visible
+on an observer phone (eight, spread over the room, record every results frame they
+receive: its arrival time and the answers it counts) once that phone has received a
+frame counting at least k answers. The figure is that delay, for every vote on every
+observer, pooled (0 when the frame came first: the server counts a vote before its
+ack, which waits for the commit). A results frame carries counts, not votes, so this
+is the delay until a phone shows as many votes as had been acked, which is
+indifferent to the order votes are counted in and to how many one push carries; a
+frame that never reaches k leaves that vote unseen on that phone, and is reported.
+The same from each vote's send is recorded beside it. ``bench/gateways.py`` (which
+runs this phase at any size) gives the same figure through gateways.
 
 It prints Markdown tables (figure, livepoll, baseline, ratio, target) and writes
 every figure as JSON. Everything talks to 127.0.0.1 only; every wait is bounded.
@@ -44,7 +58,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,8 +67,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
 from livepoll.simulate import Behaviour, Simulation, SimulationConfig, Stats, percentile
-from livepoll.simulate.phones import raise_open_file_limit
-from livepoll.simulate.stats import Samples
+from livepoll.simulate.phones import observer_numbers, raise_open_file_limit
+from livepoll.simulate.stats import Samples, Sightings
 
 HERE = Path(__file__).resolve().parent
 HOST = "127.0.0.1"
@@ -93,6 +107,11 @@ STEADY_THINK = 0.25
 about 4 times a second, inside livepoll's per-phone limit of 5 messages a second."""
 PRESENTER_RATE = 2000
 """Votes per second for the vote → presenter visibility phase."""
+OBSERVERS = 8
+"""Phones per simulation that record every live results frame they receive."""
+WATCH_MIN_SECONDS = 1.0
+"""The live-results phase spreads the votes over at least this long, so that a run
+with fewer than 2,000 phones still spans more than one results push."""
 
 
 # Server processes -------------------------------------------------------------
@@ -354,10 +373,88 @@ def visibility(samples: Samples, frames: list[Frame], question_id: str) -> list[
     return delays
 
 
-async def measure(
-    kind: str, phones: int, workdir: Path, deck: Path, sustain: float
+def watch_think(phones: int) -> float:
+    """The live-results phase's think time: each phone answers once, 2,000 a second
+    in all, or fewer phones spread over :data:`WATCH_MIN_SECONDS`."""
+    return max(phones / PRESENTER_RATE, WATCH_MIN_SECONDS) / 2
+
+
+def shown_after(times: Sequence[float], frames: Sequence[tuple[float, int]]) -> list[float]:
+    """For the k-th of ``times`` (sorted), seconds until ``frames`` (one phone's
+    (arrival, answers counted), in arrival order) first counted k answers, 0 if that
+    frame came first; stops at the first vote the frames never reached."""
+    delays = []
+    j, best, at = 0, -1, 0.0
+    for k, moment in enumerate(times, start=1):
+        while best < k and j < len(frames):
+            if frames[j][1] > best:
+                best, at = frames[j][1], frames[j][0]
+            j += 1
+        if best < k:
+            break
+        delays.append(max(0.0, at - moment))
+    return delays
+
+
+def visible_on_phones(
+    acked_at: Sequence[float], sent_at: Sequence[float], groups: Sequence[tuple[Sightings, int]]
 ) -> dict[str, Any]:
-    """Run every phase against one fresh server; returns its figures."""
+    """Vote → visible on the phones (see the module's docstring) for the votes acked at
+    ``acked_at``, from each group's observers: (their sightings, the group's phones)."""
+    acks, sends = sorted(acked_at), sorted(sent_at)
+    pooled: list[float] = []
+    from_send: list[float] = []
+    per_group = []
+    for sightings, phones in groups:
+        expected = len(observer_numbers(phones, OBSERVERS))
+        seen = sightings.by_phone()
+        delays: list[float] = []
+        complete = 0
+        for frames in seen.values():
+            shown = shown_after(acks, frames)
+            complete += len(shown) == len(acks)
+            delays += shown
+            from_send += shown_after(sends, frames)
+        pooled += delays
+        per_group.append(
+            {
+                "observers": expected,
+                "received_results": len(seen),
+                "saw_every_vote": complete,
+                "p50": percentile(delays, 0.5),
+                "p95": percentile(delays, 0.95),
+                "max": percentile(delays, 1.0),
+            }
+        )
+    return {
+        "votes": len(acks),
+        "observers": sum(g["observers"] for g in per_group),
+        "every_observer_saw_every_vote": all(
+            g["saw_every_vote"] == g["observers"] for g in per_group
+        ),
+        "p50": percentile(pooled, 0.5),
+        "p95": percentile(pooled, 0.95),
+        "max": percentile(pooled, 1.0),
+        "from_send_p95": percentile(from_send, 0.95),
+        "groups": per_group,
+    }
+
+
+async def measure(
+    kind: str,
+    phones: int,
+    workdir: Path,
+    deck: Path,
+    sustain: float,
+    *,
+    live_results: bool = False,
+) -> dict[str, Any]:
+    """Run every phase against one fresh server; returns its figures.
+
+    Args:
+        live_results: run the live-results phase with fewer than 2,000 phones too
+            (``bench/gateways.py``'s comparison at any size).
+    """
     server = start_server(kind, workdir, deck)
     result: dict[str, Any] = {"server": kind, "phones": phones, "startup_s": server.startup}
     presenter = await Presenter.attach(server)
@@ -373,6 +470,7 @@ async def measure(
                 ramp=ramp,
                 behaviour=Behaviour(think=0.5),
                 time_limit=600,
+                observers=OBSERVERS,
             )
         )
         started = time.monotonic()
@@ -482,10 +580,17 @@ async def measure(
             }
             await presenter.command("close", is_closed)
 
-            # Watch: q4 shows live results on the phones while they vote at 2,000/s.
+        # Watch: q4 shows live results on the phones while they vote at 2,000/s.
+        if phones >= PRESENTER_RATE or live_results:
             log(f"{kind}: live results")
+            if phones < PRESENTER_RATE:  # the rate phase did not run: pass q3 over
+                think = watch_think(phones)
+                await simulation.set_behaviour(Behaviour(think=think))
+                await presenter.command("next", is_pending(2))
+                expected = simulation.stats.counts.connected
             await presenter.command("next", is_pending(3))
             marks = simulation.stats.samples.marks()
+            sightings = simulation.stats.sightings.mark()
             frames_before = simulation.stats.counts.results
             cpu = server.cpu_seconds()
             opened = await presenter.command("open", is_open(3))
@@ -509,6 +614,14 @@ async def measure(
                 "latency": latency_figures(watch),
             }
             await presenter.command("close", is_closed)
+            result["watch"]["phones"] = expected
+            result["watch"]["received_results"] = q4.watched
+            if kind == "livepoll":
+                result["watch"]["visible_on_phones"] = visible_on_phones(
+                    watch.acked_at,
+                    watch.sent_at,
+                    [(simulation.stats.sightings.since(sightings), phones)],
+                )
 
         result["rss_end_kib"] = server.rss_kib()
         result["presenter_frames"] = len(presenter.frames)
@@ -522,6 +635,7 @@ async def measure(
             result["steady"]["stored"] = rows2 + changes2
             if "rate" in result:
                 result["rate"]["stored"], _ = stored(server.database, "q3")
+            if "watch" in result:
                 result["watch"]["stored"], _ = stored(server.database, "q4")
         else:
             counted = json.loads(fetch(server.port, "/counted")[1])
@@ -529,6 +643,7 @@ async def measure(
             result["steady"]["stored"] = counted.get("q2", 0)
             if "rate" in result:
                 result["rate"]["stored"] = counted.get("q3", 0)
+            if "watch" in result:
                 result["watch"]["stored"] = counted.get("q4", 0)
     finally:
         if simulation is not None:
@@ -771,6 +886,16 @@ def markdown(report: dict[str, Any]) -> str:
             "",
             "≤ 2 frames/s per phone, < 1 core",
         )
+        shown = dig(ours, "watch", "visible_on_phones") or {}
+        row(
+            f"vote (its ack) → visible on the phones at 2,000 votes/s ({watch_n:,} phones, "
+            f"{shown.get('observers', 0)} observers): p50 / p95 / max",
+            f"{ms(shown.get('p50'))} / {ms(shown.get('p95'))} / {ms(shown.get('max'))}"
+            + ("" if shown.get("every_observer_saw_every_vote") else ", some never shown"),
+            "n/a",
+            "",
+            "",
+        )
     page = report["page"]
     row(
         "voting page: bytes transferred on a first visit (" + " + ".join(PAGE_FILES) + ")",
@@ -858,6 +983,10 @@ def markdown(report: dict[str, Any]) -> str:
             + ", "
             + fmt(dig(r, "watch", "cpu_per_1000_s"), ".0f", 1000)
         ),
+    )
+    scaling(
+        "live results: vote → visible on phones p95, ms",
+        lambda r: fmt(dig(r, "watch", "visible_on_phones", "p95"), ".0f", 1000),
     )
     scaling(
         "errors",

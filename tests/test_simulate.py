@@ -9,15 +9,17 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from clients import chair
+from livepoll import deck as deck_module
 from livepoll.cli import main as cli_main
 from livepoll.deck import Question
 from livepoll.engine import validate_answer
-from livepoll.server.app import LivepollServer
+from livepoll.server.app import LivepollServer, ServerConfig, running_server
 from livepoll.simulate import (
     Behaviour,
     ReplyContext,
@@ -29,6 +31,7 @@ from livepoll.simulate import (
     make_reply,
     process_count,
 )
+from livepoll.simulate.phones import observer_numbers
 
 SETTLE = 30.0
 """Generous bound on every wait: these tests assert counts, never timings."""
@@ -284,6 +287,63 @@ def test_a_type_the_simulator_does_not_know_is_skipped() -> None:
     """An unknown question type gets no answer rather than a wrong one."""
     question = {"id": "x", "type": "hologram", "prompt": "?"}
     assert make_reply(ReplyContext(question, random.Random(0))) is None
+
+
+LIVE_DECK = """title = "Live"
+
+[[questions]]
+id = "watch"
+type = "single"
+prompt = "Which matters most?"
+options = ["A", "B", "C"]
+results = "live"
+"""
+
+
+async def test_observer_phones_record_each_live_results_frame_and_every_phone_counts_one(
+    server_config: ServerConfig,
+) -> None:
+    """On a question with live results, every phone (over two processes) is counted as
+    having received results, and the four observers record frames whose counts grow
+    to every answer, with their arrival times, in the parent's stats."""
+    deck = deck_module.from_text(LIVE_DECK, "live.toml")
+    async with running_server(replace(server_config, deck=deck)) as server:
+        config = SimulationConfig(
+            server.base_url,
+            voters=12,
+            behaviour=Behaviour(think=0.3),
+            processes=2,
+            time_limit=120,
+            observers=4,
+        )
+        async with Simulation(config) as simulation:
+            assert await simulation.wait_until(lambda s: s.counts.connected == 12, within=SETTLE)
+            mark = simulation.stats.sightings.mark()
+            await chair(server, "open")
+            assert await simulation.wait_until(settled("watch", 12), within=SETTLE)
+
+            def all_shown(stats: Stats) -> bool:
+                seen = stats.sightings.since(mark).by_phone()
+                return len(seen) == 4 and all(frames[-1][1] == 12 for frames in seen.values())
+
+            assert await simulation.wait_until(all_shown, within=SETTLE)
+            assert await simulation.wait_until(
+                lambda s: s.counts.questions["watch"].watched == 12, within=SETTLE
+            )
+    sightings = simulation.stats.sightings.since(mark)
+    assert set(sightings.by_phone()) == observer_numbers(12, 4) == {1, 4, 7, 10}
+    for frames in sightings.by_phone().values():
+        times = [at for at, _ in frames]
+        assert times == sorted(times)
+        assert [shown for _, shown in frames] == sorted(shown for _, shown in frames)
+    assert simulation.stats.counts.results >= 12
+
+
+def test_observers_are_spread_over_the_phones_and_never_more_than_there_are() -> None:
+    """Observers sit in the middle of equal slices of the phones' numbers."""
+    assert observer_numbers(100, 4) == {12, 37, 62, 87}
+    assert observer_numbers(3, 8) == {0, 1, 2}
+    assert observer_numbers(10, 0) == frozenset()
 
 
 def test_many_phones_are_spread_over_several_processes() -> None:

@@ -29,7 +29,14 @@ from livepoll.simulate.runner import (
     audience_url,
     process_count,
 )
-from livepoll.simulate.stats import Counts, QuestionCounts, Samples, Stats, percentile
+from livepoll.simulate.stats import (
+    Counts,
+    QuestionCounts,
+    Samples,
+    Sightings,
+    Stats,
+    percentile,
+)
 
 __all__ = [
     "REPLY_MAKERS",
@@ -40,6 +47,7 @@ __all__ = [
     "QuestionCounts",
     "ReplyContext",
     "Samples",
+    "Sightings",
     "Simulation",
     "SimulationConfig",
     "SimulationError",

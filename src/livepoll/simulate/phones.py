@@ -5,7 +5,9 @@ says hello with a fresh voter token, follows the ``state`` frames the server
 pushes, answers each newly opened question once after a think time, waits for
 the ack, and after a dropped connection reconnects with the same token and resends
 what was not acknowledged, with the same ``seq``. What it sees goes into the
-group's :class:`~livepoll.simulate.stats.Stats`.
+group's :class:`~livepoll.simulate.stats.Stats`; a few observer phones also record
+when each live results frame arrived and how many answers it counted, so that a
+benchmark can tell how long a vote takes to reach the charts on the phones.
 
 A phone is one task (its connection's read loop) plus a timer while it thinks;
 nothing here blocks, so thousands share a process.
@@ -70,6 +72,17 @@ class GroupSpec:
     behaviour: Behaviour = Behaviour()
     seed: int | None = None
     connect_concurrency: int = CONNECT_CONCURRENCY
+    observers: int = 0
+    """Phones, out of ``total``, that record every live results frame they receive
+    (see :func:`observer_numbers`); the group's own are those among its numbers."""
+
+
+def observer_numbers(total: int, observers: int) -> frozenset[int]:
+    """The numbers of ``observers`` phones out of ``total``, spread evenly (the middle
+    of each of ``observers`` equal slices), so that they join early and late in a
+    ramp and land in every worker process of a large simulation."""
+    count = min(max(0, observers), total)
+    return frozenset((2 * i + 1) * total // (2 * count) for i in range(count))
 
 
 def raise_open_file_limit() -> int:
@@ -103,6 +116,7 @@ class PhoneGroup:
         self._phones: list[_Phone] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.connect_slots = asyncio.Semaphore(max(1, spec.connect_concurrency))
+        self.observers = observer_numbers(spec.total, spec.observers)
 
     def start(self) -> None:
         """Start every phone; each connects after its share of the ramp."""
@@ -160,6 +174,8 @@ class _Phone:
         "items",
         "timer",
         "named",
+        "observer",
+        "watched",
     )
 
     def __init__(self, group: PhoneGroup, number: int) -> None:
@@ -178,6 +194,10 @@ class _Phone:
         self.timer: asyncio.TimerHandle | None = None
         self.named = False
         """Whether this phone has been asked for its quiz nickname (it may have declined)."""
+        self.observer = number in group.observers
+        """Whether this phone records each results frame in the group's sightings."""
+        self.watched: object = None
+        """The question of the latest live results this phone received."""
 
     async def run(self, delay: float) -> None:
         """Connect (after ``delay``), follow the server, reconnect until stopped."""
@@ -260,6 +280,14 @@ class _Phone:
         elif kind == "results":
             counts.results += 1
             self.items = message.get("items") or ()
+            question_id = message.get("q")
+            if question_id != self.watched and isinstance(question_id, str):
+                self.watched = question_id
+                counts.question(question_id).watched += 1
+            if self.observer:
+                self.group.stats.sightings.add(
+                    time.monotonic(), _answers_shown(message.get("results")), self.number
+                )
         elif kind == "error":
             self._refused(message)
 
@@ -373,6 +401,15 @@ class _Phone:
         if pending is not None:
             counts.rejected += 1
             counts.question(pending.question_id).rejected += 1
+
+
+def _answers_shown(results: Any) -> int:
+    """The answers a results summary counts: the sum of a choice question's counts
+    (each phone's one answer to a single or quiz question adds one), or -1."""
+    counts = results.get("counts") if isinstance(results, dict) else None
+    if not isinstance(counts, list):
+        return -1
+    return sum(count for count in counts if isinstance(count, int))
 
 
 def _describe(error: BaseException) -> str:

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from livepoll.event import ROOM_ID_RULE, is_room_id
 from livepoll.simulate.phones import Behaviour, GroupSpec, PhoneGroup
-from livepoll.simulate.stats import Counts, Samples, Stats
+from livepoll.simulate.stats import Counts, Samples, Sightings, Stats
 
 PHONES_IN_PROCESS = 500
 """Up to this many phones run in the caller's process; more are spread over workers."""
@@ -124,6 +124,9 @@ class SimulationConfig:
     """Seed for the answers and think times (tokens are always fresh)."""
     time_limit: float | None = None
     """Worker processes stop by themselves after this many seconds (a safety net)."""
+    observers: int = 0
+    """Phones that record each live results frame they receive (arrival time, answers
+    counted) in :attr:`Stats.sightings`, spread evenly over the phones' numbers."""
 
 
 class Simulation:
@@ -146,6 +149,7 @@ class Simulation:
         self._group: PhoneGroup | None = None
         self._workers: list[_Worker] = []
         self._samples = Samples()
+        self._sightings = Sightings()
         self._behaviour_version = 0
         self._stopped: Stats | None = None
 
@@ -177,6 +181,7 @@ class Simulation:
             ramp=config.ramp,
             behaviour=config.behaviour,
             seed=config.seed,
+            observers=config.observers,
         )
         if self.processes == 1:
             self._group = PhoneGroup(spec)
@@ -217,7 +222,7 @@ class Simulation:
         counts.behaviour_version = min(
             (worker.counts.behaviour_version for worker in self._workers), default=0
         )
-        return Stats(counts, self._samples)
+        return Stats(counts, self._samples, self._sightings)
 
     async def wait_until(
         self, predicate: Callable[[Stats], bool], within: float, poll: float = 0.05
@@ -268,6 +273,8 @@ class Simulation:
         worker.final = worker.final or bool(report["final"])
         for name in ("latencies", "acked_at", "sent_at"):
             getattr(self._samples, name).frombytes(report[name])
+        for name in ("at", "shown", "phone"):
+            getattr(self._sightings, name).frombytes(report[f"sightings_{name}"])
 
 
 class _Worker:
@@ -411,12 +418,17 @@ async def _work(
 
 def _send_report(reports: Connection, group: PhoneGroup, *, final: bool) -> bool:
     samples, group.stats.samples = group.stats.samples, Samples()
+    sightings, group.stats.sightings = group.stats.sightings, Sightings()
     report = {
         "counts": group.stats.counts.to_wire(),
         "final": final,
         "latencies": _bytes(samples.latencies),
         "acked_at": _bytes(samples.acked_at),
         "sent_at": _bytes(samples.sent_at),
+        **{
+            f"sightings_{name}": getattr(sightings, name).tobytes()
+            for name in ("at", "shown", "phone")
+        },
     }
     try:
         reports.send(report)

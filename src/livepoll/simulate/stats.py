@@ -1,8 +1,9 @@
 """What the simulated phones saw: counters, ack latencies, and their summaries.
 
 Counters are cumulative and summed across simulator processes; samples (ack
-latencies, send and ack times) are appended in arrival order, so a caller can
-take the part of a run that interests it by slicing from a remembered length.
+latencies, send and ack times) and sightings (the live results frames a few
+observer phones received) are appended in arrival order, so a caller can take the
+part of a run that interests it by slicing from a remembered length.
 Times are ``time.monotonic()`` readings: on Linux that clock is system-wide, so
 samples from several processes (and a benchmark's presenter client) compare.
 """
@@ -27,6 +28,9 @@ class QuestionCounts:
     rejected: int = 0
     phones: int = 0
     """Phones that sent at least one answer to it."""
+    watched: int = 0
+    """Phones that received at least one live results frame of it: with live results
+    on, every connected phone should (a phone left out sees a frozen chart)."""
 
     def add(self, other: QuestionCounts) -> None:
         """Add ``other``'s counts to these."""
@@ -34,6 +38,7 @@ class QuestionCounts:
         self.acked += other.acked
         self.rejected += other.rejected
         self.phones += other.phones
+        self.watched += other.watched
 
 
 @dataclass(slots=True)
@@ -98,7 +103,7 @@ class Counts:
             **{name: getattr(self, name) for name in _SUMMED},
             "failures": dict(self.failures),
             "questions": {
-                qid: (c.answered, c.acked, c.rejected, c.phones)
+                qid: (c.answered, c.acked, c.rejected, c.phones, c.watched)
                 for qid, c in self.questions.items()
             },
             "last_state": self.last_state,
@@ -155,11 +160,57 @@ class Samples:
 
 
 @dataclass(slots=True)
+class Sightings:
+    """The live results frames the observer phones received, in arrival order.
+
+    Only observer phones (``SimulationConfig.observers``, a few per run) record, so the
+    cost is one branch per frame for every other phone, and the memory three numbers
+    per observer per results push (twice a second): a few kilobytes a minute.
+    """
+
+    at: array[float] = field(default_factory=lambda: array("d"))
+    """Monotonic time each frame arrived."""
+    shown: array[int] = field(default_factory=lambda: array("q"))
+    """The answers the frame counts (the sum of a choice question's counts; -1 for a
+    results summary without counts)."""
+    phone: array[int] = field(default_factory=lambda: array("q"))
+    """The number of the observer phone that received it."""
+
+    def add(self, at: float, shown: int, phone: int) -> None:
+        """Record one frame."""
+        self.at.append(at)
+        self.shown.append(shown)
+        self.phone.append(phone)
+
+    def extend(self, other: Sightings) -> None:
+        """Append ``other``'s sightings."""
+        self.at.extend(other.at)
+        self.shown.extend(other.shown)
+        self.phone.extend(other.phone)
+
+    def since(self, mark: int) -> Sightings:
+        """The sightings added after :meth:`mark` returned ``mark``."""
+        return Sightings(self.at[mark:], self.shown[mark:], self.phone[mark:])
+
+    def mark(self) -> int:
+        """Where the sightings end now, for :meth:`since`."""
+        return len(self.at)
+
+    def by_phone(self) -> dict[int, list[tuple[float, int]]]:
+        """Each observer's (arrival time, answers shown), in arrival order."""
+        seen: dict[int, list[tuple[float, int]]] = {}
+        for at, shown, phone in zip(self.at, self.shown, self.phone, strict=True):
+            seen.setdefault(phone, []).append((at, shown))
+        return seen
+
+
+@dataclass(slots=True)
 class Stats:
-    """A simulation's state: counters plus samples."""
+    """A simulation's state: counters, samples and the observers' sightings."""
 
     counts: Counts = field(default_factory=Counts)
     samples: Samples = field(default_factory=Samples)
+    sightings: Sightings = field(default_factory=Sightings)
 
     def latency(self, quantile: float) -> float | None:
         """The ack latency at ``quantile`` (0-1) over the whole run, in seconds."""
