@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import json
 import os
@@ -24,7 +25,9 @@ from websockets.exceptions import ConnectionClosed
 
 from clients import Phone, chair, new_voter_token, open_phone
 from livepoll.deck import Deck
-from livepoll.server.app import ServerConfig, running_server
+from livepoll.event import Event
+from livepoll.server.app import LivepollServer, ServerConfig, running_server
+from livepoll.server.conference import running_conference
 from serving import serve_process
 from test_durability import DECK, TOKEN, open_voting
 
@@ -197,3 +200,44 @@ async def test_a_disk_that_turns_read_only_acks_nothing_more_and_says_so(
                     frame = await phone.receive()
                     assert frame["type"] != "ack", "a vote on a read-only disk was acked"
     assert stored_count(database) == 10, "every vote acked before the fault is kept"
+
+
+async def phone_with_code(server: LivepollServer) -> Phone:
+    """A phone admitted to a room with a room code (it says hello with the code)."""
+    phone = Phone(await connect(server.audience_url), new_voter_token())
+    code = server.gate.room_code
+    await phone.connection.send(json.dumps({"type": "hello", "voter": phone.token, "code": code}))
+    assert (await phone.receive())["type"] == "state"
+    return phone
+
+
+async def test_a_room_does_not_move_on_while_its_disk_is_full(
+    small_disk: Path, event: Event, event_config: ServerConfig
+) -> None:
+    """Moving to the next session waits for the disk; while the disk fails the room
+    refuses at once, saying why (the console that asked is never left waiting), and
+    moves on once space is freed."""
+    config = dataclasses.replace(event_config, database=small_disk / "event.db")
+    async with running_conference(event, config) as front:
+        hall = front.rooms["main-hall"]
+        session = hall.session_id
+        await chair(hall, "toggle_voting")
+        phones = [await phone_with_code(hall) for _ in range(21)]
+        watcher = phones.pop()
+        filler = fill(small_disk)
+        for phone in phones:
+            await phone.connection.send(
+                json.dumps({"type": "vote", "q": "pick", "answer": 0, "seq": 1})
+            )
+        assert (await next_notice(watcher))["code"] == "storage_problem"
+        async with asyncio.timeout(5):
+            refusal = await hall.next_session()
+        assert refusal is not None
+        assert refusal.startswith("the database cannot be written (")
+        assert "once answers are being saved again" in refusal
+        assert hall.session_id == session
+        filler.unlink()
+        assert (await next_notice(watcher))["code"] == "storage_ok"
+        async with asyncio.timeout(WITHIN):
+            assert await hall.next_session() is None
+        assert hall.session_id != session

@@ -742,6 +742,13 @@ class LivepollServer:
         following = self.programme_index + 1
         if following >= len(decks):
             return f"this is the last session of the programme in {self.config.room_name}"
+        if self.store.problem is not None:
+            # Ending the session waits for the disk; the console that asked would wait
+            # with it, unable to do anything else, for as long as the disk fails.
+            return (
+                f"the database cannot be written ({self.store.problem}); the room can move "
+                "on once answers are being saved again"
+            )
         self._moving = True
         try:
             now = time.time()
