@@ -111,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
         help="phones allowed from one IP address (default: no cap, for venue NAT)",
     )
     gateway.add_argument("--ready-json", action="store_true", help=argparse.SUPPRESS)
+    _deployment_arguments(gateway)
     gateway.set_defaults(handler=_gateway)
 
     present = commands.add_parser(
@@ -383,7 +384,8 @@ def _trusted_proxy(text: str) -> str:
 
 
 def _deployment_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options for a server on a venue machine or a VM: its own TLS, or a proxy's."""
+    """Options for a server or a gateway on a venue machine or a VM: its own TLS, or a
+    proxy's (a load balancer's)."""
     parser.add_argument(
         "--tls-cert",
         type=Path,
@@ -406,8 +408,9 @@ def _deployment_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _deployment(args: argparse.Namespace, config: Any) -> Any:
-    """``config`` with the TLS context and trusted proxies the options ask for, or None
-    after one line on standard error saying what is wrong with them."""
+    """``config`` (a server's or a gateway's) with the TLS context and trusted proxies
+    the options ask for, or None after one line on standard error saying what is wrong
+    with them."""
     import dataclasses
 
     from livepoll.server.proxy import TrustedProxies
@@ -830,6 +833,9 @@ def _gateway(args: argparse.Namespace) -> int:
         max_per_address=args.max_per_address,
         **({"rate_limit": args.rate_limit} if args.rate_limit else {}),
     )
+    config = _deployment(args, config)
+    if config is None:
+        return 2
     try:
         return asyncio.run(
             _gateway_until_stopped(config, ready_json=args.ready_json, event=args.room is None)
@@ -848,6 +854,7 @@ async def _gateway_until_stopped(config: Any, *, ready_json: bool, event: bool) 
     from livepoll.server.tuning import tune_process
 
     stop = _stop_event()
+    _reload_tls_on_hangup(asyncio.get_running_loop(), config)
     try:
         client = await connect(config.redis, retry=False)
     except RedisSetupError as error:
@@ -866,7 +873,12 @@ async def _gateway_until_stopped(config: Any, *, ready_json: bool, event: bool) 
             tune_process()
             served = list(listing.rooms) if listing is not None else [config.room]
             if ready_json:
-                ready = {"port": gateway.port, "gateway": gateway.identity, "rooms": served}
+                ready = {
+                    "port": gateway.port,
+                    "gateway": gateway.identity,
+                    "base_url": gateway.base_url,
+                    "rooms": served,
+                }
                 print(json.dumps(ready), flush=True)
             else:
                 what = (

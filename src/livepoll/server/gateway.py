@@ -52,7 +52,7 @@ from livepoll.server.app import (
     PHONE_STALL_SECONDS,
     RATE_BURST_SECONDS,
     _address,
-    _Connection,
+    _connection_class,
     loopback_url_host,
     page_file,
     respond,
@@ -71,7 +71,9 @@ from livepoll.server.bus import (
 from livepoll.server.capacity import Capacity
 from livepoll.server.conference import ROOMS_PREFIX, plain_response, rooms_page, rooms_response
 from livepoll.server.limits import FrameLimiter
+from livepoll.server.proxy import NO_PROXIES, TrustedProxies
 from livepoll.server.redis_bus import RedisSettings, explain
+from livepoll.server.tls import ServerTls
 from livepoll.server.web import PAGE_METHODS, WEBSOCKET_METHODS, method_not_allowed, without_body
 
 logger = logging.getLogger("livepoll.gateway")
@@ -115,6 +117,18 @@ class GatewayConfig:
     ping_timeout: float = 20.0
     reuse_port: bool = True
     """Share the port with other gateways on this machine (``SO_REUSEPORT``)."""
+    tls: ServerTls | None = None
+    """Serve HTTPS and WSS (``--tls-cert``/``--tls-key``, as ``serve``; see
+    ``livepoll.server.tls``); None serves plain HTTP, behind a TLS load balancer."""
+    trusted_proxies: TrustedProxies = NO_PROXIES
+    """Peers whose X-Forwarded-For names the phone's address, for the per-address cap
+    and the log (``--trusted-proxy``, as ``serve``; see ``server.proxy``)."""
+
+
+def _loopback_url(config: GatewayConfig, port: int, path: str, *, websocket: bool = False) -> str:
+    """A URL of the gateway for a client on this machine, in the scheme it speaks."""
+    scheme = ("wss" if websocket else "https") if config.tls else ("ws" if websocket else "http")
+    return f"{scheme}://{loopback_url_host(config.host)}:{port}{path}"
 
 
 @dataclass(slots=True)
@@ -180,13 +194,13 @@ class Gateway:
 
     @property
     def base_url(self) -> str:
-        """The loopback URL of this gateway."""
-        return f"http://{loopback_url_host(self.config.host)}:{self.port}/"
+        """The loopback URL of this gateway (https with ``--tls-cert``)."""
+        return _loopback_url(self.config, self.port, "/")
 
     @property
     def audience_url(self) -> str:
-        """Loopback WebSocket URL of the audience channel."""
-        return f"ws://{loopback_url_host(self.config.host)}:{self.port}{AUDIENCE_PATH}"
+        """Loopback WebSocket URL of the audience channel (wss with ``--tls-cert``)."""
+        return _loopback_url(self.config, self.port, AUDIENCE_PATH, websocket=True)
 
     # HTTP
 
@@ -538,8 +552,8 @@ class EventGateway:
 
     @property
     def base_url(self) -> str:
-        """The loopback URL of the rooms page."""
-        return f"http://{loopback_url_host(self.config.host)}:{self.port}/"
+        """The loopback URL of the rooms page (https with ``--tls-cert``)."""
+        return _loopback_url(self.config, self.port, "/")
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         """Send a request to its room, or answer with the rooms page or the health check."""
@@ -614,7 +628,8 @@ async def _listen(gateway: Gateway | EventGateway, config: GatewayConfig) -> Ser
         config.host,
         config.port,
         process_request=gateway.process_request,
-        create_connection=_Connection,
+        create_connection=_connection_class(config.trusted_proxies),
+        ssl=config.tls.context if config.tls else None,
         compression=None,
         max_size=MAX_WEBSOCKET_MESSAGE,
         max_queue=8,
