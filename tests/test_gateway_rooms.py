@@ -294,6 +294,24 @@ async def test_a_gateway_started_before_the_event_owner_serves_its_rooms_once_it
     assert_stored_once(database, session, salt, phones)
 
 
+async def test_an_event_owner_publishes_its_rooms_again_after_redis_restarts_empty(
+    redis_server: RedisProcess, event: Path, tmp_path: Path
+) -> None:
+    """Redis restarts empty under a running event owner: the owner writes its rooms
+    again, so a gateway started afterwards serves them rather than waiting for an owner
+    (or serving a room nobody owns)."""
+    log = tmp_path / "log.txt"
+    async with event_owner(event, tmp_path / "event.db", redis_server.url, log):
+        redis_server.stop()
+        redis_server.start()
+        async with gateway_process(redis_server.url, log=log) as gateway:
+            serving = gateway
+            if gateway.get("waiting"):
+                async with asyncio.timeout(30):
+                    serving = json.loads(await gateway["process"].stdout.readline())
+            assert serving["rooms"] == ["hall", "side"]
+
+
 EDITED_EVENT = """title = "Gateway Conference, day two"
 [[rooms]]
 id = "hall"
