@@ -132,7 +132,8 @@ async def gateway_process(
         assert line, "the gateway did not start" + (f"; see {log}" if log else "")
         ready: dict[str, Any] = json.loads(line)
         ready["process"] = process
-        ready["url"] = f"ws://127.0.0.1:{ready['port']}/ws"
+        base = ready.get("base_url", f"http://127.0.0.1:{ready['port']}/")
+        ready["url"] = base.replace("http", "ws", 1) + "ws"
         yield ready
     finally:
         await stop_process(process)

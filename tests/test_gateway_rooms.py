@@ -266,6 +266,124 @@ async def test_a_room_moving_on_takes_the_phones_on_gateways_to_its_next_session
     assert voter_key(first_salt, hall_token) not in votes_in(database, session)
 
 
+async def test_a_gateway_started_before_the_event_owner_serves_its_rooms_once_it_starts(
+    redis_server: RedisProcess, event: Path, tmp_path: Path
+) -> None:
+    """A gateway that found no owner waits (its health check says so), then serves every
+    room of the event as soon as the event's owner publishes them; phones in a room
+    vote through it and their votes are stored once in that room."""
+    database = tmp_path / "event.db"
+    log = tmp_path / "log.txt"
+    async with gateway_process(redis_server.url, log=log) as gateway:
+        health = f"http://127.0.0.1:{gateway['port']}/healthz"
+        status, body = await asyncio.to_thread(http_get, health)
+        assert (status, json.loads(body)) == (503, {"status": "waiting_for_owner"})
+        assert (gateway["waiting"], gateway["rooms"]) == (True, [])
+        async with event_owner(event, database, redis_server.url, log) as owner:
+            async with asyncio.timeout(30):
+                serving = json.loads(await gateway["process"].stdout.readline())
+            assert (serving["waiting"], serving["rooms"]) == (False, ["hall", "side"])
+            assert await asyncio.to_thread(http_get, health) == (200, '{"status": "ok"}\n')
+            await open_voting(owner, "side")
+            phones = Phones(3)
+            async with asyncio.timeout(30):
+                await asyncio.gather(
+                    *(phones.vote(token, [phone_url(gateway, "side")]) for token in phones.tokens)
+                )
+    ((session, salt, _),) = sessions_of(database, "side")
+    assert_stored_once(database, session, salt, phones)
+
+
+async def test_an_event_owner_publishes_its_rooms_again_after_redis_restarts_empty(
+    redis_server: RedisProcess, event: Path, tmp_path: Path
+) -> None:
+    """Redis restarts empty under a running event owner: the owner writes its rooms
+    again, so a gateway started afterwards serves them rather than waiting for an owner
+    (or serving a room nobody owns)."""
+    log = tmp_path / "log.txt"
+    async with event_owner(event, tmp_path / "event.db", redis_server.url, log):
+        redis_server.stop()
+        redis_server.start()
+        async with gateway_process(redis_server.url, log=log) as gateway:
+            serving = gateway
+            if gateway.get("waiting"):
+                async with asyncio.timeout(30):
+                    serving = json.loads(await gateway["process"].stdout.readline())
+            assert serving["rooms"] == ["hall", "side"]
+
+
+EDITED_EVENT = """title = "Gateway Conference, day two"
+[[rooms]]
+id = "hall"
+name = "Great hall"
+sessions = ["first.toml", "second.toml"]
+[[rooms]]
+id = "annex"
+name = "Annex"
+sessions = ["first.toml"]
+"""
+
+
+async def test_an_event_gateway_follows_the_rooms_of_a_restarted_owner(
+    redis_server: RedisProcess, event: Path, tmp_path: Path
+) -> None:
+    """The owner restarts with an edited event file: the gateway serves the added room,
+    lists the new title and names, tells the removed room's phones why it closes them
+    (its address then says the room does not exist), and leaves a staying room's phone
+    connected, still voting."""
+    database = tmp_path / "event.db"
+    log = tmp_path / "log.txt"
+    edited = tmp_path / "edited.toml"
+    edited.write_text(EDITED_EVENT, encoding="utf-8")
+    hall_token = new_voter_token()
+    async with (
+        event_owner(event, database, redis_server.url, log) as first_owner,
+        gateway_process(redis_server.url, log=log) as gateway,
+        connect(phone_url(gateway, "hall")) as hall,
+        connect(phone_url(gateway, "side")) as side,
+    ):
+        for phone, token in ((hall, hall_token), (side, new_voter_token())):
+            await phone.send(json.dumps({"type": "hello", "voter": token}))
+        async with asyncio.timeout(15):
+            assert json.loads(await hall.recv())["type"] == "state"
+            assert json.loads(await side.recv())["type"] == "state"
+        await stop_process(first_owner["process"])
+        async with event_owner(edited, database, redis_server.url, log) as owner:
+            frames = []
+            async with asyncio.timeout(30):
+                with contextlib.suppress(ConnectionClosed):
+                    async for frame in side:
+                        frames.append(json.loads(frame))
+            assert (side.close_code, side.close_reason) == (1001, "room removed from the event")
+            assert "room_removed" in [frame.get("code") for frame in frames]
+            base = f"http://127.0.0.1:{gateway['port']}"
+            status, page = await asyncio.to_thread(http_get, f"{base}/")
+            assert status == 200
+            assert "<h1>Gateway Conference, day two</h1>" in page
+            assert '<a href="/r/hall/">Great hall</a>' in page
+            assert '<a href="/r/annex/">Annex</a>' in page
+            assert "Side room" not in page
+            status, page = await asyncio.to_thread(http_get, f"{base}/r/side/")
+            assert status == 404
+            assert "This room does not exist" in page
+
+            await open_voting(owner, "annex")
+            phones = Phones(2)
+            async with asyncio.timeout(30):
+                await asyncio.gather(
+                    *(phones.vote(token, [phone_url(gateway, "annex")]) for token in phones.tokens)
+                )
+            await open_voting(owner, "hall")
+            assert hall.close_code is None, "the staying room's phone was left alone"
+            await hall.send(json.dumps({"type": "vote", "q": "q1", "answer": 3, "seq": 1}))
+            async with asyncio.timeout(15):
+                while (reply := json.loads(await hall.recv())).get("seq") != 1:
+                    pass
+            assert reply["type"] == "ack"
+    ((session, salt, _),) = sessions_of(database, "annex")
+    assert_stored_once(database, session, salt, phones)
+
+
 async def test_a_second_owner_of_the_event_is_refused_naming_the_room(
     redis_server: RedisProcess, event: Path, tmp_path: Path
 ) -> None:

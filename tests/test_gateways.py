@@ -15,12 +15,14 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from clients import new_voter_token
 from livepoll import protocol
@@ -37,6 +39,7 @@ from redis_helpers import (
     gateway_process,
     redis_server,
     run_livepoll,
+    stop_process,
 )
 from serving import serve_process
 
@@ -260,6 +263,71 @@ async def test_gateways_on_one_machine_share_a_port(
     assert_each_stored_once(tmp_path / "room.db", phones)
 
 
+def http_get(url: str) -> tuple[int, str]:
+    """Status and body of a GET (an error status is an answer, not an exception)."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback)
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+async def test_a_gateway_started_before_any_owner_waits_saying_so_and_answers_503(
+    redis_server: RedisProcess,
+) -> None:
+    """With no owner in Redis, a gateway without --room prints one line saying it waits
+    for one, answers its health check, its pages and phones' sockets with 503 while it
+    does, and stops at SIGTERM."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "livepoll", "gateway", "--redis", redis_server.url,
+        "--host", "127.0.0.1", "--port", str(port),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        env=dict(os.environ, PYTHONASYNCIODEBUG=""),
+    )  # fmt: skip
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(30):
+            line = (await process.stdout.readline()).decode()
+        assert f"waiting for a room owner on Redis at 127.0.0.1:{redis_server.port}" in line
+        base = f"http://127.0.0.1:{port}"
+        status, body = await asyncio.to_thread(http_get, f"{base}/healthz")
+        assert (status, json.loads(body)) == (503, {"status": "waiting_for_owner"})
+        status, body = await asyncio.to_thread(http_get, f"{base}/r/hall/")
+        assert status == 503
+        assert "The poll has not started yet" in body
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(f"ws://127.0.0.1:{port}/ws"):
+                pass
+        assert refused.value.response.status_code == 503
+        process.terminate()
+        async with asyncio.timeout(15):
+            assert await process.wait() == 0
+        assert await process.stdout.read() == b"", "one line, and nothing more"
+    finally:
+        await stop_process(process)
+
+
+async def test_a_gateway_started_before_a_one_room_owner_serves_its_room_once_it_starts(
+    redis_server: RedisProcess, deck: Path, tmp_path: Path
+) -> None:
+    """A gateway that found no owner serves the room ``default`` as soon as its owner
+    takes it, and phones' votes through the gateway are acked and stored once."""
+    database = tmp_path / "room.db"
+    async with gateway_process(redis_server.url) as gateway:
+        assert gateway["rooms"] == [], "it serves no room before the owner takes one"
+        assert gateway["waiting"]
+        async with serve_process(deck, database, TOKEN, "--redis", redis_server.url) as owner:
+            async with asyncio.timeout(30):
+                serving = json.loads(await gateway["process"].stdout.readline())
+            assert (serving["waiting"], serving["rooms"]) == (False, ["default"])
+            await open_voting(owner["port"])
+            phones = Phones(3)
+            async with asyncio.timeout(30):
+                await asyncio.gather(*phones.burst([gateway["url"]], 0.1))
+    assert_each_stored_once(database, phones)
+
+
 def test_a_server_without_redis_imports_nothing_of_redis(tmp_path: Path) -> None:
     """'livepoll serve DECK' without --redis never loads the redis package or the gateway."""
     code = f"""
@@ -345,7 +413,8 @@ async def test_an_owner_starting_asks_phones_with_unanswered_messages_to_resend(
     """A phone whose message had no answer yet is closed (1012) when an owner starts, so it
     resends: a restarted owner never publishes the acks its predecessor left unsent."""
     async with (
-        gateway_process(redis_server.url) as gateway,
+        # Given its room, a gateway takes phones before any owner started.
+        gateway_process(redis_server.url, "--room", "default") as gateway,
         connect(gateway["url"]) as asking,
         connect(gateway["url"]) as idle,
     ):

@@ -32,7 +32,7 @@ from livepoll.server.proxy import FORWARDED_FOR as FORWARDED
 from livepoll.server.proxy import TrustedProxies
 from livepoll.server.tls import ServerTls, TlsError, server_context
 from serving import serve_process
-from tls_certs import TestCA, make_ca
+from tls_certs import TestCA, handshake_ok, make_ca
 
 POLLS = Path(__file__).parent.parent / "polls"
 
@@ -301,20 +301,6 @@ async def test_an_event_server_serves_every_room_over_tls_and_counts_forwarded_a
         await presenter.close()
         assert reply["type"] == "ack", reply
     assert stored_answers(event_config.database) == ["[1]"]
-
-
-async def handshake_ok(port: int, context: ssl.SSLContext) -> bool:
-    """Whether a TLS handshake with ``context`` succeeds against localhost:``port``."""
-    try:
-        _, writer = await asyncio.open_connection(
-            "localhost", port, ssl=context, ssl_handshake_timeout=10
-        )
-    except ssl.SSLCertVerificationError:
-        return False
-    writer.close()
-    with contextlib.suppress(ConnectionError, ssl.SSLError):
-        await writer.wait_closed()
-    return True
 
 
 async def test_sighup_reloads_renewed_certificate_files_and_keeps_the_old_on_bad_ones(

@@ -7,6 +7,8 @@ The ``cryptography`` package is not a dependency; Debian's ``openssl`` is enough
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import ssl
 import subprocess
@@ -85,3 +87,17 @@ def make_ca(directory: Path, name: str = "livepoll test CA") -> TestCA:
         cwd=directory,
     )  # fmt: skip
     return TestCA(directory / "ca.pem", directory / "server.pem", directory / "server.key")
+
+
+async def handshake_ok(port: int, context: ssl.SSLContext) -> bool:
+    """Whether a TLS handshake with ``context`` succeeds against localhost:``port``."""
+    try:
+        _, writer = await asyncio.open_connection(
+            "localhost", port, ssl=context, ssl_handshake_timeout=10
+        )
+    except ssl.SSLCertVerificationError:
+        return False
+    writer.close()
+    with contextlib.suppress(ConnectionError, ssl.SSLError):
+        await writer.wait_closed()
+    return True

@@ -111,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
         help="phones allowed from one IP address (default: no cap, for venue NAT)",
     )
     gateway.add_argument("--ready-json", action="store_true", help=argparse.SUPPRESS)
+    _deployment_arguments(gateway)
     gateway.set_defaults(handler=_gateway)
 
     present = commands.add_parser(
@@ -383,7 +384,8 @@ def _trusted_proxy(text: str) -> str:
 
 
 def _deployment_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options for a server on a venue machine or a VM: its own TLS, or a proxy's."""
+    """Options for a server or a gateway on a venue machine or a VM: its own TLS, or a
+    proxy's (a load balancer's)."""
     parser.add_argument(
         "--tls-cert",
         type=Path,
@@ -406,8 +408,9 @@ def _deployment_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _deployment(args: argparse.Namespace, config: Any) -> Any:
-    """``config`` with the TLS context and trusted proxies the options ask for, or None
-    after one line on standard error saying what is wrong with them."""
+    """``config`` (a server's or a gateway's) with the TLS context and trusted proxies
+    the options ask for, or None after one line on standard error saying what is wrong
+    with them."""
     import dataclasses
 
     from livepoll.server.proxy import TrustedProxies
@@ -813,8 +816,9 @@ def _gateway(args: argparse.Namespace) -> int:
     URL'): serve the voting page, check and forward each phone's messages through
     Redis, and relay acks and results back. Without --room it serves every room of
     the event whose server ('livepoll serve EVENT.toml --redis URL') published them
-    in Redis, below /r/ID/. Start as many as the phones need; on one machine they
-    share the port. Stop with Ctrl-C."""
+    in Redis, below /r/ID/, else the room 'default' if it has an owner, else it waits
+    for an owner, answering 503 meanwhile. Start as many as the phones need; on one
+    machine they share the port. Stop with Ctrl-C."""
     from livepoll.logfile import setup_server_logging
     from livepoll.server.gateway import GatewayConfig
 
@@ -830,6 +834,9 @@ def _gateway(args: argparse.Namespace) -> int:
         max_per_address=args.max_per_address,
         **({"rate_limit": args.rate_limit} if args.rate_limit else {}),
     )
+    config = _deployment(args, config)
+    if config is None:
+        return 2
     try:
         return asyncio.run(
             _gateway_until_stopped(config, ready_json=args.ready_json, event=args.room is None)
@@ -840,45 +847,53 @@ def _gateway(args: argparse.Namespace) -> int:
 
 async def _gateway_until_stopped(config: Any, *, ready_json: bool, event: bool) -> int:
     """Run the gateway; with ``event``, for every room an event owner published in
-    Redis, if one did (else for the one room, as with ``--room default``)."""
+    Redis, else for the room ``default`` if it has an owner, else waiting (listening,
+    answering 503) until one of them appears."""
     from redis.exceptions import RedisError
 
-    from livepoll.server.gateway import published_rooms, running_gateway
+    from livepoll.server.gateway import owned_rooms, running_gateway
     from livepoll.server.redis_bus import RedisSetupError, connect
     from livepoll.server.tuning import tune_process
 
     stop = _stop_event()
+    _reload_tls_on_hangup(asyncio.get_running_loop(), config)
     try:
         client = await connect(config.redis, retry=False)
     except RedisSetupError as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 1
-    listing = None
+    found = config.room
     if event:
         try:
-            listing = await published_rooms(client)
+            found = await owned_rooms(client)
         except (RedisError, OSError, ValueError) as error:
             await client.aclose()
             print(f"livepoll: cannot read the event's rooms from Redis: {error}", file=sys.stderr)
             return 1
+    listing = None if found is None or isinstance(found, str) else found
     try:
-        async with running_gateway(config, client, listing) as gateway:
+        async with running_gateway(config, client, listing, waiting=found is None) as front:
             tune_process()
-            served = list(listing.rooms) if listing is not None else [config.room]
-            if ready_json:
-                ready = {"port": gateway.port, "gateway": gateway.identity, "rooms": served}
-                print(json.dumps(ready), flush=True)
-            else:
-                what = (
-                    f"room {config.room!r}"
-                    if listing is None
-                    else f"the {len(served)} rooms of {listing.title!r}"
-                )
-                print(
-                    f"livepoll {__version__} gateway {gateway.identity} for {what} on "
-                    f"{gateway.base_url} (Redis at {config.redis.where}); Ctrl-C stops it.",
-                    flush=True,
-                )
+            if found is None:
+                _announce_gateway(front, ready_json=ready_json)
+                looking = asyncio.create_task(front.wait_for_owner())
+                stopping = asyncio.create_task(stop.wait())
+                await asyncio.wait({looking, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                stopping.cancel()
+                if not looking.done():
+                    looking.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await looking
+                    return 0
+                try:
+                    looking.result()
+                except ValueError as error:
+                    print(
+                        f"livepoll: cannot read the event's rooms from Redis: {error}",
+                        file=sys.stderr,
+                    )
+                    return 1
+            _announce_gateway(front, ready_json=ready_json)
             await stop.wait()
     except OSError as error:
         print(f"livepoll: cannot listen on port {config.port}: {error}", file=sys.stderr)
@@ -886,6 +901,42 @@ async def _gateway_until_stopped(config: Any, *, ready_json: bool, event: bool) 
     finally:
         await client.aclose()
     return 0
+
+
+def _announce_gateway(front: Any, *, ready_json: bool) -> None:
+    """The gateway's line on standard output: waiting for an owner, or what it serves
+    (a JSON line with ``--ready-json``, for tests)."""
+    from livepoll.server.gateway import EventGateway
+
+    gateway = front.gateway
+    if ready_json:
+        ready = {
+            "port": front.port,
+            "gateway": front.identity,
+            "base_url": front.base_url,
+            "rooms": front.rooms,
+            "waiting": gateway is None,
+        }
+        print(json.dumps(ready), flush=True)
+        return
+    where = f"Redis at {front.config.redis.where}"
+    if gateway is None:
+        line = (
+            f"livepoll {__version__} gateway {front.identity} on {front.base_url}: waiting for "
+            f"a room owner on {where} (no event's rooms, no owner of room 'default' yet), "
+            "answering 503 until one starts; Ctrl-C stops it."
+        )
+    else:
+        what = (
+            f"the {len(front.rooms)} rooms of {gateway.listing.title!r}"
+            if isinstance(gateway, EventGateway)
+            else f"room {gateway.config.room!r}"
+        )
+        line = (
+            f"livepoll {__version__} gateway {front.identity} for {what} on "
+            f"{front.base_url} ({where}); Ctrl-C stops it."
+        )
+    print(line, flush=True)
 
 
 def _load_event(path: Path) -> Any:

@@ -185,6 +185,21 @@ def rooms_page(
     )
 
 
+def message_page(heading: str, text: str, *, refresh_seconds: int = 0) -> str:
+    """A page of one heading and one paragraph, in the rooms page's style (and under
+    its policy); with ``refresh_seconds``, the browser loads the address again after
+    that long (a page that says the poll has not started yet replaces itself with the
+    poll once it has)."""
+    refresh = f'<meta http-equiv="refresh" content="{refresh_seconds}">' if refresh_seconds else ""
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">{refresh}'
+        f"<title>{html.escape(heading)}</title><style>{_ROOMS_STYLE}</style></head>"
+        f"<body><main><h1>{html.escape(heading)}</h1><p>{html.escape(text)}</p>"
+        "</main></body></html>\n"
+    )
+
+
 class ConferenceServer:
     """The front of an event server: routes each request to its room, or answers it."""
 

@@ -11,7 +11,15 @@ load balancer on many.
 
 Started without ``--room``, a gateway serves every room of the event whose server
 (``serve EVENT.toml --redis``) published the rooms in Redis (:class:`EventGateway`):
-each room below ``/r/<id>/`` as its own :class:`Gateway`, ``/`` the rooms page.
+each room below ``/r/<id>/`` as its own :class:`Gateway`, ``/`` the rooms page; it
+follows the rooms when the owner publishes them anew. Finding neither an event nor an
+owner of the room ``default``, it waits for one, listening and answering 503
+(:class:`GatewayFront`), since gateways are services that an operator may start
+before the owner, in any order.
+
+With ``--tls-cert`` and ``--tls-key`` it speaks TLS with the server's own
+:class:`~livepoll.server.tls.ServerTls`; with ``--trusted-proxy`` its per-address cap
+counts the address a load balancer forwarded (``server.proxy``), as ``serve`` does.
 
 Its Redis client does not retry (``RedisSettings.client(retry=False)``): a dropped
 connection, even one the client could have restored, may have lost replies, so it
@@ -52,7 +60,7 @@ from livepoll.server.app import (
     PHONE_STALL_SECONDS,
     RATE_BURST_SECONDS,
     _address,
-    _Connection,
+    _connection_class,
     loopback_url_host,
     page_file,
     respond,
@@ -69,9 +77,17 @@ from livepoll.server.bus import (
     RoomsListing,
 )
 from livepoll.server.capacity import Capacity
-from livepoll.server.conference import ROOMS_PREFIX, plain_response, rooms_page, rooms_response
+from livepoll.server.conference import (
+    ROOMS_PREFIX,
+    message_page,
+    plain_response,
+    rooms_page,
+    rooms_response,
+)
 from livepoll.server.limits import FrameLimiter
+from livepoll.server.proxy import NO_PROXIES, TrustedProxies
 from livepoll.server.redis_bus import RedisSettings, explain
+from livepoll.server.tls import ServerTls
 from livepoll.server.web import PAGE_METHODS, WEBSOCKET_METHODS, method_not_allowed, without_body
 
 logger = logging.getLogger("livepoll.gateway")
@@ -91,6 +107,13 @@ LINGER_BELOW = 64
 more before sending: each round trip to Redis costs both ends CPU, and a vote's ack
 already waits for the owner's group commit (≤ 8 ms), so a few ms more is cheap."""
 RETRY_SECONDS = 0.5
+WAIT_SECONDS = 1.0
+"""How often a gateway that found no room owner in Redis looks again."""
+LISTING_SECONDS = 3.0
+"""How often an event's gateway reads the event's rooms again (an owner restarted with
+an edited event file adds, renames or removes rooms)."""
+WAITING_FOR_OWNER = "waiting_for_owner"
+"""The health check's status while a gateway waits for a room owner."""
 WATCH_SECONDS = 0.5
 """How often a gateway checks that Redis is there and is the same Redis."""
 _ANSWERS = ('{"type":"ack"', '{"type":"error"', '{"type":"state"')
@@ -98,6 +121,8 @@ _ANSWERS = ('{"type":"ack"', '{"type":"error"', '{"type":"state"')
 RECONNECTING = protocol.encode_notice(
     "reconnecting", "The poll server is out of reach; reconnecting…"
 )
+ROOM_REMOVED = protocol.encode_notice("room_removed", "This room is no longer part of the event.")
+ROOM_REMOVED_REASON = "room removed from the event"
 
 
 @dataclass(slots=True)
@@ -115,6 +140,18 @@ class GatewayConfig:
     ping_timeout: float = 20.0
     reuse_port: bool = True
     """Share the port with other gateways on this machine (``SO_REUSEPORT``)."""
+    tls: ServerTls | None = None
+    """Serve HTTPS and WSS (``--tls-cert``/``--tls-key``, as ``serve``; see
+    ``livepoll.server.tls``); None serves plain HTTP, behind a TLS load balancer."""
+    trusted_proxies: TrustedProxies = NO_PROXIES
+    """Peers whose X-Forwarded-For names the phone's address, for the per-address cap
+    and the log (``--trusted-proxy``, as ``serve``; see ``server.proxy``)."""
+
+
+def _loopback_url(config: GatewayConfig, port: int, path: str, *, websocket: bool = False) -> str:
+    """A URL of the gateway for a client on this machine, in the scheme it speaks."""
+    scheme = ("wss" if websocket else "https") if config.tls else ("ws" if websocket else "http")
+    return f"{scheme}://{loopback_url_host(config.host)}:{port}{path}"
 
 
 @dataclass(slots=True)
@@ -180,13 +217,13 @@ class Gateway:
 
     @property
     def base_url(self) -> str:
-        """The loopback URL of this gateway."""
-        return f"http://{loopback_url_host(self.config.host)}:{self.port}/"
+        """The loopback URL of this gateway (https with ``--tls-cert``)."""
+        return _loopback_url(self.config, self.port, "/")
 
     @property
     def audience_url(self) -> str:
-        """Loopback WebSocket URL of the audience channel."""
-        return f"ws://{loopback_url_host(self.config.host)}:{self.port}{AUDIENCE_PATH}"
+        """Loopback WebSocket URL of the audience channel (wss with ``--tls-cert``)."""
+        return _loopback_url(self.config, self.port, AUDIENCE_PATH, websocket=True)
 
     # HTTP
 
@@ -290,6 +327,15 @@ class Gateway:
         self._outbox.ready.set()
         phone.waiting += 1
 
+    def close_phones(self, code: int, reason: str, notice: str | None = None) -> None:
+        """Close every phone's connection with ``code`` and ``reason``, after ``notice``
+        (an encoded frame), if given."""
+        connections = [phone.connection for phone in self._phones.values()]
+        if notice is not None:
+            broadcast(connections, notice)
+        for connection in connections:
+            self._close_soon(connection, code, reason)
+
     def _close_soon(self, connection: ServerConnection, code: int, reason: str) -> None:
         task = asyncio.create_task(connection.close(code, reason))
         self._closing.add(task)
@@ -321,10 +367,7 @@ class Gateway:
         self._up.clear()
         self.problem = "redis_unreachable"
         logger.error("redis: %s; phones are told to reconnect", problem)
-        connections = [phone.connection for phone in self._phones.values()]
-        broadcast(connections, RECONNECTING)
-        for connection in connections:
-            self._close_soon(connection, 1012, "reconnecting")
+        self.close_phones(1012, "reconnecting", RECONNECTING)
         self._outbox.lines.clear()
         task = asyncio.create_task(self._recover())
         self._closing.add(task)
@@ -432,14 +475,10 @@ class Gateway:
     def _broadcast(self, frame: str) -> None:
         """A frame for every phone that keeps up (as the server alone does)."""
         if frame.startswith(CLOSE_PREFIX):
-            reason = frame[len(CLOSE_PREFIX) :]
-            for phone in list(self._phones.values()):
-                self._close_soon(phone.connection, 1008, reason)
+            self.close_phones(1008, frame[len(CLOSE_PREFIX) :])
             return
         if frame.startswith(RESTART_PREFIX):
-            reason = frame[len(RESTART_PREFIX) :]
-            for phone in list(self._phones.values()):
-                self._close_soon(phone.connection, 1012, reason)
+            self.close_phones(1012, frame[len(RESTART_PREFIX) :])
             return
         if frame.startswith(RESEND_PREFIX):
             for phone in list(self._phones.values()):
@@ -503,22 +542,43 @@ class EventGateway:
     this front routes each request to its room, and answers ``/`` with the rooms page
     and an unknown room with the same "room does not exist" page the event server
     gives (``server.conference``).
+
+    It reads the event's rooms again every :data:`LISTING_SECONDS`: an owner restarted
+    with an edited event file publishes them anew. A new room is served from then on;
+    a room that stays keeps its :class:`Gateway`, phones and all, whatever its name
+    became; a removed room's phones are told so and closed, and its address then gives
+    the "room does not exist" page.
     """
 
     def __init__(
-        self, config: GatewayConfig, client: aioredis.Redis, listing: RoomsListing
+        self,
+        config: GatewayConfig,
+        client: aioredis.Redis,
+        listing: RoomsListing,
+        identity: str | None = None,
     ) -> None:
         self.config = config
+        self.client = client
         self.listing = listing
-        self.identity = secrets.token_hex(6)
-        static = StaticFiles.load()
-        per_address: Counter[str] = Counter()
-        self.rooms = {
-            room: Gateway(replace(config, room=room), client, self.identity, static, per_address)
-            for room in listing.rooms
-        }
-        """Room id → its gateway, in the event file's order."""
+        self.identity = identity or secrets.token_hex(6)
+        self._static = StaticFiles.load()
+        self._per_address: Counter[str] = Counter()
         self._port = 0
+        self.rooms = {room: self._room(room) for room in listing.rooms}
+        """Room id → its gateway, in the event file's order."""
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        """Room id → its gateway running (from :meth:`run`)."""
+
+    def _room(self, room: str) -> Gateway:
+        gateway = Gateway(
+            replace(self.config, room=room),
+            self.client,
+            self.identity,
+            self._static,
+            self._per_address,
+        )
+        gateway.port = self._port
+        return gateway
 
     @property
     def port(self) -> int:
@@ -538,8 +598,8 @@ class EventGateway:
 
     @property
     def base_url(self) -> str:
-        """The loopback URL of the rooms page."""
-        return f"http://{loopback_url_host(self.config.host)}:{self.port}/"
+        """The loopback URL of the rooms page (https with ``--tls-cert``)."""
+        return _loopback_url(self.config, self.port, "/")
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         """Send a request to its room, or answer with the rooms page or the health check."""
@@ -586,13 +646,86 @@ class EventGateway:
         await room.route(connection, "/" + rest)
 
     async def run(self) -> None:
-        """Forward, relay and report for every room until cancelled."""
-        await asyncio.gather(*(room.run() for room in self.rooms.values()))
+        """Forward, relay and report for every room, and follow the event's rooms,
+        until cancelled."""
+        for room_id, room in self.rooms.items():
+            self._start(room_id, room)
+        try:
+            while True:
+                await asyncio.sleep(LISTING_SECONDS)
+                await self.refresh()
+        finally:
+            tasks = list(self._tasks.values())
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _start(self, room_id: str, room: Gateway) -> None:
+        task = asyncio.create_task(room.run(), name=f"livepoll-gateway-{room_id}")
+        task.add_done_callback(_report_failure)
+        self._tasks[room_id] = task
+
+    async def refresh(self) -> None:
+        """Read the event's rooms again and follow what changed. Redis failing is left
+        to each room's watch; a listing gone (a Redis that restarted empty) or
+        unreadable changes nothing."""
+        try:
+            listing = await published_rooms(self.client)
+        except (RedisError, OSError):
+            return
+        except ValueError as error:
+            logger.error(
+                "event: cannot read the event's rooms (%s); serving the rooms as they were", error
+            )
+            return
+        if listing is not None:
+            await self.update(listing)
+
+    async def update(self, listing: RoomsListing) -> None:
+        """Serve the rooms of ``listing``: start new ones, keep those that stay (their
+        phones undisturbed), and close the phones of removed ones."""
+        before = self.listing
+        if listing.title == before.title and list(listing.rooms.items()) == list(
+            before.rooms.items()
+        ):
+            return
+        kept = self.rooms
+        rooms: dict[str, Gateway] = {}
+        for room_id in listing.rooms:
+            room = kept.get(room_id)
+            if room is None:
+                room = self._room(room_id)
+                self._start(room_id, room)
+            rooms[room_id] = room
+        removed = [(room_id, room) for room_id, room in kept.items() if room_id not in rooms]
+        self.rooms = rooms
+        self.listing = listing
+        added = [room_id for room_id in rooms if room_id not in kept]
+        logger.warning(
+            "event: the owner published new rooms for %r: %s (added: %s; removed: %s)",
+            listing.title,
+            ", ".join(f"{room_id} ({name})" for room_id, name in listing.rooms.items()),
+            ", ".join(added) or "none",
+            ", ".join(room_id for room_id, _ in removed) or "none",
+        )
+        for room_id, room in removed:
+            room.close_phones(1001, ROOM_REMOVED_REASON, ROOM_REMOVED)
+            task = self._tasks.pop(room_id)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await room.forget()
 
     async def forget(self) -> None:
         """Remove this gateway's phone counts (it stops)."""
         for room in self.rooms.values():
             await room.forget()
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    """Log a room's gateway that stopped by a bug (cancelled is how it stops)."""
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("%s failed", task.get_name(), exc_info=task.exception())
 
 
 async def published_rooms(client: aioredis.Redis) -> RoomsListing | None:
@@ -608,13 +741,164 @@ async def published_rooms(client: aioredis.Redis) -> RoomsListing | None:
     return RoomsListing.decode(text.decode() if isinstance(text, bytes) else str(text))
 
 
-async def _listen(gateway: Gateway | EventGateway, config: GatewayConfig) -> Server:
+async def owned_rooms(client: aioredis.Redis) -> RoomsListing | str | None:
+    """What an owner in this Redis offers a gateway without ``--room``: the event's
+    rooms if an event owner published them, else :data:`DEFAULT_ROOM` if that room has
+    an owner (its lease), else None (no owner has started yet).
+
+    Raises:
+        ValueError: the event's key holds something else.
+        RedisError: Redis failed.
+    """
+    listing = await published_rooms(client)
+    if listing is not None:
+        return listing
+    if await client.exists(RoomKeys(DEFAULT_ROOM).lease):
+        return DEFAULT_ROOM
+    return None
+
+
+NOT_STARTED_RETRY = 5
+"""Seconds after which the "not started" page loads itself again (and a client may
+retry, its Retry-After)."""
+NOT_STARTED = message_page(
+    "The poll has not started yet",
+    "This page opens the poll by itself as soon as it starts.",
+    refresh_seconds=NOT_STARTED_RETRY,
+)
+"""The page a gateway answers while it waits for a room owner."""
+
+
+class GatewayFront:
+    """What a gateway process listens with: its room's :class:`Gateway`, or the
+    :class:`EventGateway` of an event's rooms, or, while no owner has started in Redis
+    yet, answers that say so.
+
+    Waiting, it listens all the same: the port is taken (a second gateway on it shares
+    it, as ever), ``/healthz`` answers 503 ``waiting_for_owner`` so that a load balancer
+    sends phones elsewhere, a page is a 503 saying the poll has not started (and loading
+    itself again a few seconds later), and a phone's socket is refused with a 503, which
+    the page retries. Serving, everything goes to the gateway.
+    """
+
+    def __init__(self, config: GatewayConfig, client: aioredis.Redis) -> None:
+        self.config = config
+        self.client = client
+        self.identity = secrets.token_hex(6)
+        self.gateway: Gateway | EventGateway | None = None
+        """What it serves; None while it waits for an owner."""
+        self._port = 0
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int:
+        """The port it listens on."""
+        return self._port
+
+    @port.setter
+    def port(self, port: int) -> None:
+        self._port = port
+        if self.gateway is not None:
+            self.gateway.port = port
+
+    @property
+    def base_url(self) -> str:
+        """The loopback URL of the gateway (https with ``--tls-cert``)."""
+        return _loopback_url(self.config, self.port, "/")
+
+    @property
+    def rooms(self) -> list[str]:
+        """The ids of the rooms it serves (none while it waits)."""
+        if isinstance(self.gateway, EventGateway):
+            return list(self.gateway.rooms)
+        return [] if self.gateway is None else [self.gateway.config.room]
+
+    def start(self, found: RoomsListing | None) -> None:
+        """Serve the rooms of ``found``, or ``config``'s room if None."""
+        gateway: Gateway | EventGateway = (
+            Gateway(self.config, self.client, self.identity)
+            if found is None
+            else EventGateway(self.config, self.client, found, self.identity)
+        )
+        gateway.port = self._port
+        self.gateway = gateway
+        self._task = asyncio.create_task(gateway.run(), name="livepoll-gateway")
+
+    async def wait_for_owner(self) -> None:
+        """Look for an owner every :data:`WAIT_SECONDS` until one is found, then serve
+        what it owns (:func:`owned_rooms`). Redis failing meanwhile is logged once per
+        problem, and the looking goes on.
+
+        Raises:
+            ValueError: the event's key holds something else.
+        """
+        trouble: str | None = None
+        while True:
+            try:
+                found = await owned_rooms(self.client)
+            except (RedisError, OSError) as error:
+                problem = (
+                    explain(error, self.config.redis)
+                    if isinstance(error, RedisError)
+                    else str(error)
+                )
+                if problem != trouble:
+                    logger.error("redis: %s; still waiting for a room owner", problem)
+                    trouble = problem
+                await asyncio.sleep(WAIT_SECONDS)
+                continue
+            if found is not None:
+                self.start(found if isinstance(found, RoomsListing) else None)
+                return
+            if trouble is not None:
+                logger.warning("redis: reachable again; still waiting for a room owner")
+                trouble = None
+            await asyncio.sleep(WAIT_SECONDS)
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Hand the request to the gateway, or answer that the poll has not started."""
+        if self.gateway is not None:
+            return self.gateway.process_request(connection, request)
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return connection.respond(503, "The poll has not started yet; retrying.\n")
+        if request.method not in PAGE_METHODS:
+            return method_not_allowed(PAGE_METHODS)
+        if urlsplit(request.path).path == "/healthz":
+            body = (json.dumps({"status": WAITING_FOR_OWNER}) + "\n").encode()
+            response = respond(503, "application/json", body)
+        else:
+            response = rooms_response(503, NOT_STARTED)
+        response.headers["Retry-After"] = str(NOT_STARTED_RETRY)
+        return without_body(response) if request.method == "HEAD" else response
+
+    async def handle(self, connection: ServerConnection) -> None:
+        """Hand a phone's connection to the gateway."""
+        if self.gateway is None:  # refused in process_request; never here
+            await connection.close(1013, "the poll has not started")
+            return
+        await self.gateway.handle(connection)
+
+    async def stop(self) -> None:
+        """Stop forwarding, relaying and reporting."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def forget(self) -> None:
+        """Remove this gateway's phone counts (it stops): the owner's turnout drops it."""
+        if self.gateway is not None:
+            await self.gateway.forget()
+
+
+async def _listen(front: GatewayFront, config: GatewayConfig) -> Server:
     return await serve(
-        gateway.handle,
+        front.handle,
         config.host,
         config.port,
-        process_request=gateway.process_request,
-        create_connection=_Connection,
+        process_request=front.process_request,
+        create_connection=_connection_class(config.trusted_proxies),
+        ssl=config.tls.context if config.tls else None,
         compression=None,
         max_size=MAX_WEBSOCKET_MESSAGE,
         max_queue=8,
@@ -630,23 +914,29 @@ async def _listen(gateway: Gateway | EventGateway, config: GatewayConfig) -> Ser
 
 @contextlib.asynccontextmanager
 async def running_gateway(
-    config: GatewayConfig, client: aioredis.Redis, listing: RoomsListing | None = None
-) -> AsyncIterator[Gateway | EventGateway]:
+    config: GatewayConfig,
+    client: aioredis.Redis,
+    listing: RoomsListing | None = None,
+    *,
+    waiting: bool = False,
+) -> AsyncIterator[GatewayFront]:
     """Start a gateway, for ``config``'s room or every room of ``listing``, and stop it
-    when the block ends (its phones then reconnect)."""
-    gateway: Gateway | EventGateway = (
-        Gateway(config, client) if listing is None else EventGateway(config, client, listing)
-    )
-    server = await _listen(gateway, config)
-    sockets = server.sockets
-    gateway.port = int(sockets[0].getsockname()[1]) if sockets else config.port
-    task = asyncio.create_task(gateway.run(), name="livepoll-gateway")
+    when the block ends (its phones then reconnect). ``waiting``, it listens but serves
+    nothing until :meth:`GatewayFront.wait_for_owner` has found an owner."""
+    front = GatewayFront(config, client)
+    if not waiting:
+        front.start(listing)
     try:
-        yield gateway
+        server = await _listen(front, config)
+    except BaseException:
+        await front.stop()
+        raise
+    sockets = server.sockets
+    front.port = int(sockets[0].getsockname()[1]) if sockets else config.port
+    try:
+        yield front
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await front.stop()
         server.close()
         await server.wait_closed()
-        await gateway.forget()
+        await front.forget()

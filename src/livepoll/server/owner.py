@@ -643,6 +643,17 @@ async def _until_stopped(stop: asyncio.Event, owners: list[RoomOwner]) -> None:
             task.result()
 
 
+async def _keep_listing(client: aioredis.Redis, listing: str) -> None:
+    """Write the event's rooms again every :data:`RENEW_SECONDS`: a Redis that restarted
+    empty has them back within that long, so that a gateway started then finds the
+    event instead of waiting for an owner that is there. Failures are left to the
+    rooms' own retries."""
+    while True:
+        await asyncio.sleep(RENEW_SECONDS)
+        with contextlib.suppress(RedisError, OSError):
+            await client.set(EVENT_KEY, listing)
+
+
 async def serve_event_owning(
     event: Event,
     config: ServerConfig,
@@ -658,7 +669,7 @@ async def serve_event_owning(
     then consumes its own stream and commits its own position with its votes, exactly
     as a one-room owner does; the presenter channels, the control room and the screens
     stay in this process. The rooms' ids and names are published for the gateways
-    (:data:`~livepoll.server.bus.EVENT_KEY`).
+    (:data:`~livepoll.server.bus.EVENT_KEY`), and again every few seconds.
     """
     try:
         client = await connect(settings)
@@ -675,6 +686,10 @@ async def serve_event_owning(
                 )
             listing = RoomsListing(event.title, {room.id: room.name for room in event.rooms})
             await client.set(EVENT_KEY, listing.encode())
+            keeper = asyncio.create_task(
+                _keep_listing(client, listing.encode()), name="livepoll-owner-listing"
+            )
+            stack.callback(keeper.cancel)
             front = await stack.enter_async_context(running_conference(event, config))
             for room_id, owner in owners.items():
                 await stack.enter_async_context(owner.serve(front.rooms[room_id]))
