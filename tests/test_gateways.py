@@ -8,6 +8,7 @@ gateway``) as real processes, with real WebSocket phones and the real SQLite fil
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -412,25 +413,94 @@ async def test_an_owner_starting_asks_phones_with_unanswered_messages_to_resend(
 ) -> None:
     """A phone whose message had no answer yet is closed (1012) when an owner starts, so it
     resends: a restarted owner never publishes the acks its predecessor left unsent."""
+    database = tmp_path / "room.db"
+    owner_options = ("--redis", redis_server.url)
     async with (
-        # Given its room, a gateway takes phones before any owner started.
+        serve_process(deck, database, TOKEN, *owner_options) as first,
         gateway_process(redis_server.url, "--room", "default") as gateway,
         connect(gateway["url"]) as asking,
         connect(gateway["url"]) as idle,
     ):
-        async with serve_process(deck, tmp_path / "room.db", TOKEN, "--redis", redis_server.url):
-            await asyncio.sleep(1.0)  # past the owner's start-up call to resend
-            for phone in (asking, idle):
-                await phone.send(json.dumps({"type": "hello", "voter": new_voter_token()}))
-                async with asyncio.timeout(15):
-                    assert json.loads(await phone.recv())["type"] == "state"
-        # No owner: this hello stays unanswered until the next one starts.
+        for phone in (asking, idle):
+            await phone.send(json.dumps({"type": "hello", "voter": new_voter_token()}))
+            async with asyncio.timeout(15):
+                assert json.loads(await phone.recv())["type"] == "state"
+        # The owner dies (its lease stays until it expires, so the gateway keeps its
+        # phones): this hello stays unanswered until the next owner starts.
+        first["process"].kill()
+        await first["process"].wait()
         await asking.send(json.dumps({"type": "hello", "voter": new_voter_token()}))
-        async with serve_process(deck, tmp_path / "room.db", TOKEN, "--redis", redis_server.url):
+        async with serve_process(deck, database, TOKEN, *owner_options):
             async with asyncio.timeout(15):
                 await asking.wait_closed()
         assert asking.close_code == 1012
         assert idle.state.name == "OPEN", "a phone with nothing unanswered stays"
+
+
+async def test_a_room_without_an_owner_tells_its_phones_and_takes_them_back_once_it_has_one(
+    redis_server: RedisProcess, deck: Path, tmp_path: Path
+) -> None:
+    """The owner stops (its lease is given back): after a few seconds its gateway tells the
+    phones, closes them, answers 503 owner_away and refuses new ones, so nothing piles up
+    in the stream unanswered; once an owner is back, phones join and vote again."""
+    database = tmp_path / "room.db"
+    owner_options = ("--redis", redis_server.url)
+    async with gateway_process(redis_server.url, "--room", "default") as gateway:
+        health = f"http://127.0.0.1:{gateway['port']}/healthz"
+        async with serve_process(deck, database, TOKEN, *owner_options) as owner:
+            await open_voting(owner["port"])
+            phone = await connect(gateway["url"])
+            await phone.send(json.dumps({"type": "hello", "voter": new_voter_token()}))
+            async with asyncio.timeout(15):
+                assert json.loads(await phone.recv())["type"] == "state"
+        frames = []
+        async with asyncio.timeout(30):
+            with contextlib.suppress(ConnectionClosed):
+                async for frame in phone:
+                    frames.append(json.loads(frame))
+        assert frames[-1] == {
+            "type": "notice",
+            "code": "reconnecting",
+            "message": "The poll server has stopped; reconnecting until it is back…",
+        }
+        assert phone.close_code == 1012
+        assert await asyncio.to_thread(http_status, health) == (503, {"status": "owner_away"})
+        with pytest.raises(InvalidStatus) as refused:
+            await connect(gateway["url"])
+        assert refused.value.response.status_code == 503
+        async with serve_process(deck, database, TOKEN, *owner_options) as again:
+            await open_voting(again["port"])  # a new session: the first one ended cleanly
+            async with asyncio.timeout(30):
+                await status_becomes(health, 200)
+            async with connect(gateway["url"]) as back:
+                token = new_voter_token()
+                await back.send(json.dumps({"type": "hello", "voter": token}))
+                async with asyncio.timeout(15):
+                    assert json.loads(await back.recv())["type"] == "state"
+                    vote = {"type": "vote", "q": "q1", "answer": 2, "seq": 1}
+                    await back.send(json.dumps(vote))
+                    while (reply := json.loads(await back.recv()))["type"] != "ack":
+                        pass
+        assert reply["seq"] == 1
+    stored = stored_votes(database)
+    assert stored[voter_key(salt_of(database), token)] == ([2], 0)
+
+
+async def status_becomes(url: str, status: int) -> None:
+    """Poll ``url`` until it answers ``status``."""
+    while True:
+        if (await asyncio.to_thread(http_status, url))[0] == status:
+            return
+        await asyncio.sleep(0.2)
+
+
+def http_status(url: str) -> tuple[int, dict[str, Any]]:
+    """Status and JSON body of a GET (an error status is an answer, not an exception)."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback)
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
 
 
 async def test_a_redis_outage_tells_phones_and_voting_resumes_by_itself(

@@ -115,11 +115,24 @@ an edited event file adds, renames or removes rooms)."""
 WAITING_FOR_OWNER = "waiting_for_owner"
 """The health check's status while a gateway waits for a room owner."""
 WATCH_SECONDS = 0.5
-"""How often a gateway checks that Redis is there and is the same Redis."""
+"""How often a gateway checks that Redis is there, is the same Redis, and that the room
+has an owner."""
+OWNER_GRACE = 5.0
+"""How long a room may have no owner (no lease in Redis) before its gateway tells the
+phones and refuses new ones: longer than an owner takes to renew its lease (2 s), so a
+Redis restarted empty, whose lease the owner takes again at its next renewal, is not
+mistaken for an owner gone. An owner killed keeps its lease until it expires (10 s),
+and one restarted on the same machine takes it over at once, so a quick restart never
+disturbs the phones."""
+OWNER_AWAY = "owner_away"
+"""The health check's status while a room has no owner."""
 _ANSWERS = ('{"type":"ack"', '{"type":"error"', '{"type":"state"')
 """How the owner's answer to a message begins (a notice may follow a hello's state)."""
 RECONNECTING = protocol.encode_notice(
     "reconnecting", "The poll server is out of reach; reconnecting…"
+)
+OWNER_GONE = protocol.encode_notice(
+    "reconnecting", "The poll server has stopped; reconnecting until it is back…"
 )
 ROOM_REMOVED = protocol.encode_notice("room_removed", "This room is no longer part of the event.")
 ROOM_REMOVED_REASON = "room removed from the event"
@@ -202,13 +215,25 @@ class Gateway:
         self._outbox = _Outbox()
         self._up = asyncio.Event()
         self._up.set()
+        self._owner_here = True
+        """Whether the room has an owner (its lease is in Redis). A gateway starts out
+        trusting that it has; :meth:`_watch_forever` finds out."""
         self._behind: dict[ServerConnection, float] = {}
         self._last_state: str | None = None
         """The latest room state broadcast, for a phone that catches up after a stall."""
         self.port = 0
         self.forwarded = 0
-        self.problem: str | None = None
         self._closing: set[asyncio.Task[None]] = set()
+
+    @property
+    def problem(self) -> str | None:
+        """Why phones cannot vote here now, for the health check: Redis is out of reach,
+        or the room has no owner; None while they can."""
+        if not self._up.is_set():
+            return "redis_unreachable"
+        if not self._owner_here:
+            return OWNER_AWAY
+        return None
 
     @property
     def phones(self) -> int:
@@ -240,6 +265,8 @@ class Gateway:
                 return method_not_allowed(WEBSOCKET_METHODS)
             if not self._up.is_set():
                 return connection.respond(503, "The poll server is out of reach; retrying.\n")
+            if not self._owner_here:
+                return connection.respond(503, "The poll server has stopped; retrying.\n")
             refusal = self._capacity.refusal(len(connection.server.handler_tasks))
             if refusal is not None:
                 return refusal
@@ -365,7 +392,6 @@ class Gateway:
         if not self._up.is_set():
             return
         self._up.clear()
-        self.problem = "redis_unreachable"
         logger.error("redis: %s; phones are told to reconnect", problem)
         self.close_phones(1012, "reconnecting", RECONNECTING)
         self._outbox.lines.clear()
@@ -381,15 +407,26 @@ class Gateway:
         the old one held (messages not yet applied, replies in flight) is gone, and
         the phones waiting for those acks would wait forever. A new ``run_id`` is a
         new Redis: its phones are dropped so that they reconnect and resend.
+
+        It also looks for the room's owner (its lease). With no owner, nothing applies
+        what the phones send: their votes would pile up in the stream unacknowledged,
+        for as long as the owner is away, while the page showed them as being sent. So
+        after :data:`OWNER_GRACE` without one the phones are told, closed and refused,
+        as while Redis is away; the page keeps its unacknowledged votes and resends
+        them once it is back in.
         """
         known: str | None = None
+        missing_since: float | None = None
         while True:
             await asyncio.sleep(WATCH_SECONDS)
             if not self._up.is_set():
-                known = None
+                known = missing_since = None
                 continue
             try:
-                info = await self.client.info("server")
+                async with self.client.pipeline(transaction=False) as pipe:
+                    pipe.info("server")
+                    pipe.exists(self.keys.lease)
+                    info, owners = await pipe.execute()
             except (RedisError, OSError) as error:
                 self._lost(error)
                 continue
@@ -399,6 +436,28 @@ class Gateway:
                 known = None
                 continue
             known = run_id
+            if owners:
+                missing_since = None
+                if not self._owner_here:
+                    logger.warning("room %s: its owner is back; taking phones", self.keys.room)
+                    self._owner_here = True
+                continue
+            now = time.monotonic()
+            missing_since = now if missing_since is None else missing_since
+            if self._owner_here and now - missing_since >= OWNER_GRACE:
+                self._owner_gone()
+
+    def _owner_gone(self) -> None:
+        """The room has had no owner for a while: tell the phones, close them, take no
+        more until one is back (their messages would wait in the stream unanswered)."""
+        self._owner_here = False
+        logger.error(
+            "room %s: no owner for %g s (its server stopped); phones are told to reconnect",
+            self.keys.room,
+            OWNER_GRACE,
+        )
+        self.close_phones(1012, "reconnecting", OWNER_GONE)
+        self._outbox.lines.clear()
 
     async def _recover(self) -> None:
         while True:
@@ -408,7 +467,6 @@ class Gateway:
             except (RedisError, OSError):
                 continue
             logger.warning("redis: reachable again; taking phones")
-            self.problem = None
             self._up.set()
             return
 
