@@ -204,7 +204,7 @@ class Poll:
 
     def question(self, room: str, question_id: str) -> tuple[int, int, int, int]:
         """(answered, acked, rejected, phones) of a room's question so far."""
-        answered, acked, rejected, phones = self.rooms[room]["questions"].get(
+        answered, acked, rejected, phones, *_ = self.rooms[room]["questions"].get(
             question_id, (0, 0, 0, 0)
         )
         return answered, acked, rejected, phones
