@@ -193,6 +193,12 @@ def healthy(port: int) -> bool:
         return False
 
 
+SERVER_SOURCE: Path | None = None
+"""With ``--server-src DIR``, the livepoll server runs from that source tree while the
+phones and the measurement stay this one's: an A/B of two versions of the server with
+one driver, so a change in the simulator cannot pass for a change in the server."""
+
+
 def start_server(kind: str, workdir: Path, deck: Path) -> ServerProcess:
     """Start a server and time it until /healthz answers (polled every 5 ms)."""
     port = free_port()
@@ -218,6 +224,8 @@ def start_server(kind: str, workdir: Path, deck: Path) -> ServerProcess:
     else:
         command = [sys.executable, str(HERE / "baseline_server.py"), str(deck), "--port", str(port)]
     environment = dict(os.environ, LIVEPOLL_PRESENTER_TOKEN=token, PYTHONASYNCIODEBUG="")
+    if kind == "livepoll" and SERVER_SOURCE is not None:
+        environment["PYTHONPATH"] = str(SERVER_SOURCE)
     launched = time.monotonic()
     process = subprocess.Popen(
         command,
@@ -1043,7 +1051,15 @@ def main() -> int:
     parser.add_argument("--servers", default="baseline,livepoll", help=argparse.SUPPRESS)
     parser.add_argument("--sustain", type=float, default=5.0, help="seconds of the steady phase")
     parser.add_argument("--json", type=Path, default=HERE / "last-run.json", help="figures as JSON")
+    parser.add_argument(
+        "--server-src",
+        type=Path,
+        metavar="DIR",
+        help="run the livepoll server from this src/ directory (an A/B with one driver)",
+    )
     arguments = parser.parse_args()
+    global SERVER_SOURCE  # noqa: PLW0603 - set once, before anything starts
+    SERVER_SOURCE = arguments.server_src.resolve() if arguments.server_src else None
     report = asyncio.run(main_async(arguments))
     arguments.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     text = markdown(report)
