@@ -20,7 +20,7 @@ import math
 import secrets
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -399,22 +399,27 @@ class LivepollServer:
 
     # WebSocket
 
-    async def handle(self, connection: ServerConnection) -> None:
-        """Route a WebSocket connection to its channel."""
-        await self.route(
+    def handle(self, connection: ServerConnection) -> Awaitable[None]:
+        """Route a WebSocket connection to its channel (see :meth:`route`)."""
+        return self.route(
             connection, urlsplit(connection.request.path if connection.request else "").path
         )
 
-    async def route(self, connection: ServerConnection, path: str) -> None:
-        """Serve a WebSocket connection on ``path``, the part of the URL below this room."""
+    def route(self, connection: ServerConnection, path: str) -> Awaitable[None]:
+        """Serve a WebSocket connection on ``path``, the part of the URL below this room.
+
+        Not a coroutine itself: it returns the channel's coroutine for the connection's
+        task to run, so a phone's task runs its loop directly, without a routing frame
+        kept alive beside it for the connection's life and passed through on every
+        message (one room or an event's, through the front's ``handle``).
+        """
         if path == PRESENTER_PATH:
-            await self._presenter(connection)
-        elif path == AUDIENCE_PATH:
-            await self._audience(connection)
-        elif path == SCREEN_SOCKET:
-            await self.screens.handle(connection, _address(connection))
-        else:
-            await connection.close(1008, "unknown path")
+            return self._presenter(connection)
+        if path == AUDIENCE_PATH:
+            return self._audience(connection)
+        if path == SCREEN_SOCKET:
+            return self.screens.handle(connection, _address(connection))
+        return connection.close(1008, "unknown path")
 
     async def _audience(self, connection: ServerConnection) -> None:
         voter: str | None = None
@@ -1048,7 +1053,7 @@ class Listener(Protocol):
         self, connection: ServerConnection, request: Request, response: Response
     ) -> Response: ...
 
-    async def handle(self, connection: ServerConnection) -> None: ...
+    def handle(self, connection: ServerConnection) -> Awaitable[None]: ...
 
 
 async def _listen(server: Listener, config: ServerConfig) -> Server:

@@ -32,7 +32,7 @@ import logging
 import math
 import time
 from base64 import b64encode
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
@@ -331,18 +331,18 @@ class ConferenceServer:
 
     # WebSocket
 
-    async def handle(self, connection: ServerConnection) -> None:
-        """Route a WebSocket connection to its room's channel, or the control room."""
+    def handle(self, connection: ServerConnection) -> Awaitable[None]:
+        """Route a WebSocket connection to its room's channel, or the control room (the
+        channel's coroutine is returned for the connection's task to run, as
+        :meth:`LivepollServer.route` does)."""
         path = urlsplit(connection.request.path if connection.request else "").path
         if path == CONTROL_PATH:
-            await self._control(connection)
-            return
+            return self._control(connection)
         room_id, _, rest = path.removeprefix(ROOMS_PREFIX).partition("/")
         room = self.rooms.get(room_id) if path.startswith(ROOMS_PREFIX) else None
         if room is None:
-            await connection.close(1008, "unknown path")
-            return
-        await room.route(connection, "/" + rest)
+            return connection.close(1008, "unknown path")
+        return room.route(connection, "/" + rest)
 
     async def _control(self, connection: ServerConnection) -> None:
         self.controllers.add(connection)

@@ -39,7 +39,7 @@ import logging
 import secrets
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
@@ -294,9 +294,13 @@ class Gateway:
 
     # Phones
 
-    async def handle(self, connection: ServerConnection) -> None:
-        """One phone's connection: checked frames go to Redis, replies come back."""
-        await self.route(
+    def handle(self, connection: ServerConnection) -> Awaitable[None]:
+        """One phone's connection: checked frames go to Redis, replies come back.
+
+        Like every ``handle`` here it returns :meth:`route`'s coroutine rather than
+        awaiting it, so a phone's task runs its loop without routing frames kept alive
+        beside it (``LivepollServer.route`` says why)."""
+        return self.route(
             connection, urlsplit(connection.request.path if connection.request else "").path
         )
 
@@ -693,15 +697,14 @@ class EventGateway:
             status, rooms_page(self.listing.title, self.listing.rooms, missing_room)
         )
 
-    async def handle(self, connection: ServerConnection) -> None:
+    def handle(self, connection: ServerConnection) -> Awaitable[None]:
         """Route a phone's connection to its room."""
         path = urlsplit(connection.request.path if connection.request else "").path
         room_id, _, rest = path.removeprefix(ROOMS_PREFIX).partition("/")
         room = self.rooms.get(room_id) if path.startswith(ROOMS_PREFIX) else None
         if room is None:
-            await connection.close(1008, "unknown path")
-            return
-        await room.route(connection, "/" + rest)
+            return connection.close(1008, "unknown path")
+        return room.route(connection, "/" + rest)
 
     async def run(self) -> None:
         """Forward, relay and report for every room, and follow the event's rooms,
@@ -929,12 +932,11 @@ class GatewayFront:
         response.headers["Retry-After"] = str(NOT_STARTED_RETRY)
         return without_body(response) if request.method == "HEAD" else response
 
-    async def handle(self, connection: ServerConnection) -> None:
+    def handle(self, connection: ServerConnection) -> Awaitable[None]:
         """Hand a phone's connection to the gateway."""
         if self.gateway is None:  # refused in process_request; never here
-            await connection.close(1013, "the poll has not started")
-            return
-        await self.gateway.handle(connection)
+            return connection.close(1013, "the poll has not started")
+        return self.gateway.handle(connection)
 
     async def stop(self) -> None:
         """Stop forwarding, relaying and reporting."""
