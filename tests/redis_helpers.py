@@ -17,6 +17,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -228,3 +230,18 @@ class Phones:
             asyncio.create_task(self.vote(token, urls, delay=i * spread / len(self.tokens)))
             for i, token in enumerate(self.tokens)
         ]
+
+
+def http_get(url: str) -> tuple[int, str]:
+    """Status and body of a GET (an error status is an answer, not an exception)."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback)
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def http_json(url: str) -> tuple[int, Any]:
+    """Status and JSON body of a GET (a health check, whatever its status)."""
+    status, body = http_get(url)
+    return status, json.loads(body)

@@ -15,8 +15,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +33,7 @@ from redis_helpers import (
     Phones,
     RedisProcess,
     gateway_process,
+    http_get,
     redis_server,
     run_livepoll,
     stop_process,
@@ -157,15 +156,6 @@ def assert_stored_once(database: Path, session: int, salt: bytes, phones: Phones
         answer, changes = stored[voter_key(salt, token)]
         assert answer == [phones.answers[token]]
         assert changes in ((1, 3) if token in phones.resent else (1,)), changes
-
-
-def http_get(url: str) -> tuple[int, str]:
-    """Status and body of a GET (an error status is an answer, not an exception)."""
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback)
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
 
 
 async def test_phones_in_two_rooms_over_two_gateways_are_stored_once_in_their_room(

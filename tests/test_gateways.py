@@ -16,8 +16,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +36,8 @@ from redis_helpers import (
     RedisProcess,
     free_port,
     gateway_process,
+    http_get,
+    http_json,
     redis_server,
     run_livepoll,
     stop_process,
@@ -264,15 +264,6 @@ async def test_gateways_on_one_machine_share_a_port(
     assert_each_stored_once(tmp_path / "room.db", phones)
 
 
-def http_get(url: str) -> tuple[int, str]:
-    """Status and body of a GET (an error status is an answer, not an exception)."""
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback)
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
 async def test_a_gateway_started_before_any_owner_waits_saying_so_and_answers_503(
     redis_server: RedisProcess,
 ) -> None:
@@ -464,7 +455,7 @@ async def test_a_room_without_an_owner_tells_its_phones_and_takes_them_back_once
             "message": "The poll server has stopped; reconnecting until it is back…",
         }
         assert phone.close_code == 1012
-        assert await asyncio.to_thread(http_status, health) == (503, {"status": "owner_away"})
+        assert await asyncio.to_thread(http_json, health) == (503, {"status": "owner_away"})
         with pytest.raises(InvalidStatus) as refused:
             await connect(gateway["url"])
         assert refused.value.response.status_code == 503
@@ -489,18 +480,9 @@ async def test_a_room_without_an_owner_tells_its_phones_and_takes_them_back_once
 async def status_becomes(url: str, status: int) -> None:
     """Poll ``url`` until it answers ``status``."""
     while True:
-        if (await asyncio.to_thread(http_status, url))[0] == status:
+        if (await asyncio.to_thread(http_json, url))[0] == status:
             return
         await asyncio.sleep(0.2)
-
-
-def http_status(url: str) -> tuple[int, dict[str, Any]]:
-    """Status and JSON body of a GET (an error status is an answer, not an exception)."""
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback)
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 async def test_a_redis_outage_tells_phones_and_voting_resumes_by_itself(

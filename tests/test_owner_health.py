@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from redis_helpers import RedisProcess, redis_server
+from redis_helpers import RedisProcess, http_json, redis_server
 from serving import serve_process
 from test_gateway_rooms import event, event_owner
 
@@ -35,14 +33,9 @@ options = ["A", "B"]
 TOKEN = "owner-health-test-presenter-token"
 
 
-def health(port: int) -> tuple[int, dict[str, Any]]:
+def health(port: int) -> tuple[int, Any]:
     """The status and JSON body of the owner's ``/healthz``."""
-    url = f"http://127.0.0.1:{port}/healthz"
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback)
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    return http_json(f"http://127.0.0.1:{port}/healthz")
 
 
 async def frame_where(
