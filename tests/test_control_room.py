@@ -345,30 +345,34 @@ async def test_the_control_room_reconnects_when_the_server_comes_back(
             assert "reconnecting" not in screen_text(app)
 
 
+def room_row(name: str) -> protocol.RoomSummary:
+    """One open room ``a`` of one deck, named ``name``, with 7 phones, as a control
+    room summary carries it (for a server of the test's own)."""
+    return protocol.RoomSummary(
+        id="a",
+        name=name,
+        url="http://127.0.0.1/r/a/",
+        deck="Deck",
+        position=1,
+        length=1,
+        next_title=None,
+        question="Q?",
+        index=0,
+        count=1,
+        status="open",
+        phones=7,
+        answers_last_minute=5,
+        chair_attached=True,
+        session=1,
+    )
+
+
 async def test_the_control_room_survives_any_frame() -> None:
     """Frames no event server sends (binary, not JSON, wrong shapes, unknown types, a
     room with fields of the wrong type) are skipped; the next good summary is drawn."""
     good = protocol.encode_event_summary(
         "Odd server",
-        [
-            protocol.RoomSummary(
-                id="a",
-                name="[red]Room A[/]",
-                url="http://127.0.0.1/r/a/",
-                deck="Deck",
-                position=1,
-                length=1,
-                next_title=None,
-                question="Q?",
-                index=0,
-                count=1,
-                status="open",
-                phones=7,
-                answers_last_minute=5,
-                chair_attached=True,
-                session=1,
-            )
-        ],
+        [room_row("[red]Room A[/]")],
         "disk full",
     )
     bad: list[str | bytes] = [
@@ -406,23 +410,7 @@ async def test_the_control_room_says_while_phones_on_gateways_are_cut_off() -> N
     """An event owned on Redis that cannot reach it shows a banner naming the problem;
     the next summary without it takes the banner away."""
     problem = "cannot reach Redis at 10.0.0.5:6379: Connection refused"
-    room = protocol.RoomSummary(
-        id="a",
-        name="Room A",
-        url="http://127.0.0.1/r/a/",
-        deck="Deck",
-        position=1,
-        length=1,
-        next_title=None,
-        question="Q?",
-        index=0,
-        count=1,
-        status="open",
-        phones=7,
-        answers_last_minute=5,
-        chair_attached=True,
-        session=1,
-    )
+    room = room_row("Room A")
     healthy = asyncio.Event()
 
     async def handler(connection: ServerConnection) -> None:
