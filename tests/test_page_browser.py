@@ -395,6 +395,24 @@ async def test_storage_trouble_notice_keeps_the_vote_sending_and_says_saving_is_
     await expect(status(phone)).to_contain_text(SAVED)
 
 
+async def test_a_room_removed_from_the_event_makes_the_page_load_its_address_again(
+    livepoll_server: LivepollServer, phone: Page
+) -> None:
+    """Told that its room left the event, the page loads its address again (on a gateway
+    that address then answers with the rooms page, which says the room does not exist)
+    instead of reconnecting to a room that is gone."""
+    relay = Relay()
+    await relay.install(phone)
+    await phone.goto(livepoll_server.base_url)
+    await expect(phone.locator("#waiting")).to_have_text(WAITING)
+    await phone.evaluate("window.beforeTheNotice = true")
+    async with phone.expect_event("load"):
+        relay.tell_page(
+            {"type": "notice", "code": "room_removed", "message": "No longer in the event."}
+        )
+    assert await phone.evaluate("window.beforeTheNotice === undefined")
+
+
 async def test_error_for_the_pending_vote_is_shown_in_plain_words(
     livepoll_server: LivepollServer, phone: Page, chair: Chair
 ) -> None:

@@ -17,6 +17,8 @@ Audience channel (phones, path ``/ws``)::
     ← {"type": "ack", "seq": N, "q": QUESTION_ID, "answer": ..., "item": ID}
     ← {"type": "error", "code": CODE, "message": TEXT, "seq": N | null}
     ← {"type": "notice", "code": "storage_problem" | "storage_ok", "message": TEXT}
+      (a gateway also sends ``reconnecting`` before it closes its phones, and
+       ``room_removed`` when the room left the event: the page loads its address again)
 
 ANSWER by question type: single and quiz, an option index; multi, a list of option
 indexes; ranking, every option index, best first; scale, a point of the scale;

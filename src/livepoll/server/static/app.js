@@ -1212,6 +1212,12 @@
     } else if (m.type === "error") {
       onError(m);
     } else if (m.type === "notice") {
+      if (m.code === "room_removed") {
+        // The room left the event: its address now answers with the event's rooms
+        // page, which says so and lists the rooms that remain.
+        location.reload();
+        return;
+      }
       if (m.code === "storage_problem") diskTrouble = true;
       if (m.code === "storage_ok") diskTrouble = false;
       render();
