@@ -1307,6 +1307,7 @@ async def test_a_phone_re_admitted_after_a_rotation_is_asked_for_the_new_code(
         await phone.goto(f"{server.base_url}?code={old}")
         await expect(phone.locator("#waiting")).to_have_text(WAITING)
         await chair.press("toggle_voting")
+        await expect(phone.locator("legend")).to_have_text("Coffee or tea?")
         await vote(phone, "Tea")
         await expect(status(phone)).to_contain_text(SAVED)
         await chair.press("rotate_code_readmit")
