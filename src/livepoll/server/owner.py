@@ -36,7 +36,7 @@ import secrets
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -393,23 +393,34 @@ class RoomOwner:
             voter = self._voters[token] = voter_key(salt, token)
         return voter
 
-    def _apply_line(
-        self, gateway: str, line: str, now: float, out: list[tuple[str, str, str]]
-    ) -> None:
-        """Apply one phone message (no await: the writes join the open group)."""
+    def _read_line(
+        self, gateway: str, line: str, out: list[tuple[str, str, str]]
+    ) -> tuple[str, str, str, protocol.AudienceMessage] | None:
+        """One stream line as (connection, token, address, message), counted as applied;
+        None once a malformed line is logged or an undecodable frame answered."""
         self.applied += 1
         parts = line.split(" ", 4)
         if len(parts) != 5:
             logger.warning("ignored a malformed stream line from gateway %s", gateway)
-            return
-        connection, _kind, token, _address, frame = parts
+            return None
+        connection, _kind, token, address, frame = parts
         try:
             message = protocol.decode_audience(frame)
         except protocol.ProtocolError as error:
             out.append(
                 (gateway, connection, protocol.encode_error(error.code, error.message, error.seq))
             )
+            return None
+        return connection, token, address, message
+
+    def _apply_line(
+        self, gateway: str, line: str, now: float, out: list[tuple[str, str, str]]
+    ) -> None:
+        """Apply one phone message (no await: the writes join the open group)."""
+        read = self._read_line(gateway, line, out)
+        if read is None:
             return
+        connection, token, _address, message = read
         if not protocol.VOTER_TOKEN.match(token):
             out.append(
                 (gateway, connection, protocol.encode_error("bad_message", "bad voter token"))
@@ -455,17 +466,10 @@ class RoomOwner:
 
     async def _admit(self, gateway: str, line: str, out: list[tuple[str, str, str]]) -> None:
         """A hello in a room with a code or tickets: admitted (durably) or told why not."""
-        self.applied += 1
-        parts = line.split(" ", 4)
-        if len(parts) != 5:
-            logger.warning("ignored a malformed stream line from gateway %s", gateway)
+        read = self._read_line(gateway, line, out)
+        if read is None:
             return
-        connection, _kind, _token, address, frame = parts
-        try:
-            hello = protocol.decode_audience(frame)
-        except protocol.ProtocolError as error:
-            out.append((gateway, connection, protocol.encode_error(error.code, error.message)))
-            return
+        connection, _token, address, hello = read
         if not isinstance(hello, protocol.Hello):
             return
         voter = self._voter(hello.voter)
@@ -607,16 +611,29 @@ async def serve_owning(
 ) -> int:
     """``livepoll serve DECK --redis URL``: the server, owning ``room`` for gateways,
     until ``stop`` is set; returns the exit code (problems are printed plainly)."""
+
+    async def own(client: aioredis.Redis) -> None:
+        async with claimed_room(client, settings, room) as owner:
+            async with running_server(config) as server, owner.serve(server):
+                announce(server)
+                await _until_stopped(stop, [owner])
+
+    return await _run_owner(settings, own)
+
+
+async def _run_owner(
+    settings: RedisSettings, own: Callable[[aioredis.Redis], Awaitable[None]]
+) -> int:
+    """Connect to Redis and ``own`` with the client; the exit code, with each reason an
+    owner cannot start or go on (Redis, a lease held elsewhere, the port, the disk)
+    printed as one line."""
     try:
         client = await connect(settings)
     except RedisSetupError as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 1
     try:
-        async with claimed_room(client, settings, room) as owner:
-            async with running_server(config) as server, owner.serve(server):
-                announce(server)
-                await _until_stopped(stop, [owner])
+        await own(client)
     except (OwnerRefused, PortInUse, StorageError) as error:
         print(f"livepoll: {error}", file=sys.stderr)
         return 1
@@ -671,13 +688,9 @@ async def serve_event_owning(
     stay in this process. The rooms' ids and names are published for the gateways
     (:data:`~livepoll.server.bus.EVENT_KEY`), and again every few seconds.
     """
-    try:
-        client = await connect(settings)
-    except RedisSetupError as error:
-        print(f"livepoll: {error}", file=sys.stderr)
-        return 1
     remedy = "run one event per Redis (or rename the room in the event file)"
-    try:
+
+    async def own(client: aioredis.Redis) -> None:
         async with contextlib.AsyncExitStack() as stack:
             owners: dict[str, RoomOwner] = {}
             for room in event.rooms:
@@ -695,12 +708,5 @@ async def serve_event_owning(
                 await stack.enter_async_context(owner.serve(front.rooms[room_id]))
             announce(front)
             await _until_stopped(stop, list(owners.values()))
-    except (OwnerRefused, PortInUse, StorageError) as error:
-        print(f"livepoll: {error}", file=sys.stderr)
-        return 1
-    except RedisError as error:
-        print(f"livepoll: {explain(error, settings)}", file=sys.stderr)
-        return 1
-    finally:
-        await client.aclose()
-    return 0
+
+    return await _run_owner(settings, own)
