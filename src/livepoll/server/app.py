@@ -1056,6 +1056,35 @@ class Listener(Protocol):
     def handle(self, connection: ServerConnection) -> Awaitable[None]: ...
 
 
+class SocketSettings(Protocol):
+    """What :func:`socket_options` reads: a server's or a gateway's configuration."""
+
+    tls: ServerTls | None
+    trusted_proxies: TrustedProxies
+    ping_interval: float
+    ping_timeout: float
+
+
+def socket_options(config: SocketSettings) -> dict[str, Any]:
+    """The options of ``websockets.serve`` for a socket phones connect to, the same for
+    the server alone and for a gateway: the size and queue limits a phone may use, the
+    keepalive, TLS and the trusted proxies, no compression (it costs CPU per frame for
+    frames of a few dozen bytes)."""
+    return {
+        "create_connection": _connection_class(config.trusted_proxies),
+        "ssl": config.tls.context if config.tls else None,
+        "compression": None,
+        "max_size": MAX_WEBSOCKET_MESSAGE,
+        "max_queue": 8,
+        "ping_interval": config.ping_interval,
+        "ping_timeout": config.ping_timeout,
+        "close_timeout": 2,
+        "server_header": f"livepoll/{__version__}",
+        "backlog": LISTEN_BACKLOG,
+        "logger": logging.getLogger("livepoll.websockets"),
+    }
+
+
 async def _listen(server: Listener, config: ServerConfig) -> Server:
     ports = [config.port]
     if config.port_fallback and config.port != 0:
@@ -1069,18 +1098,8 @@ async def _listen(server: Listener, config: ServerConfig) -> Server:
                 port,
                 process_request=server.process_request,
                 process_response=server.process_response,
-                create_connection=_connection_class(config.trusted_proxies),
-                ssl=config.tls.context if config.tls else None,
-                compression=None,
-                max_size=MAX_WEBSOCKET_MESSAGE,
-                max_queue=8,
-                ping_interval=config.ping_interval,
-                ping_timeout=config.ping_timeout,
+                **socket_options(config),
                 open_timeout=config.handshake_timeout,
-                close_timeout=2,
-                server_header=f"livepoll/{__version__}",
-                backlog=LISTEN_BACKLOG,
-                logger=logging.getLogger("livepoll.websockets"),
             )
         except OSError as error:
             if error.errno != errno.EADDRINUSE:

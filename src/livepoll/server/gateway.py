@@ -49,22 +49,20 @@ from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from livepoll import __version__, protocol
+from livepoll import protocol
 from livepoll.server.app import (
     AUDIENCE_PATH,
     DEFAULT_RATE_LIMIT,
     HELLO_TIMEOUT,
-    LISTEN_BACKLOG,
-    MAX_WEBSOCKET_MESSAGE,
     PHONE_SEND_BUFFER_LIMIT,
     PHONE_STALL_SECONDS,
     RATE_BURST_SECONDS,
     _address,
-    _connection_class,
     loopback_url_host,
     page_file,
     respond,
     screen_phone_frame,
+    socket_options,
 )
 from livepoll.server.assets import StaticFiles
 from livepoll.server.bus import (
@@ -957,18 +955,8 @@ async def _listen(front: GatewayFront, config: GatewayConfig) -> Server:
         config.host,
         config.port,
         process_request=front.process_request,
-        create_connection=_connection_class(config.trusted_proxies),
-        ssl=config.tls.context if config.tls else None,
-        compression=None,
-        max_size=MAX_WEBSOCKET_MESSAGE,
-        max_queue=8,
-        ping_interval=config.ping_interval,
-        ping_timeout=config.ping_timeout,
-        close_timeout=2,
-        server_header=f"livepoll/{__version__}",
-        backlog=LISTEN_BACKLOG,
+        **socket_options(config),
         reuse_port=config.reuse_port,
-        logger=logging.getLogger("livepoll.websockets"),
     )
 
 
