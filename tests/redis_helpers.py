@@ -28,6 +28,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from clients import new_voter_token
+from serving import stop_process
 
 REDIS_SERVER = "/usr/bin/redis-server"
 
@@ -139,18 +140,6 @@ async def gateway_process(
         yield ready
     finally:
         await stop_process(process)
-
-
-async def stop_process(process: asyncio.subprocess.Process) -> None:
-    """Stop a child as Ctrl-C would, and kill it if it has not stopped in 20 s."""
-    if process.returncode is None:
-        process.terminate()
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(20):
-            await process.wait()
-    if process.returncode is None:
-        process.kill()
-        await process.wait()
 
 
 def run_livepoll(

@@ -65,11 +65,17 @@ async def serve_process(
         ready["process"] = process
         yield ready
     finally:
-        if process.returncode is None:
-            process.terminate()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(20):
-                await process.wait()
-        if process.returncode is None:
-            process.kill()
+        await stop_process(process)
+
+
+async def stop_process(process: asyncio.subprocess.Process, within: float = 20) -> None:
+    """Stop a child as Ctrl-C would (a server then ends its session cleanly), and kill it
+    if it has not stopped within ``within`` seconds."""
+    if process.returncode is None:
+        process.terminate()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(within):
             await process.wait()
+    if process.returncode is None:
+        process.kill()
+        await process.wait()

@@ -29,7 +29,7 @@ from websockets.exceptions import InvalidStatus
 
 from browser_helpers import CHROMIUM, CHROMIUM_ARGS, PHONE, Chair, PageRecorder
 from clients import connection_recv, new_voter_token
-from serving import serve_process
+from serving import serve_process, stop_process
 from tls_certs import TestCA
 
 pytestmark = pytest.mark.browser
@@ -143,14 +143,7 @@ async def caddy(directory: Path, config: Path, port: int) -> AsyncIterator[None]
                 await asyncio.sleep(0.05)
         yield
     finally:
-        if process.returncode is None:
-            process.terminate()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(10):
-                await process.wait()
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await stop_process(process, within=10)
         log.close()
 
 

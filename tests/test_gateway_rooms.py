@@ -36,8 +36,8 @@ from redis_helpers import (
     http_get,
     redis_server,
     run_livepoll,
-    stop_process,
 )
+from serving import stop_process
 
 __all__ = ["redis_server"]  # the fixture, used by name
 

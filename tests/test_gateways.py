@@ -40,9 +40,8 @@ from redis_helpers import (
     http_json,
     redis_server,
     run_livepoll,
-    stop_process,
 )
-from serving import serve_process
+from serving import serve_process, stop_process
 
 __all__ = ["redis_server"]  # the fixture, used by name
 
