@@ -277,6 +277,34 @@ def spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]
     return {name: after[name] - before.get(name, 0.0) for name in after}
 
 
+async def connect_phones(
+    cluster: Cluster, simulation: Phones, *, within: float, settle: float
+) -> dict[str, Any]:
+    """Connect every phone to its gateway: how long it took, how many got in or were
+    refused, and each gateway's resident memory after (``settle`` seconds later) with
+    its growth per phone it holds."""
+    await asyncio.sleep(1.0)
+    idle = cluster.gateway_rss()
+    started = time.monotonic()
+    await simulation.start()
+    connected = await simulation.wait_until(
+        [lambda s, n=n: s.counts.connected >= n for n in simulation.expected], within=within
+    )
+    figures: dict[str, Any] = {
+        "connect_s": time.monotonic() - started,
+        "connected": simulation.connected(),
+        "refused": simulation.refused(),
+        "all_connected": connected,
+    }
+    await asyncio.sleep(settle)
+    after = cluster.gateway_rss()
+    figures["gateway_rss_kib"] = after
+    figures["rss_per_phone_kib"] = [
+        (a - b) / max(1, n) for a, b, n in zip(after, idle, simulation.expected, strict=True)
+    ]
+    return figures
+
+
 async def measure_cluster(
     gateways: int,
     phones: int,
@@ -293,25 +321,10 @@ async def measure_cluster(
     presenter = await Presenter.attach(cluster.owner)
     simulation = Phones(cluster.gateway_ports, phones)
     try:
-        await asyncio.sleep(1.0)
-        idle = cluster.gateway_rss()
         log(f"{gateways} gateway(s): connecting {phones:,} phones")
-        started = time.monotonic()
-        await simulation.start()
-        connected = await simulation.wait_until(
-            [lambda s, n=n: s.counts.connected >= n for n in simulation.expected], within=120
-        )
-        result["connect_s"] = time.monotonic() - started
-        result["connected"] = simulation.connected()
-        result["refused"] = simulation.refused()
-        result["all_connected"] = connected
-        await asyncio.sleep(1.5)
-        after = cluster.gateway_rss()
-        per_gateway = [
-            (a - b) / max(1, n) for a, b, n in zip(after, idle, simulation.expected, strict=True)
-        ]
+        result.update(await connect_phones(cluster, simulation, within=120, settle=1.5))
+        per_gateway = result["rss_per_phone_kib"]
         result["rss_per_phone_kib"] = sum(per_gateway) / len(per_gateway)
-        result["gateway_rss_kib"] = after
 
         log(f"{gateways} gateway(s): steady")
         await simulation.set_behaviour(Behaviour(think=STEADY_THINK, keep_voting=True))
@@ -443,24 +456,8 @@ async def connect_many(
     simulation = Phones(cluster.gateway_ports, phones, think=5.0)
     result: dict[str, Any] = {"phones": phones, "gateways": 3}
     try:
-        await asyncio.sleep(1.0)
-        idle = cluster.gateway_rss()
         log(f"connecting {phones:,} phones over 3 gateways")
-        started = time.monotonic()
-        await simulation.start()
-        connected = await simulation.wait_until(
-            [lambda s, n=n: s.counts.connected >= n for n in simulation.expected], within=240
-        )
-        result["connect_s"] = time.monotonic() - started
-        result["connected"] = simulation.connected()
-        result["refused"] = simulation.refused()
-        result["all_connected"] = connected
-        await asyncio.sleep(2.0)
-        after = cluster.gateway_rss()
-        result["gateway_rss_kib"] = after
-        result["rss_per_phone_kib"] = [
-            (a - b) / max(1, n) for a, b, n in zip(after, idle, simulation.expected, strict=True)
-        ]
+        result.update(await connect_phones(cluster, simulation, within=240, settle=2.0))
         result["owner_rss_kib"] = rss_kib(cluster.processes["owner"].pid)
         result["redis_rss_kib"] = rss_kib(cluster.processes["redis"].pid)
         log("every phone votes once, over 10 s")

@@ -57,6 +57,7 @@ from websockets.asyncio.client import connect
 
 from livepoll import deck as decks
 from livepoll.simulate import Behaviour, Simulation, SimulationConfig, audience_url, percentile
+from livepoll.simulate.stats import QuestionCounts
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import (  # noqa: E402  (bench/run.py, beside this file)
@@ -204,10 +205,8 @@ class Poll:
 
     def question(self, room: str, question_id: str) -> tuple[int, int, int, int]:
         """(answered, acked, rejected, phones) of a room's question so far."""
-        answered, acked, rejected, phones, *_ = self.rooms[room]["questions"].get(
-            question_id, (0, 0, 0, 0)
-        )
-        return answered, acked, rejected, phones
+        counts = QuestionCounts(*self.rooms[room]["questions"].get(question_id, ()))
+        return counts.answered, counts.acked, counts.rejected, counts.phones
 
     def total(self, question_id: str) -> int:
         """Acks of this question over every room."""
